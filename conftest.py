@@ -1,0 +1,144 @@
+"""Shared fixtures: test data, WebSocket clients on the real ASGI stack, and real server processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.test import Client
+
+from tests.servers import ServerProcess, manage, server_env
+
+ORIGIN = b"http://localhost"
+
+
+def needs(what: str, available: bool, how: str) -> None:
+    """Skip a test whose dependency is missing, saying how to get it; under CI=true, fail instead."""
+    if available:
+        return
+    message = f"{what} is not available: {how}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must not skip: {message}")
+    pytest.skip(message)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layers() -> Iterator[None]:
+    """Each test gets new channel layers (and so a new hub): no state leaks between event loops."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def make_user() -> Callable[..., User]:
+    """Create a user: ``make_user("alice", staff=True)``."""
+    from tests.factories import UserFactory
+
+    def make(username: str | None = None, *, staff: bool = False, password: str = "pw-for-tests-1") -> User:
+        kwargs: dict[str, Any] = {"is_staff": staff, "password": password}
+        if username:
+            kwargs["username"] = username
+        return UserFactory(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_room() -> Callable[..., Any]:
+    """Create a room: ``make_room("lobby", guests_allowed=True, creator=alice)``."""
+    from tests.factories import RoomFactory
+
+    def make(slug: str | None = None, **kwargs: Any) -> Any:
+        if slug:
+            kwargs["slug"] = slug
+        return RoomFactory(**kwargs)
+
+    return make
+
+
+def session_cookie(user: User) -> bytes:
+    """A ``Cookie`` header value carrying a logged-in session for ``user``."""
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+@pytest.fixture
+async def ws() -> AsyncIterator[Callable[..., Any]]:
+    """Open WebSocket connections on the real ASGI stack; all are closed after the test.
+
+    ``await ws(user=alice)`` (session, from an allowed origin), ``await ws(token=secret)``,
+    ``await ws(name="zed")`` (a guest), ``await ws(path="/ws/chat/lobby/")``.
+    """
+    from config.asgi import application
+
+    opened: list[WebsocketCommunicator] = []
+
+    async def connect(
+        path: str = "/ws/",
+        *,
+        user: User | None = None,
+        token: str | None = None,
+        origin: bytes | None = ORIGIN,
+        name: str | None = None,
+        expect_accept: bool = True,
+    ) -> WebsocketCommunicator:
+        headers: list[tuple[bytes, bytes]] = []
+        if origin is not None:
+            headers.append((b"origin", origin))
+        if user is not None:
+            headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+        if token is not None:
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+        if name is not None:
+            path = f"{path}?name={name}"
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected is expect_accept, f"handshake {'refused' if expect_accept else 'accepted'} for {path}"
+        opened.append(communicator)
+        return communicator
+
+    yield connect
+    for communicator in opened:
+        await communicator.disconnect()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real server processes on a fresh, migrated SQLite database (or the given env).
+
+    ``start(kind="uvicorn", DATABASE_URL=...)``; every process is stopped after the test.
+    """
+    started: list[ServerProcess] = []
+    default_db = f"sqlite:///{tmp_path / 'parley.sqlite3'}"
+    migrated: set[str] = set()
+
+    def start(kind: str = "daphne", **env_overrides: str) -> ServerProcess:
+        env = server_env(**{"DATABASE_URL": default_db, **env_overrides})
+        if env["DATABASE_URL"] not in migrated:
+            manage(env, "migrate", "--noinput", "-v0")
+            migrated.add(env["DATABASE_URL"])
+        server = ServerProcess(env=env, log=tmp_path / f"server-{len(started)}.log", kind=kind)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()

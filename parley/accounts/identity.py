@@ -1,0 +1,71 @@
+"""Who is on the other end of a connection or request: a user, or a guest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+
+# Where a browser guest's chosen name and stable id live in the Django session.
+GUEST_NAME_SESSION_KEY = "parley_guest_name"
+GUEST_ID_SESSION_KEY = "parley_guest_id"
+GUEST_NAME_PATTERN = re.compile(r"^[\w .'-]{1,32}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The sender or reader behind a connection.
+
+    Exactly one of ``user`` and ``guest_id`` is set. Guests have a display name and an id that is
+    stable for their browser session (or for one connection, for clients without a session).
+    """
+
+    user: User | None = None
+    guest_id: str = ""
+    guest_name: str = ""
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user is None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.user is not None and getattr(self.user, "is_staff", False))
+
+    @property
+    def display_name(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        return self.guest_name
+
+    @property
+    def user_id(self) -> int | None:
+        return None if self.user is None else int(self.user.pk)
+
+
+def user_identity(user: User) -> Identity:
+    """The identity of a signed-in user."""
+    return Identity(user=user)
+
+
+def guest_identity(*, guest_id: str, name: str) -> Identity:
+    """The identity of an anonymous guest with a display name."""
+    return Identity(guest_id=guest_id, guest_name=name)
+
+
+def valid_guest_name(name: str) -> bool:
+    """Guest display names: 1 to 32 letters, digits, spaces, '.', "'", '_' or '-'."""
+    return bool(GUEST_NAME_PATTERN.match(name)) and bool(name.strip())
+
+
+def request_identity(request: HttpRequest) -> Identity | None:
+    """The identity behind an HTTP request: the signed-in user, a named guest, or None."""
+    if request.user.is_authenticated:
+        return user_identity(request.user)
+    name = request.session.get(GUEST_NAME_SESSION_KEY, "")
+    if settings.PARLEY_GUESTS and name:
+        return guest_identity(guest_id=request.session.get(GUEST_ID_SESSION_KEY, ""), name=name)
+    return None

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from parley.accounts.services import token_issue, user_get_or_create
+
+
+class Command(BaseCommand):
+    help = "Print a new API token for USERNAME on the last line of output."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--create", action="store_true", help="Create the user when it does not exist.")
+        parser.add_argument("--staff", action="store_true", help="Make the user staff (may use /api/publish).")
+        parser.add_argument("--name", default="issued by manage.py", help="A label for the token.")
+
+    def handle(self, *args: Any, username: str, create: bool, staff: bool, name: str, **options: Any) -> None:
+        exists = get_user_model().objects.filter(username=username).exists()
+        if not exists and not create:
+            raise CommandError(f"No user named {username!r}; pass --create to create one.")
+        user = user_get_or_create(username=username, is_staff=staff)
+        issued = token_issue(user=user, name=name)
+        self.stdout.write(issued.secret)

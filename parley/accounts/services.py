@@ -1,0 +1,66 @@
+"""Writes for accounts: creating users and issuing and revoking API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from parley.accounts.models import ApiToken
+
+TOKEN_PREFIX = "parley_"
+
+
+def token_digest(secret: str) -> str:
+    """The stored form of a token: tokens are long random strings, so a plain SHA-256 suffices."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly issued token: ``secret`` is the only time the clear token exists."""
+
+    token: ApiToken
+    secret: str
+
+
+@transaction.atomic
+def token_issue(*, user: User, name: str = "") -> IssuedToken:
+    """Create an API token for ``user`` and return it with its secret."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=token_digest(secret)
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    """Revoke a token; it stops authenticating at once."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+@transaction.atomic
+def user_get_or_create(*, username: str, is_staff: bool = False, password: str | None = None) -> User:
+    """Return the user named ``username``, creating them (with ``password``, if given) when absent."""
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    changed: list[str] = []
+    if created:
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        changed.append("password")
+    if is_staff and not user.is_staff:
+        user.is_staff = True
+        changed.append("is_staff")
+    if changed:
+        user.save(update_fields=changed)
+    return user

@@ -1,0 +1,114 @@
+"""Who is connecting: the WebSocket handshake's Origin rule and identity (session, token, guest).
+
+Browsers send ``Origin``; a handshake from an origin outside ``ALLOWED_HOSTS`` is refused, which
+stops other sites from opening sockets with a visitor's session (cross-site WebSocket hijacking).
+A handshake without ``Origin`` is not from a browser: it is accepted, but its cookies are
+dropped, so only a bearer token or a guest identity can act through it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import validate_host
+
+from parley.accounts.identity import (
+    GUEST_ID_SESSION_KEY,
+    GUEST_NAME_SESSION_KEY,
+    Identity,
+    guest_identity,
+    user_identity,
+    valid_guest_name,
+)
+from parley.accounts.selectors import token_user
+
+Scope = dict[str, Any]
+ASGIApp = Any
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header, or None."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def origin_allowed(origin: bytes) -> bool:
+    """Whether a browser's Origin names one of ``ALLOWED_HOSTS``."""
+    parsed = urlsplit(origin.decode("latin-1"))
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return False
+    return validate_host(parsed.hostname, settings.ALLOWED_HOSTS)
+
+
+class OriginMiddleware:
+    """Refuse foreign origins; strip cookies from clients that send no Origin."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        origin = header(scope, b"origin")
+        if origin is None:
+            headers = [(key, value) for key, value in scope["headers"] if key != b"cookie"]
+            scope = {**scope, "headers": headers}
+        elif not origin_allowed(origin):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+class IdentityMiddleware:
+    """Put the connection's ``Identity`` (or None) in ``scope["parley.identity"]``.
+
+    A bearer token wins over the session. An ``Authorization`` header with a token that is
+    unknown or revoked gives no identity at all (never a silent fall-back to guest), and
+    ``scope["parley.auth_error"]`` says why.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        scope = dict(scope)
+        scope["parley.identity"], scope["parley.auth_error"] = await self._identify(scope)
+        return await self.app(scope, receive, send)
+
+    async def _identify(self, scope: Scope) -> tuple[Identity | None, str]:
+        authorization = header(scope, b"authorization")
+        if authorization is not None:
+            scheme, _, secret = authorization.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not secret.strip():
+                return None, "The Authorization header must be 'Bearer <token>'."
+            user = await database_sync_to_async(token_user)(secret=secret.strip())
+            if user is None:
+                return None, "The API token is unknown or revoked."
+            return user_identity(user), ""
+        user = scope.get("user")
+        if user is not None and user.is_authenticated:
+            return user_identity(user._wrapped if hasattr(user, "_wrapped") else user), ""
+        if settings.PARLEY_GUESTS:
+            return self._guest(scope), ""
+        return None, "Sign in, or connect with 'Authorization: Bearer <token>'."
+
+    @staticmethod
+    def _guest(scope: Scope) -> Identity:
+        session = scope.get("session") or {}
+        guest_id = session.get(GUEST_ID_SESSION_KEY) or uuid.uuid4().hex
+        name = session.get(GUEST_NAME_SESSION_KEY, "")
+        if not name:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            asked = query.get("name", [""])[0].strip()
+            name = asked if valid_guest_name(asked) else f"guest-{guest_id[:4]}"
+        return guest_identity(guest_id=guest_id, name=name)
+
+
+def websocket_stack(app: ASGIApp) -> ASGIApp:
+    """Origin check → session and user → Parley identity → ``app``."""
+    return OriginMiddleware(AuthMiddlewareStack(IdentityMiddleware(app)))

@@ -1,0 +1,301 @@
+"""The per-process fan-out hub.
+
+Channels' usual shape makes every socket its own channel-layer group member, so every message is
+dispatched once per socket through the layer; that saturates near 3,000 deliveries a second per
+process. Parley's hub instead joins each room group once per process, on one hub channel, encodes
+each event once and writes it to the local sockets itself.
+
+The hub also keeps each room's stream in order and without gaps: it knows the next seq it expects
+for every room it follows, holds an event that arrives early, and reads a missing one from the
+database if it has not arrived within ``PARLEY_GAP_WAIT`` seconds. Each socket's subscription then
+drops anything at or below the last seq that socket was given, so replay and live never double.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from channels.db import database_sync_to_async
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
+
+from parley.realtime.events import ROOM_MESSAGE, room_group
+from parley.rooms.selectors import messages_between, room_head
+
+logger = logging.getLogger(__name__)
+
+Format = Literal["v1", "tutorial"]
+SendCallable = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def encode_json(data: dict[str, Any]) -> str:
+    """The compact JSON every server frame is written in."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def message_frame_json(data: dict[str, Any]) -> str:
+    """A protocol v1 ``message`` frame for a message in its wire shape."""
+    return encode_json({"type": "message", **data})
+
+
+class RoomEvent:
+    """One stored message on its way to the sockets, encoded at most once per protocol."""
+
+    __slots__ = ("_encoded", "data", "seq")
+
+    def __init__(self, seq: int, data: dict[str, Any]) -> None:
+        self.seq = seq
+        self.data = data
+        self._encoded: dict[Format, tuple[str, int]] = {}
+
+    def encoded(self, fmt: Format) -> tuple[str, int]:
+        """The frame text for ``fmt`` and its size in bytes."""
+        cached = self._encoded.get(fmt)
+        if cached is None:
+            text = message_frame_json(self.data) if fmt == "v1" else encode_json({"message": self.data["body"]})
+            cached = self._encoded[fmt] = (text, len(text.encode()))
+        return cached
+
+
+class Outbox:
+    """The frames waiting to be written to one socket, bounded in bytes.
+
+    Everything a socket is sent goes through its outbox, replies and live messages alike, so they
+    reach the client in the order they were queued. When the queued bytes would pass ``limit``,
+    the socket is too slow to read and ``on_overflow`` is called once.
+    """
+
+    def __init__(self, send: SendCallable, *, limit: int, on_overflow: Callable[[], None]) -> None:
+        self._send = send
+        self._limit = limit
+        self._on_overflow = on_overflow
+        self._frames: deque[tuple[str, int]] = deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._writer = asyncio.get_running_loop().create_task(self._write_forever())
+        self.closed = False
+
+    def push(self, text: str, size: int | None = None) -> None:
+        """Queue a text frame; ``size`` is its length in bytes when the caller already knows it."""
+        if self.closed:
+            return
+        size = len(text) if size is None else size
+        if self._queued_bytes + size > self._limit:
+            self.close()
+            self._on_overflow()
+            return
+        self._frames.append((text, size))
+        self._queued_bytes += size
+        self._wakeup.set()
+
+    def close(self) -> None:
+        """Stop writing; frames still queued are dropped."""
+        self.closed = True
+        self._frames.clear()
+        self._writer.cancel()
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._frames:
+                text, size = self._frames.popleft()
+                self._queued_bytes -= size
+                await self._send({"type": "websocket.send", "text": text})
+
+
+class Subscription:
+    """One socket's place in one room's stream.
+
+    Until ``activate`` is called (the socket's replay is being read) live events are kept aside;
+    afterwards only events above the last seq the socket was given go out.
+    """
+
+    __slots__ = ("_held", "feed", "fmt", "last_seq", "outbox")
+
+    def __init__(self, feed: RoomFeed, outbox: Outbox, fmt: Format) -> None:
+        self.feed = feed
+        self.outbox = outbox
+        self.fmt = fmt
+        self.last_seq: int | None = None
+        self._held: list[RoomEvent] = []
+
+    def offer(self, event: RoomEvent) -> None:
+        if self.last_seq is None:
+            self._held.append(event)
+        elif event.seq > self.last_seq:
+            self.last_seq = event.seq
+            self.outbox.push(*event.encoded(self.fmt))
+
+    def activate(self, last_seq: int) -> None:
+        """Go live: the socket has been given everything up to ``last_seq``."""
+        self.last_seq = last_seq
+        held, self._held = self._held, []
+        for event in held:
+            self.offer(event)
+
+
+class RoomFeed:
+    """A room followed by this process: its next expected seq and its local subscriptions."""
+
+    def __init__(self, hub: Hub, room_id: int) -> None:
+        self.hub = hub
+        self.room_id = room_id
+        self.subscriptions: set[Subscription] = set()
+        self.ready = asyncio.Event()
+        self._next_seq = 0
+        self._early: dict[int, dict[str, Any]] = {}
+        self._repair: asyncio.TimerHandle | None = None
+        self._repairing = False
+
+    def start(self, head: int) -> None:
+        """The room's stored head when the hub joined its group: the stream continues from there."""
+        self._next_seq = head + 1
+        self.ready.set()
+        self._deliver_in_order()
+
+    def accept(self, seq: int, data: dict[str, Any]) -> None:
+        """An event from the channel layer: deliver it in order, or hold it until its turn."""
+        if self.ready.is_set() and seq < self._next_seq:
+            return  # already delivered, or older than this feed
+        self._early[seq] = data
+        if self.ready.is_set():
+            self._deliver_in_order()
+
+    def _deliver_in_order(self) -> None:
+        for seq in [seq for seq in self._early if seq < self._next_seq]:
+            del self._early[seq]
+        while self._next_seq in self._early:
+            self._fan_out(RoomEvent(self._next_seq, self._early.pop(self._next_seq)))
+            self._next_seq += 1
+        if self._early and self._repair is None and not self._repairing:
+            loop = asyncio.get_running_loop()
+            self._repair = loop.call_later(settings.PARLEY_GAP_WAIT, self._start_repair)
+
+    def _fan_out(self, event: RoomEvent) -> None:
+        for subscription in self.subscriptions:
+            subscription.offer(event)
+
+    def _start_repair(self) -> None:
+        self._repair = None
+        if self._early and not self._repairing:
+            self._repairing = True
+            asyncio.get_running_loop().create_task(self._repair_gap())
+
+    async def _repair_gap(self) -> None:
+        """Read the messages missing before the earliest held one from the database."""
+        upto = max(self._early)
+        try:
+            rows = await database_sync_to_async(messages_between)(
+                room_id=self.room_id, after=self._next_seq - 1, upto=upto
+            )
+        except Exception:
+            logger.exception("could not repair a gap in room %s; will retry", self.room_id)
+            rows = []
+        finally:
+            self._repairing = False
+        if rows:
+            logger.info("room %s: repaired %d missing message(s) from storage", self.room_id, len(rows))
+        for row in rows:
+            self._early.setdefault(row["seq"], row)
+        self._deliver_in_order()
+
+
+class Hub:
+    """Joins room groups once per process and fans their events out to local sockets."""
+
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.channel = ""
+        self.feeds: dict[int, RoomFeed] = {}
+        self._started = asyncio.Lock()
+        self._membership = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def subscribe(self, room_id: int, outbox: Outbox, fmt: Format = "v1") -> Subscription:
+        """Add a socket to a room's stream; call ``activate`` on the result once it has replayed."""
+        await self._start()
+        feed = self.feeds.get(room_id)
+        if feed is None:
+            feed = self.feeds[room_id] = RoomFeed(self, room_id)
+            try:
+                await self._open(feed)
+            except BaseException:
+                del self.feeds[room_id]
+                feed.ready.set()
+                raise
+        await feed.ready.wait()
+        subscription = Subscription(feed, outbox, fmt)
+        feed.subscriptions.add(subscription)
+        return subscription
+
+    async def unsubscribe(self, subscription: Subscription) -> None:
+        """Remove a socket from a room's stream; the last one out leaves the room's group."""
+        feed = subscription.feed
+        feed.subscriptions.discard(subscription)
+        if feed.subscriptions or self.feeds.get(feed.room_id) is not feed:
+            return
+        del self.feeds[feed.room_id]
+        async with self._membership:
+            await self.layer.group_discard(room_group(feed.room_id), self.channel)
+
+    async def _open(self, feed: RoomFeed) -> None:
+        async with self._membership:
+            await self.layer.group_add(room_group(feed.room_id), self.channel)
+        # The head is read after joining the group, so every later message either arrives
+        # through the group or is repaired from storage: none can fall between the two.
+        head = await database_sync_to_async(room_head)(room_id=feed.room_id)
+        feed.start(head)
+
+    async def _start(self) -> None:
+        async with self._started:
+            if self._reader is None:
+                self.channel = await self.layer.new_channel("parley.hub.")
+                self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+
+    async def _read_forever(self) -> None:
+        failing = False
+        while True:
+            try:
+                event = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if not failing:
+                    logger.exception("hub lost its channel layer; retrying until it answers")
+                failing = True
+                await asyncio.sleep(1.0)
+                continue
+            if failing:
+                logger.warning("hub reconnected to its channel layer")
+                failing = False
+            self._dispatch(event)
+
+    def _dispatch(self, event: dict[str, Any]) -> None:
+        if event.get("type") != ROOM_MESSAGE:
+            logger.warning("hub ignored an event of unknown type %r", event.get("type"))
+            return
+        feed = self.feeds.get(event["room_id"])
+        if feed is not None:
+            feed.accept(event["seq"], event["message"])
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """This process's hub (one per event loop, for the default channel layer)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("Parley needs a channel layer: set CHANNEL_LAYER_URL (memory:// for one process).")
+        hub = _hubs[loop] = Hub(layer)
+    return hub

@@ -1,0 +1,298 @@
+"""Protocol v1: one pydantic model per frame type, client → server and server → client.
+
+These models are the wire contract of DESIGN.md; ``docs/protocol.md`` is checked against them
+by the test suite. Client frames are validated strictly (a number must be a JSON number, a string
+a JSON string); unknown fields are ignored so that newer clients can talk to older servers.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from django.conf import settings
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from parley.rooms.models import Message as StoredMessage
+
+ErrorCode = Literal["invalid", "forbidden", "not_found", "too_large", "rate_limited", "internal"]
+
+# Largest seq a client may name: PostgreSQL's bigint.
+MAX_SEQ = 2**63 - 1
+
+
+def _check_text(value: str) -> str:
+    """Refuse text that cannot be stored or shown faithfully: NUL and other control characters
+    (tab and newline excepted) and lone surrogates, which are not Unicode text at all."""
+    for char in value:
+        if char in "\n\t":
+            continue
+        category = unicodedata.category(char)
+        if category == "Cc":
+            raise ValueError("must not contain control characters such as NUL")
+        if category == "Cs":
+            raise ValueError("must be valid Unicode (it contains a lone surrogate)")
+    return value
+
+
+def _check_body(value: str) -> str:
+    limit = settings.PARLEY_MAX_BODY
+    if len(value) > limit:
+        raise PydanticCustomError(
+            "too_large", "is {length} characters long; the limit is {limit}", {"length": len(value), "limit": limit}
+        )
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return _check_text(value)
+
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+Ref = Annotated[str, StringConstraints(max_length=128)] | Annotated[int, Field(ge=-MAX_SEQ, le=MAX_SEQ)]
+Body = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_body)]
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_text)]
+
+
+class ClientFrame(BaseModel):
+    """Fields every client frame may carry."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    ref: Ref | None = None
+
+
+class Subscribe(ClientFrame):
+    """Start receiving a room's messages; with ``since``, first replay those after that seq."""
+
+    type: Literal["subscribe"]
+    room: Slug
+    since: Seq | None = None
+
+
+class Unsubscribe(ClientFrame):
+    """Stop receiving a room's messages."""
+
+    type: Literal["unsubscribe"]
+    room: Slug
+
+
+class Send(ClientFrame):
+    """Post a message; ``client_id`` makes a retry store nothing new."""
+
+    type: Literal["send"]
+    room: Slug
+    body: Body
+    client_id: ClientId
+
+
+class History(ClientFrame):
+    """Ask for a page of a room's messages before ``before`` (or the newest)."""
+
+    type: Literal["history"]
+    room: Slug
+    before: Seq | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class Ping(ClientFrame):
+    """Check that the connection is alive."""
+
+    type: Literal["ping"]
+
+
+AnyClientFrame = Annotated[Subscribe | Unsubscribe | Send | History | Ping, Field(discriminator="type")]
+CLIENT_FRAME_TYPES = ("subscribe", "unsubscribe", "send", "history", "ping")
+_client_frame_adapter: TypeAdapter[AnyClientFrame] = TypeAdapter(AnyClientFrame)
+
+
+# --- server → client -----------------------------------------------------------------------
+
+
+class ServerFrame(BaseModel):
+    """Base of every frame the server sends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def to_json(self) -> str:
+        """The frame as a JSON text frame, without null ``ref``."""
+        return self.model_dump_json(exclude_none=True)
+
+
+class Author(BaseModel):
+    """Who wrote a message: a user (``id`` set) or a guest (``id`` null, ``guest`` true)."""
+
+    id: int | None
+    name: str
+    guest: bool
+
+
+class MessageData(BaseModel):
+    """A stored message as every client sees it (live, replayed, or in a history page)."""
+
+    room: str
+    seq: int
+    id: int
+    author: Author
+    body: str
+    created_at: str = Field(description="ISO 8601, UTC")
+    client_id: str
+
+
+class Message(ServerFrame, MessageData):
+    """A message frame: one stored message."""
+
+    type: Literal["message"] = "message"
+
+
+class Subscribed(ServerFrame):
+    """Sent after a subscribe's replay; live messages follow."""
+
+    type: Literal["subscribed"] = "subscribed"
+    ref: Ref | None = None
+    room: str
+    head: int = Field(description="The room's latest seq when the subscription started.")
+    truncated: bool = Field(description="More messages were missed than were replayed.")
+
+
+class Unsubscribed(ServerFrame):
+    """Confirms an unsubscribe."""
+
+    type: Literal["unsubscribed"] = "unsubscribed"
+    ref: Ref | None = None
+    room: str
+
+
+class Ack(ServerFrame):
+    """Confirms that a sent message is stored, with its place in the room."""
+
+    type: Literal["ack"] = "ack"
+    ref: Ref | None = None
+    room: str
+    client_id: str
+    seq: int
+    id: int
+
+
+class HistoryPage(ServerFrame):
+    """A page of messages, oldest first."""
+
+    type: Literal["history"] = "history"
+    ref: Ref | None = None
+    room: str
+    messages: list[MessageData]
+
+
+class Pong(ServerFrame):
+    """Answers a ping."""
+
+    type: Literal["pong"] = "pong"
+    ref: Ref | None = None
+
+
+class Error(ServerFrame):
+    """Answers a frame that could not be carried out; the connection stays open."""
+
+    type: Literal["error"] = "error"
+    ref: Ref | None = None
+    code: ErrorCode
+    detail: str
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+class FrameError(Exception):
+    """A client frame that cannot be carried out, with the ``error`` frame that answers it."""
+
+    def __init__(self, code: ErrorCode, detail: str, ref: str | int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.ref = ref
+
+    def frame(self) -> Error:
+        return Error(ref=self.ref, code=self.code, detail=self.detail)
+
+
+def parse_client_frame(text: str) -> AnyClientFrame:
+    """Validate one text frame, or raise ``FrameError`` with a sentence a person can act on."""
+    try:
+        return _client_frame_adapter.validate_json(text)
+    except ValidationError as exc:
+        code: ErrorCode = "too_large" if exc.errors()[0]["type"] == "too_large" else "invalid"
+        raise FrameError(code, _describe(exc), ref=_salvage_ref(text)) from None
+
+
+_body_adapter: TypeAdapter[str] = TypeAdapter(Body)
+
+
+def validate_body(value: str) -> str:
+    """Check a message body outside a frame (the article's protocol, the HTTP API)."""
+    try:
+        return _body_adapter.validate_python(value)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        code: ErrorCode = "too_large" if error["type"] == "too_large" else "invalid"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise FrameError(code, f"The message {message[:1].lower()}{message[1:]}.") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    kind = error["type"]
+    if kind == "json_invalid":
+        return "The frame is not valid JSON; send one JSON object per text frame."
+    if not error["loc"]:
+        return "The frame must be a JSON object with a 'type' field."
+    if kind == "union_tag_not_found":
+        return "The frame has no 'type'; expected one of " + ", ".join(CLIENT_FRAME_TYPES) + "."
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag", "?")
+        return f"Unknown frame type {tag!r}; expected one of " + ", ".join(CLIENT_FRAME_TYPES) + "."
+    # loc is (frame type, field, …): name the field and say what is wrong with it.
+    field = ".".join(str(part) for part in error["loc"][1:]) or "frame"
+    if kind == "missing":
+        return f"Field {field!r} is required."
+    if kind == "string_pattern_mismatch" and field == "room":
+        return "Field 'room' must be a room slug: 1 to 64 letters, digits, '-' or '_'."
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"Field {field!r} {message[:1].lower()}{message[1:]}."
+
+
+def _salvage_ref(text: str) -> str | int | None:
+    """The ref of a frame that failed validation, when one can be read, so the error echoes it."""
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    ref = data.get("ref")
+    if isinstance(ref, bool):
+        return None
+    if isinstance(ref, str) and len(ref) <= 128:
+        return ref
+    if isinstance(ref, int) and abs(ref) <= MAX_SEQ:
+        return ref
+    return None
+
+
+def message_data(message: StoredMessage) -> dict[str, Any]:
+    """A stored message in its wire shape (``MessageData``), as plain JSON-ready values."""
+    author = message.author
+    return {
+        "room": message.room.slug,
+        "seq": message.seq,
+        "id": message.pk,
+        "author": {
+            "id": None if author is None else author.pk,
+            "name": message.guest_name if author is None else author.get_username(),
+            "guest": author is None,
+        },
+        "body": message.body,
+        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "client_id": message.client_id,
+    }

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from parley.rooms.models import Membership, Message, Room
+
+
+class MembershipInline(admin.TabularInline[Membership, Room]):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin[Room]):
+    list_display = ["slug", "title", "is_private", "guests_allowed", "last_seq", "created_by", "created_at"]
+    list_filter = ["is_private", "guests_allowed"]
+    search_fields = ["slug", "title"]
+    readonly_fields = ["last_seq", "created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin[Membership]):
+    list_display = ["room", "user", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["room__slug", "user__username"]
+    raw_id_fields = ["user", "room"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin[Message]):
+    """Messages are stored history: the admin shows them but does not write them, so every
+    message keeps the seq the service gave it and was published when it was stored."""
+
+    list_display = ["room", "seq", "author", "guest_name", "short_body", "created_at"]
+    list_filter = ["room"]
+    search_fields = ["body", "author__username", "guest_name"]
+    list_select_related = ["room", "author"]
+    readonly_fields = ["room", "seq", "author", "guest_name", "guest_id", "body", "client_id", "created_at"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    @admin.display(description="body")
+    def short_body(self, message: Message) -> str:
+        return message.body if len(message.body) <= 80 else message.body[:79] + "…"

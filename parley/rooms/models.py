@@ -1,0 +1,96 @@
+"""Rooms, memberships and messages.
+
+Models hold data and constraints only; writes go through ``services`` and reads through
+``selectors``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+slug_validator = RegexValidator(SLUG_PATTERN, "Use 1 to 64 letters, digits, '-' or '_'.")
+
+
+class Room(models.Model):
+    """A chat room; ``last_seq`` is the seq of its newest stored message (0 when empty)."""
+
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    title = models.CharField(max_length=200, blank=True)
+    is_private = models.BooleanField(default=False, help_text="Only members can see a private room.")
+    guests_allowed = models.BooleanField(
+        default=False, help_text="Anonymous guests may read and post (public rooms, when PARLEY_GUESTS is on)."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.slug
+
+
+class Membership(models.Model):
+    """A user's place in a room, with a role."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MODERATOR = "moderator", "Moderator"
+        MEMBER = "member", "Member"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="membership_unique_room_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.room} ({self.role})"
+
+
+class Message(models.Model):
+    """A stored chat message. ``seq`` numbers a room's messages 1, 2, 3… with no gaps."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    # A guest has no user row: a display name, and an id that is stable for the guest's session
+    # so that a retried send from the same guest is recognised.
+    guest_name = models.CharField(max_length=64, blank=True)
+    guest_id = models.CharField(max_length=64, blank=True)
+    body = models.TextField()
+    client_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["room", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_unique_room_seq"),
+            models.UniqueConstraint(
+                fields=["room", "author", "client_id"],
+                condition=models.Q(author__isnull=False),
+                name="message_unique_room_author_client_id",
+            ),
+            models.UniqueConstraint(
+                fields=["room", "guest_id", "client_id"],
+                condition=~models.Q(guest_id=""),
+                name="message_unique_room_guest_client_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room.slug}#{self.seq}"

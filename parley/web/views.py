@@ -1,0 +1,95 @@
+"""The browser UI: the room list and the chat page. Views stay thin: selectors read, services write."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from parley.accounts.identity import GUEST_ID_SESSION_KEY, GUEST_NAME_SESSION_KEY, guest_identity, request_identity
+from parley.rooms.access import RoomAccessError, guests_may_use
+from parley.rooms.selectors import messages_before, room_for_reader, room_get, rooms_visible
+from parley.rooms.services import room_get_or_create
+from parley.web.forms import GuestNameForm, JumpForm, RoomCreateForm
+
+HISTORY_PAGE = 50
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """The rooms you may enter, a form to create one and a box to jump to one by name."""
+    identity = request_identity(request) or guest_identity(guest_id="", name="")
+    rooms = rooms_visible(identity=identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else []
+    context = {"rooms": rooms, "create_form": RoomCreateForm(), "jump_form": JumpForm()}
+    return render(request, "web/index.html", context)
+
+
+@require_GET
+def jump(request: HttpRequest) -> HttpResponse:
+    """Go to the room named in ``?room=``."""
+    form = JumpForm(request.GET)
+    if not form.is_valid():
+        messages.error(request, "Room names are 1 to 64 letters, digits, '-' or '_'.")
+        return redirect("index")
+    return redirect("room", slug=form.cleaned_data["room"])
+
+
+@login_required
+@require_POST
+def room_create(request: HttpRequest) -> HttpResponse:
+    """Create a room owned by the signed-in user and open it."""
+    form = RoomCreateForm(request.POST)
+    if not form.is_valid():
+        rooms = rooms_visible(identity=request_identity(request))  # type: ignore[arg-type]
+        return render(
+            request, "web/index.html", {"rooms": rooms, "create_form": form, "jump_form": JumpForm()}, status=400
+        )
+    assert isinstance(request.user, User)  # login_required
+    room = room_get_or_create(**form.cleaned_data, creator=request.user).room
+    return redirect("room", slug=room.slug)
+
+
+def room(request: HttpRequest, slug: str) -> HttpResponse:
+    """The chat page: the latest page of history, then live messages over the WebSocket."""
+    found = room_get(slug=slug)
+    identity = request_identity(request)
+    if identity is None:
+        if found is not None and guests_may_use(found):
+            return render(request, "web/guest.html", {"room": found, "form": GuestNameForm()})
+        return redirect(f"{reverse('login')}?next={request.path}")
+    try:
+        readable = room_for_reader(slug=slug, identity=identity)
+    except RoomAccessError as error:
+        if error.code == "forbidden":
+            return redirect(f"{reverse('login')}?next={request.path}")
+        raise Http404(error.detail) from None
+    history = messages_before(room=readable, before=None, limit=HISTORY_PAGE)
+    config = {
+        "room": readable.slug,
+        "me": {"id": identity.user_id, "name": identity.display_name, "guest": identity.is_guest},
+        "maxBody": settings.PARLEY_MAX_BODY,
+        "historyPage": HISTORY_PAGE,
+    }
+    context = {"room": readable, "config": config, "history": history, "identity": identity}
+    return render(request, "web/room.html", context)
+
+
+@require_POST
+def guest_name(request: HttpRequest, slug: str) -> HttpResponse:
+    """Remember the name a guest picked, then open the room."""
+    found = room_get(slug=slug)
+    if found is None or not guests_may_use(found):
+        raise Http404("Guests cannot use this room.")
+    form = GuestNameForm(request.POST)
+    if not form.is_valid():
+        return render(request, "web/guest.html", {"room": found, "form": form}, status=400)
+    request.session[GUEST_NAME_SESSION_KEY] = form.cleaned_data["name"]
+    request.session.setdefault(GUEST_ID_SESSION_KEY, uuid.uuid4().hex)
+    return redirect("room", slug=slug)

@@ -1,0 +1,123 @@
+"""Real Parley server processes for end-to-end and browser tests.
+
+A test starts Daphne or Uvicorn exactly as a deployment would (``config.asgi:application``), on a
+free port of 127.0.0.1, with its own database and channel layer named by environment variables,
+and talks to it over real sockets.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    """Block until the server accepts TCP connections, or fail with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not listen on {port} within {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    """The environment a test server runs with: production-like settings plus ``overrides``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SECRET_KEY": "parley-e2e-secret-key-not-for-production",
+            "DJANGO_DEBUG": "0",
+            "PARLEY_GUESTS": "1",
+            "CHANNEL_LAYER_URL": "memory://",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run ``manage.py`` with ``env`` and return its standard output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class ServerProcess:
+    """One Daphne or Uvicorn process serving ``config.asgi:application``."""
+
+    env: dict[str, str]
+    log: Path
+    kind: str = "daphne"
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        if self.kind == "daphne":
+            return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
+        if self.kind == "uvicorn":
+            return [
+                str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
+                "--port", str(self.port), "--no-access-log",
+            ]  # fmt: skip
+        raise ValueError(f"unknown server kind {self.kind!r}")
+
+    def start(self) -> ServerProcess:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.command(), cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        wait_until_listening(self.port, self.proc, self.log)
+        return self
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM), then kill if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        """Kill with SIGKILL, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
