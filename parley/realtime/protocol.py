@@ -68,33 +68,35 @@ class Subscribe(ClientFrame):
     """Start receiving a room's messages; with ``since``, first replay those after that seq."""
 
     type: Literal["subscribe"]
-    room: Slug
-    since: Seq | None = None
+    room: Slug = Field(description="The room's slug.")
+    since: Seq | None = Field(
+        default=None, description="Replay the stored messages after this seq first (at most PARLEY_REPLAY_LIMIT)."
+    )
 
 
 class Unsubscribe(ClientFrame):
     """Stop receiving a room's messages."""
 
     type: Literal["unsubscribe"]
-    room: Slug
+    room: Slug = Field(description="The room's slug.")
 
 
 class Send(ClientFrame):
     """Post a message; ``client_id`` makes a retry store nothing new."""
 
     type: Literal["send"]
-    room: Slug
-    body: Body
-    client_id: ClientId
+    room: Slug = Field(description="The room's slug.")
+    body: Body = Field(description="The text, 1 to PARLEY_MAX_BODY (default 4000) characters, not blank.")
+    client_id: ClientId = Field(description="The sender's unique id for this message, e.g. a UUID.")
 
 
 class History(ClientFrame):
     """Ask for a page of a room's messages before ``before`` (or the newest)."""
 
     type: Literal["history"]
-    room: Slug
-    before: Seq | None = None
-    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    room: Slug = Field(description="The room's slug.")
+    before: Seq | None = Field(default=None, description="Only messages with a smaller seq; omit for the newest.")
+    limit: Annotated[int, Field(ge=1, le=100)] = Field(default=50, description="Page size.")
 
 
 class Ping(ClientFrame):
@@ -132,13 +134,13 @@ class Author(BaseModel):
 class MessageData(BaseModel):
     """A stored message as every client sees it (live, replayed, or in a history page)."""
 
-    room: str
-    seq: int
-    id: int
-    author: Author
+    room: str = Field(description="The room's slug.")
+    seq: int = Field(description="The message's place in its room: 1, 2, 3… with no gaps.")
+    id: int = Field(description="The message's id, unique across rooms.")
+    author: Author = Field(description="{id, name, guest}: id is null for guests.")
     body: str
-    created_at: str = Field(description="ISO 8601, UTC")
-    client_id: str
+    created_at: str = Field(description="When it was stored: ISO 8601, UTC.")
+    client_id: str = Field(description="The client_id it was sent with.")
 
 
 class Message(ServerFrame, MessageData):
@@ -172,8 +174,8 @@ class Ack(ServerFrame):
     ref: Ref | None = None
     room: str
     client_id: str
-    seq: int
-    id: int
+    seq: int = Field(description="The stored message's seq.")
+    id: int = Field(description="The stored message's id.")
 
 
 class HistoryPage(ServerFrame):
@@ -182,7 +184,7 @@ class HistoryPage(ServerFrame):
     type: Literal["history"] = "history"
     ref: Ref | None = None
     room: str
-    messages: list[MessageData]
+    messages: list[MessageData] = Field(description="Message objects, oldest first.")
 
 
 class Pong(ServerFrame):
@@ -197,8 +199,8 @@ class Error(ServerFrame):
 
     type: Literal["error"] = "error"
     ref: Ref | None = None
-    code: ErrorCode
-    detail: str
+    code: ErrorCode = Field(description="invalid, forbidden, not_found, too_large, rate_limited or internal.")
+    detail: str = Field(description="A sentence for people: what was wrong and what to do.")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -245,13 +247,13 @@ def _describe(exc: ValidationError) -> str:
     kind = error["type"]
     if kind == "json_invalid":
         return "The frame is not valid JSON; send one JSON object per text frame."
-    if not error["loc"]:
-        return "The frame must be a JSON object with a 'type' field."
     if kind == "union_tag_not_found":
         return "The frame has no 'type'; expected one of " + ", ".join(CLIENT_FRAME_TYPES) + "."
     if kind == "union_tag_invalid":
         tag = error.get("ctx", {}).get("tag", "?")
         return f"Unknown frame type {tag!r}; expected one of " + ", ".join(CLIENT_FRAME_TYPES) + "."
+    if not error["loc"]:
+        return "The frame must be a JSON object with a 'type' field."
     # loc is (frame type, field, …): name the field and say what is wrong with it.
     field = ".".join(str(part) for part in error["loc"][1:]) or "frame"
     if kind == "missing":

@@ -1,0 +1,118 @@
+"""The hub keeps each room's stream in seq order and repairs gaps from storage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db.models import F
+
+from parley.realtime.events import ROOM_MESSAGE, room_group
+from parley.realtime.hub import Outbox
+from parley.realtime.protocol import message_data
+from parley.rooms.models import Message, Room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def store_silently(room: Room, count: int) -> list[dict]:
+    """Store messages without publishing them, as if the channel layer had lost their events."""
+    stored = []
+    for _ in range(count):
+        Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1)
+        seq = Room.objects.values_list("last_seq", flat=True).get(pk=room.pk)
+        message = Message.objects.create(
+            room=room, seq=seq, guest_name="zed", guest_id="g", body=f"m{seq}", client_id=f"c{seq}"
+        )
+        stored.append({"type": ROOM_MESSAGE, "room_id": room.pk, "seq": seq, "message": message_data(message)})
+    return stored
+
+
+async def subscribed_reader(ws, slug):
+    reader = await ws(name="reader")
+    await reader.send_json_to({"type": "subscribe", "room": slug})
+    assert (await reader.receive_json_from())["type"] == "subscribed"
+    return reader
+
+
+async def received_seqs(reader, count, wait=3):
+    return [(await reader.receive_json_from(timeout=wait))["seq"] for _ in range(count)]
+
+
+async def test_events_that_arrive_out_of_order_are_delivered_in_order(ws, make_room):
+    room = await sync_to_async(make_room)("lobby", guests_allowed=True)
+    reader = await subscribed_reader(ws, "lobby")
+    events = await sync_to_async(store_silently)(room, 3)
+    layer = get_channel_layer()
+    for event in (events[2], events[0], events[1]):
+        await layer.group_send(room_group(room.pk), event)
+    assert await received_seqs(reader, 3) == [1, 2, 3]
+
+
+async def test_a_lost_event_is_read_from_storage_within_the_gap_wait(ws, make_room, settings):
+    settings.PARLEY_GAP_WAIT = 0.2
+    room = await sync_to_async(make_room)("lobby", guests_allowed=True)
+    reader = await subscribed_reader(ws, "lobby")
+    events = await sync_to_async(store_silently)(room, 4)
+    # Only the last event arrives; 1-3 were "dropped" by the layer.
+    await get_channel_layer().group_send(room_group(room.pk), events[3])
+    assert await received_seqs(reader, 4, wait=1.5) == [1, 2, 3, 4]
+
+
+async def test_duplicate_events_are_delivered_once(ws, make_room):
+    room = await sync_to_async(make_room)("lobby", guests_allowed=True)
+    reader = await subscribed_reader(ws, "lobby")
+    (event,) = await sync_to_async(store_silently)(room, 1)
+    layer = get_channel_layer()
+    await layer.group_send(room_group(room.pk), event)
+    await layer.group_send(room_group(room.pk), event)
+    assert await received_seqs(reader, 1) == [1]
+    assert await reader.receive_nothing(timeout=0.4)
+
+
+async def test_one_group_membership_per_room_per_process(ws, make_room):
+    await sync_to_async(make_room)("lobby", guests_allowed=True)
+    readers = [await subscribed_reader(ws, "lobby") for _ in range(3)]
+    layer = get_channel_layer()
+    room = await sync_to_async(Room.objects.get)(slug="lobby")
+    assert len(layer.groups[room_group(room.pk)]) == 1
+    for reader in readers:
+        await reader.disconnect()
+    assert room_group(room.pk) not in layer.groups or not layer.groups[room_group(room.pk)]
+
+
+async def test_an_outbox_whose_socket_stops_taking_frames_overflows_once():
+    """The writer is stuck in ``send`` (a client that stopped reading): frames queue up to the limit."""
+    gate = asyncio.Event()
+    sent, overflows = [], []
+
+    async def send(message):
+        await gate.wait()
+        sent.append(message["text"])
+
+    outbox = Outbox(send, limit=100, on_overflow=lambda: overflows.append(True))
+    for i in range(30):
+        outbox.push(f"frame-{i:02d}")  # 8 bytes each
+    await asyncio.sleep(0.01)
+    assert overflows == [True]
+    assert outbox.closed
+    gate.set()
+    await asyncio.sleep(0.01)
+    # The socket is being closed: its writer stopped, so nothing more is written to it.
+    assert sent == []
+
+
+async def test_an_outbox_keeps_frames_in_order():
+    sent = []
+
+    async def send(message):
+        sent.append(message["text"])
+
+    outbox = Outbox(send, limit=10_000, on_overflow=lambda: None)
+    for i in range(50):
+        outbox.push(str(i))
+    await asyncio.sleep(0.01)
+    assert sent == [str(i) for i in range(50)]
+    outbox.close()
