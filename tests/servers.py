@@ -94,6 +94,11 @@ class ServerProcess:
                 str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
                 "--port", str(self.port), "--no-access-log",
             ]  # fmt: skip
+        if self.kind == "gunicorn":
+            return [
+                str(BIN / "gunicorn"), "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker",
+                "-w", "2", "-b", f"127.0.0.1:{self.port}",
+            ]  # fmt: skip
         raise ValueError(f"unknown server kind {self.kind!r}")
 
     def start(self) -> ServerProcess:

@@ -114,13 +114,15 @@ _client_frame_adapter: TypeAdapter[AnyClientFrame] = TypeAdapter(AnyClientFrame)
 
 
 class ServerFrame(BaseModel):
-    """Base of every frame the server sends."""
+    """Base of every frame the server sends; ``type`` comes first on the wire."""
 
     model_config = ConfigDict(frozen=True)
 
+    type: str
+
     def to_json(self) -> str:
-        """The frame as a JSON text frame, without null ``ref``."""
-        return self.model_dump_json(exclude_none=True)
+        """The frame as a JSON text frame; a reply to a frame without ``ref`` carries none."""
+        return self.model_dump_json(exclude={"ref"} if getattr(self, "ref", None) is None else None)
 
 
 class Author(BaseModel):
@@ -143,62 +145,64 @@ class MessageData(BaseModel):
     client_id: str = Field(description="The client_id it was sent with.")
 
 
-class Message(ServerFrame, MessageData):
+class Message(MessageData, ServerFrame):
     """A message frame: one stored message."""
 
     type: Literal["message"] = "message"
 
 
-class Subscribed(ServerFrame):
+class Reply(ServerFrame):
+    """A frame that answers a client frame, echoing its ``ref``."""
+
+    ref: Ref | None = None
+
+
+class RoomReply(Reply):
+    """A reply about one room."""
+
+    room: str
+
+
+class Subscribed(RoomReply):
     """Sent after a subscribe's replay; live messages follow."""
 
     type: Literal["subscribed"] = "subscribed"
-    ref: Ref | None = None
-    room: str
     head: int = Field(description="The room's latest seq when the subscription started.")
     truncated: bool = Field(description="More messages were missed than were replayed.")
 
 
-class Unsubscribed(ServerFrame):
+class Unsubscribed(RoomReply):
     """Confirms an unsubscribe."""
 
     type: Literal["unsubscribed"] = "unsubscribed"
-    ref: Ref | None = None
-    room: str
 
 
-class Ack(ServerFrame):
+class Ack(RoomReply):
     """Confirms that a sent message is stored, with its place in the room."""
 
     type: Literal["ack"] = "ack"
-    ref: Ref | None = None
-    room: str
     client_id: str
     seq: int = Field(description="The stored message's seq.")
     id: int = Field(description="The stored message's id.")
 
 
-class HistoryPage(ServerFrame):
+class HistoryPage(RoomReply):
     """A page of messages, oldest first."""
 
     type: Literal["history"] = "history"
-    ref: Ref | None = None
-    room: str
     messages: list[MessageData] = Field(description="Message objects, oldest first.")
 
 
-class Pong(ServerFrame):
+class Pong(Reply):
     """Answers a ping."""
 
     type: Literal["pong"] = "pong"
-    ref: Ref | None = None
 
 
-class Error(ServerFrame):
+class Error(Reply):
     """Answers a frame that could not be carried out; the connection stays open."""
 
     type: Literal["error"] = "error"
-    ref: Ref | None = None
     code: ErrorCode = Field(description="invalid, forbidden, not_found, too_large, rate_limited or internal.")
     detail: str = Field(description="A sentence for people: what was wrong and what to do.")
 

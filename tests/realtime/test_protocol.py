@@ -82,3 +82,18 @@ def test_server_frames_serialise_without_null_refs():
         protocol.Error(ref=3, code="invalid", detail="x").to_json()
         == '{"type":"error","ref":3,"code":"invalid","detail":"x"}'
     )
+
+
+def test_the_hubs_message_encoding_is_the_message_frame_schema():
+    from parley.realtime.hub import message_frame_json
+
+    data = {
+        "room": "lobby",
+        "seq": 3,
+        "id": 9,
+        "author": {"id": None, "name": "zed", "guest": True},
+        "body": "é <b>",
+        "created_at": "2026-11-23T19:20:00.000001Z",
+        "client_id": "c",
+    }
+    assert message_frame_json(data) == protocol.Message(**data).to_json()
