@@ -206,3 +206,5 @@ PARLEY_REPLAY_LIMIT = env.int("PARLEY_REPLAY_LIMIT", default=1000)
 PARLEY_SOCKET_BUFFER = env.int("PARLEY_SOCKET_BUFFER", default=1024 * 1024)
 # How long the hub waits for a missing seq before reading it from the database, in seconds.
 PARLEY_GAP_WAIT = env.float("PARLEY_GAP_WAIT", default=0.25)
+# How often each process checks its rooms' stored heads, to repair a lost last message, in seconds.
+PARLEY_SWEEP_INTERVAL = env.float("PARLEY_SWEEP_INTERVAL", default=1.0)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# The reference tools (the article's tutorial app, the bare WebSocket server) live beside the repository.
+SHARED_TOOLS = REPO.parent / "shared" / "tools"
 
 
 def free_port() -> int:

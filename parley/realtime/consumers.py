@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
 from parley.realtime import protocol
@@ -38,6 +40,21 @@ CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_LARGE = 1009
 
 INTERNAL_ERROR_DETAIL = "Something went wrong on our side; try again."
+UNAVAILABLE_DETAIL = "The database is unavailable right now; nothing was stored. Retry with the same client_id."
+
+
+# What the database driver raises while the database cannot be reached.
+DatabaseUnavailable = (OperationalError, InterfaceError)
+_last_outage_log = 0.0
+
+
+def log_database_outage() -> None:
+    """Say once (at most every 30 s), not once per frame, that the database is unreachable."""
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log > 30:
+        _last_outage_log = now
+        logger.error("the database is unreachable; sends are answered 'unavailable' until it is back", exc_info=True)
 
 
 def frame_too_large(text: str) -> bool:
@@ -160,6 +177,9 @@ class ParleyConsumer(SocketConsumer):
             self.push(error.frame().to_json())
         except RoomAccessError as error:
             self.push(protocol.Error(ref=ref, code=error.code, detail=error.detail).to_json())
+        except DatabaseUnavailable:
+            log_database_outage()
+            self.push(protocol.Error(ref=ref, code="unavailable", detail=UNAVAILABLE_DETAIL).to_json())
         except Exception:
             logger.exception("could not handle a frame (ref %r)", ref)
             self.push(protocol.Error(ref=ref, code="internal", detail=INTERNAL_ERROR_DETAIL).to_json())
@@ -235,6 +255,9 @@ class TutorialChatConsumer(SocketConsumer):
             self.push(error.frame().to_json())
         except RoomAccessError as error:
             self.push(_tutorial_error(error.code, error.detail))
+        except DatabaseUnavailable:
+            log_database_outage()
+            self.push(_tutorial_error("unavailable", UNAVAILABLE_DETAIL))
         except Exception:
             logger.exception("could not store a tutorial-protocol message")
             self.push(_tutorial_error("internal", INTERNAL_ERROR_DETAIL))

@@ -26,7 +26,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from parley.realtime.events import ROOM_MESSAGE, room_group
-from parley.rooms.selectors import messages_between, room_head
+from parley.rooms.selectors import messages_between, room_head, room_heads
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +150,18 @@ class RoomFeed:
         self.subscriptions: set[Subscription] = set()
         self.ready = asyncio.Event()
         self._next_seq = 0
+        # The highest seq known to be stored, from events or from the database: every seq from
+        # _next_seq up to it must be delivered, from the layer or, failing that, from storage.
+        self._known_head = 0
         self._early: dict[int, dict[str, Any]] = {}
         self._repair: asyncio.TimerHandle | None = None
         self._repairing = False
+        self._repair_failing = False
 
     def start(self, head: int) -> None:
         """The room's stored head when the hub joined its group: the stream continues from there."""
         self._next_seq = head + 1
+        self._known_head = max(self._known_head, head)
         self.ready.set()
         self._deliver_in_order()
 
@@ -165,7 +170,14 @@ class RoomFeed:
         if self.ready.is_set() and seq < self._next_seq:
             return  # already delivered, or older than this feed
         self._early[seq] = data
+        self._known_head = max(self._known_head, seq)
         if self.ready.is_set():
+            self._deliver_in_order()
+
+    def expect(self, head: int) -> None:
+        """The database says the room's newest seq is ``head``; whatever is missing up to it is repaired."""
+        if self.ready.is_set() and head > self._known_head:
+            self._known_head = head
             self._deliver_in_order()
 
     def _deliver_in_order(self) -> None:
@@ -174,7 +186,7 @@ class RoomFeed:
         while self._next_seq in self._early:
             self._fan_out(RoomEvent(self._next_seq, self._early.pop(self._next_seq)))
             self._next_seq += 1
-        if self._early and self._repair is None and not self._repairing:
+        if self._known_head >= self._next_seq and self._repair is None and not self._repairing:
             loop = asyncio.get_running_loop()
             self._repair = loop.call_later(settings.PARLEY_GAP_WAIT, self._start_repair)
 
@@ -184,24 +196,28 @@ class RoomFeed:
 
     def _start_repair(self) -> None:
         self._repair = None
-        if self._early and not self._repairing:
+        if self._known_head >= self._next_seq and not self._repairing:
             self._repairing = True
-            asyncio.get_running_loop().create_task(self._repair_gap())
+            self._repair_task = asyncio.get_running_loop().create_task(self._repair_gap())
 
     async def _repair_gap(self) -> None:
-        """Read the messages missing before the earliest held one from the database."""
-        upto = max(self._early)
+        """Read the messages that have not arrived through the layer from the database."""
+        after, upto = self._next_seq - 1, self._known_head
         try:
-            rows = await database_sync_to_async(messages_between)(
-                room_id=self.room_id, after=self._next_seq - 1, upto=upto
-            )
+            rows = await database_sync_to_async(messages_between)(room_id=self.room_id, after=after, upto=upto)
         except Exception:
-            logger.exception("could not repair a gap in room %s; will retry", self.room_id)
+            if not self._repair_failing:
+                logger.exception("room %s: cannot read missing messages from storage; retrying", self.room_id)
+            self._repair_failing = True
             rows = []
+        else:
+            if self._repair_failing:
+                logger.warning("room %s: storage answers again; repairing", self.room_id)
+            self._repair_failing = False
         finally:
             self._repairing = False
         if rows:
-            logger.info("room %s: repaired %d missing message(s) from storage", self.room_id, len(rows))
+            logger.info("room %s: read %d message(s) the layer did not deliver from storage", self.room_id, len(rows))
         for row in rows:
             self._early.setdefault(row["seq"], row)
         self._deliver_in_order()
@@ -217,6 +233,10 @@ class Hub:
         self._started = asyncio.Lock()
         self._membership = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        # Groups expire in the layer (RedisChannelLayer: group_expiry, a day by default); re-join
+        # well before that, and at once after the layer comes back (a restarted Redis forgets them).
+        self._rejoin_every = min(float(getattr(layer, "group_expiry", 86400)) / 2, 600.0)
 
     async def subscribe(self, room_id: int, outbox: Outbox, fmt: Format = "v1") -> Subscription:
         """Add a socket to a room's stream; call ``activate`` on the result once it has replayed."""
@@ -257,7 +277,9 @@ class Hub:
         async with self._started:
             if self._reader is None:
                 self.channel = await self.layer.new_channel("parley.hub.")
-                self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+                loop = asyncio.get_running_loop()
+                self._reader = loop.create_task(self._read_forever())
+                self._sweeper = loop.create_task(self._sweep_forever())
 
     async def _read_forever(self) -> None:
         failing = False
@@ -273,9 +295,41 @@ class Hub:
                 await asyncio.sleep(1.0)
                 continue
             if failing:
-                logger.warning("hub reconnected to its channel layer")
+                logger.warning("hub reconnected to its channel layer; re-joining %d room group(s)", len(self.feeds))
                 failing = False
+                await self._rejoin()
             self._dispatch(event)
+
+    async def _sweep_forever(self) -> None:
+        """Compare each followed room's stored head with what was delivered, every
+        ``PARLEY_SWEEP_INTERVAL`` seconds: this repairs a lost *last* message, which no later
+        event would reveal, and whatever was stored while the layer was down."""
+        failing = False
+        last_join = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(settings.PARLEY_SWEEP_INTERVAL)
+            if not self.feeds:
+                continue
+            try:
+                heads = await database_sync_to_async(room_heads)(room_ids=list(self.feeds))
+                if asyncio.get_running_loop().time() - last_join > self._rejoin_every:
+                    await self._rejoin()
+                    last_join = asyncio.get_running_loop().time()
+            except Exception:
+                if not failing:
+                    logger.exception("hub cannot check room heads; retrying")
+                failing = True
+                continue
+            failing = False
+            for room_id, head in heads.items():
+                feed = self.feeds.get(room_id)
+                if feed is not None:
+                    feed.expect(head)
+
+    async def _rejoin(self) -> None:
+        async with self._membership:
+            for room_id in list(self.feeds):
+                await self.layer.group_add(room_group(room_id), self.channel)
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         if event.get("type") != ROOM_MESSAGE:

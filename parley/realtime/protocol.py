@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 if TYPE_CHECKING:
     from parley.rooms.models import Message as StoredMessage
 
-ErrorCode = Literal["invalid", "forbidden", "not_found", "too_large", "rate_limited", "internal"]
+ErrorCode = Literal["invalid", "forbidden", "not_found", "too_large", "rate_limited", "unavailable", "internal"]
 
 # Largest seq a client may name: PostgreSQL's bigint.
 MAX_SEQ = 2**63 - 1
@@ -203,7 +203,9 @@ class Error(Reply):
     """Answers a frame that could not be carried out; the connection stays open."""
 
     type: Literal["error"] = "error"
-    code: ErrorCode = Field(description="invalid, forbidden, not_found, too_large, rate_limited or internal.")
+    code: ErrorCode = Field(
+        description="invalid, forbidden, not_found, too_large, rate_limited, unavailable or internal."
+    )
     detail: str = Field(description="A sentence for people: what was wrong and what to do.")
 
 

@@ -84,3 +84,8 @@ def messages_between(*, room_id: int, after: int, upto: int) -> list[dict[str, A
 def room_head(*, room_id: int) -> int:
     """The seq of a room's newest stored message (0 for an empty room)."""
     return Room.objects.values_list("last_seq", flat=True).get(pk=room_id)
+
+
+def room_heads(*, room_ids: list[int]) -> dict[int, int]:
+    """The newest seq of each of these rooms, in one query."""
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))

@@ -116,3 +116,13 @@ async def test_an_outbox_keeps_frames_in_order():
     await asyncio.sleep(0.01)
     assert sent == [str(i) for i in range(50)]
     outbox.close()
+
+
+async def test_a_lost_last_message_is_found_by_the_head_sweep(ws, make_room, settings):
+    settings.PARLEY_SWEEP_INTERVAL = 0.2
+    settings.PARLEY_GAP_WAIT = 0.1
+    room = await sync_to_async(make_room)("lobby", guests_allowed=True)
+    reader = await subscribed_reader(ws, "lobby")
+    # No event at all reaches the hub: only the stored head tells it something is missing.
+    await sync_to_async(store_silently)(room, 2)
+    assert await received_seqs(reader, 2, wait=2) == [1, 2]

@@ -15,6 +15,8 @@ const olderButton = document.getElementById("older");
 const composer = document.getElementById("composer");
 const input = document.getElementById("body");
 const connection = document.getElementById("connection");
+const latestButton = document.getElementById("latest");
+const pageTitle = document.title;
 
 const rendered = new Map(); // seq -> <li>
 const unacked = new Map(); // client_id -> {body, element}
@@ -24,8 +26,14 @@ let socket = null;
 let live = false;
 let attempt = 0;
 let refCounter = 0;
+let unseen = 0; // messages that arrived while the tab was in the background
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
+const yearDayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
+const GROUP_GAP_MS = 5 * 60 * 1000; // consecutive messages closer than this share one header
+const AVATAR_COLOURS = 8;
 
 function newClientId() {
   if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -42,9 +50,38 @@ function scrollToNewest() {
   log.scrollTop = log.scrollHeight;
 }
 
+// Who wrote a message, as a key: consecutive messages with the same key are grouped.
+function authorKey(author) {
+  return author.guest ? `guest:${author.name}` : `user:${author.id}`;
+}
+
+function colourIndex(key) {
+  let hash = 0;
+  for (const char of key) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  return hash % AVATAR_COLOURS;
+}
+
+function dayLabel(date) {
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (date.toDateString() === today.toDateString()) return "Today";
+  if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
+  return date.getFullYear() === today.getFullYear() ? dayFormat.format(date) : yearDayFormat.format(date);
+}
+
 function messageElement(author, body, createdAt, mine) {
   const item = document.createElement("li");
   item.className = mine ? "message mine" : "message";
+  const when = createdAt ? new Date(createdAt) : new Date();
+  item.dataset.author = authorKey(author);
+  item.dataset.time = String(when.getTime());
+  item.dataset.day = dayLabel(when); // shown by CSS as a divider above the day's first message
+
+  const avatar = document.createElement("span");
+  avatar.className = `avatar c${colourIndex(item.dataset.author)}${author.guest ? " guest" : ""}`;
+  avatar.setAttribute("aria-hidden", "true");
+  avatar.textContent = (Array.from(author.name.trim())[0] || "?").toUpperCase();
+
   const meta = document.createElement("div");
   meta.className = "meta";
   const name = document.createElement("span");
@@ -60,7 +97,8 @@ function messageElement(author, body, createdAt, mine) {
   const time = document.createElement("time");
   if (createdAt) {
     time.dateTime = createdAt;
-    time.textContent = timeFormat.format(new Date(createdAt));
+    time.textContent = timeFormat.format(when);
+    time.title = fullFormat.format(when);
   } else {
     time.textContent = "sending…";
   }
@@ -68,23 +106,47 @@ function messageElement(author, body, createdAt, mine) {
   const text = document.createElement("p");
   text.className = "body";
   text.textContent = body;
-  item.append(meta, text);
+  if (createdAt) text.title = fullFormat.format(when);
+  item.append(avatar, meta, text);
   return item;
+}
+
+// Decide, for a message and the one after it, whether each starts a new day or continues the
+// previous message's group (same author, a few minutes apart).
+function regroup(item) {
+  for (const element of [item, item?.nextElementSibling]) {
+    if (!element) continue;
+    const previous = element.previousElementSibling;
+    const newDay = !previous || previous.dataset.day !== element.dataset.day;
+    const continued =
+      !newDay &&
+      previous.dataset.author === element.dataset.author &&
+      Number(element.dataset.time) - Number(previous.dataset.time) < GROUP_GAP_MS;
+    element.classList.toggle("new-day", newDay);
+    element.classList.toggle("continued", continued);
+  }
+}
+
+function removeMessageElement(element) {
+  const next = element.nextElementSibling;
+  element.remove();
+  if (next) regroup(next);
 }
 
 function isMine(author) {
   return config.me.guest ? author.guest && author.name === config.me.name : author.id === config.me.id;
 }
 
-// Insert a stored message in seq order; a seq already on screen is ignored.
+// Insert a stored message in seq order; a seq already on screen is ignored. Returns whether it
+// was new.
 function showMessage(message) {
-  if (rendered.has(message.seq)) return;
+  if (rendered.has(message.seq)) return false;
   const stick = nearBottom();
   const item = messageElement(message.author, message.body, message.created_at, isMine(message.author));
   item.dataset.seq = String(message.seq);
   const pending = unacked.get(message.client_id);
   if (pending && isMine(message.author)) {
-    pending.element.remove();
+    removeMessageElement(pending.element);
     unacked.delete(message.client_id);
   }
   let before = null;
@@ -92,11 +154,20 @@ function showMessage(message) {
     if (seq > message.seq && (before === null || seq < Number(before.dataset.seq))) before = element;
   }
   list.insertBefore(item, before ?? firstPending());
+  regroup(item);
   rendered.set(message.seq, item);
   lastSeq = Math.max(lastSeq, message.seq);
   oldestSeq = oldestSeq === null ? message.seq : Math.min(oldestSeq, message.seq);
   empty.hidden = true;
   if (stick || isMine(message.author)) scrollToNewest();
+  else if (before === null) latestButton.hidden = false; // it landed below what the reader sees
+  return true;
+}
+
+function noteArrival(message) {
+  if (!document.hidden || isMine(message.author)) return;
+  unseen += 1;
+  document.title = `(${unseen}) ${pageTitle}`;
 }
 
 function firstPending() {
@@ -132,12 +203,13 @@ function sendMessage(clientId, body) {
 function handleFrame(frame) {
   switch (frame.type) {
     case "message":
-      if (frame.room === config.room) showMessage(frame);
+      if (frame.room === config.room && showMessage(frame)) noteArrival(frame);
       break;
     case "subscribed":
       live = true;
       attempt = 0;
       setConnection("live", "Live");
+      olderButton.disabled = false;
       if (frame.truncated) olderButton.hidden = false;
       // Resend what was typed while offline, with the same client_id: never stored twice.
       for (const [clientId, pending] of unacked) sendMessage(clientId, pending.body);
@@ -147,15 +219,21 @@ function handleFrame(frame) {
       if (pending) pending.element.classList.add("stored");
       break;
     }
-    case "history":
+    case "history": {
+      // Older messages go above what the reader is looking at: keep that in place.
+      const fromBottom = log.scrollHeight - log.scrollTop;
       for (const message of frame.messages.slice().reverse()) showMessage(message);
+      log.scrollTop = log.scrollHeight - fromBottom;
       olderButton.hidden = frame.messages.length < config.historyPage;
+      olderButton.disabled = false;
       break;
+    }
     case "error":
       if (frame.ref && unacked.has(frame.ref)) {
-        unacked.get(frame.ref).element.remove();
+        removeMessageElement(unacked.get(frame.ref).element);
         unacked.delete(frame.ref);
       }
+      olderButton.disabled = false;
       showError(frame.detail);
       break;
     default:
@@ -193,6 +271,7 @@ composer.addEventListener("submit", (event) => {
   const element = messageElement(config.me, body, null, true);
   element.classList.add("pending");
   list.append(element);
+  regroup(element);
   unacked.set(clientId, { body, element });
   empty.hidden = true;
   scrollToNewest();
@@ -213,7 +292,28 @@ input.addEventListener("input", () => {
   input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
 });
 
+log.addEventListener(
+  "scroll",
+  () => {
+    if (nearBottom()) latestButton.hidden = true;
+  },
+  { passive: true },
+);
+
+latestButton.addEventListener("click", () => {
+  scrollToNewest();
+  latestButton.hidden = true;
+  input.focus();
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) return;
+  unseen = 0;
+  document.title = pageTitle;
+});
+
 olderButton.addEventListener("click", () => {
+  olderButton.disabled = true;
   send({ type: "history", room: config.room, before: oldestSeq ?? undefined, limit: config.historyPage });
 });
 
@@ -221,5 +321,7 @@ for (const message of history) showMessage(message);
 empty.hidden = history.length > 0;
 olderButton.hidden = history.length < config.historyPage;
 scrollToNewest();
+latestButton.hidden = true;
 connect();
-input.focus();
+// On phones, focusing would throw the keyboard over the conversation before anyone asked for it.
+if (!matchMedia("(pointer: coarse)").matches) input.focus();
