@@ -18,7 +18,7 @@ import json
 import logging
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, Literal
 
 from channels.db import database_sync_to_async
@@ -31,7 +31,7 @@ from parley.rooms.selectors import messages_between, room_head, room_heads
 logger = logging.getLogger(__name__)
 
 Format = Literal["v1", "tutorial"]
-SendCallable = Callable[[dict[str, Any]], Awaitable[None]]
+SendCallable = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 def encode_json(data: dict[str, Any]) -> str:
@@ -63,12 +63,43 @@ class RoomEvent:
         return cached
 
 
+class _Resume:
+    """Await the rest of a coroutine that was started by hand and suspended on ``waiting_on``.
+
+    ``Outbox`` runs each send eagerly (see there); when a send does have to wait, this hands the
+    half-run coroutine to a task, which resumes it exactly as if it had been awaited from the start.
+    """
+
+    __slots__ = ("coro", "waiting_on")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self.coro = coro
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, None, None]:
+        waiting_on = self.waiting_on
+        while True:
+            try:
+                yield waiting_on
+            except BaseException:
+                self.coro.close()
+                raise
+            try:
+                waiting_on = self.coro.send(None)
+            except StopIteration:
+                return
+
+
 class Outbox:
     """The frames waiting to be written to one socket, bounded in bytes.
 
     Everything a socket is sent goes through its outbox, replies and live messages alike, so they
-    reach the client in the order they were queued. When the queued bytes would pass ``limit``,
-    the socket is too slow to read and ``on_overflow`` is called once.
+    reach the client in the order they were pushed. A frame is written at once when the socket is
+    not behind: the server's ``send`` is run eagerly, and for a socket whose transport can take
+    the bytes it finishes without ever yielding to the event loop. That spares a task wake-up per
+    socket per message, which was a third of the fan-out's time (py-spy, 1,000-socket room). Only
+    a socket whose client reads slowly gets a task, which writes what queued up meanwhile; when
+    the queued bytes would pass ``limit``, ``on_overflow`` is called once and the outbox closes.
     """
 
     def __init__(self, send: SendCallable, *, limit: int, on_overflow: Callable[[], None]) -> None:
@@ -77,13 +108,15 @@ class Outbox:
         self._on_overflow = on_overflow
         self._frames: deque[tuple[str, int]] = deque()
         self._queued_bytes = 0
-        self._wakeup = asyncio.Event()
-        self._writer = asyncio.get_running_loop().create_task(self._write_forever())
+        self._catching_up: asyncio.Task[None] | None = None
         self.closed = False
 
     def push(self, text: str, size: int | None = None) -> None:
-        """Queue a text frame; ``size`` is its length in bytes when the caller already knows it."""
+        """Write a text frame now, or queue it behind the frames still waiting."""
         if self.closed:
+            return
+        if self._catching_up is None:
+            self._write_now(text)
             return
         size = len(text) if size is None else size
         if self._queued_bytes + size > self._limit:
@@ -92,22 +125,36 @@ class Outbox:
             return
         self._frames.append((text, size))
         self._queued_bytes += size
-        self._wakeup.set()
 
     def close(self) -> None:
         """Stop writing; frames still queued are dropped."""
         self.closed = True
         self._frames.clear()
-        self._writer.cancel()
+        if self._catching_up is not None:
+            self._catching_up.cancel()
 
-    async def _write_forever(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
+    def _write_now(self, text: str) -> None:
+        send = self._send({"type": "websocket.send", "text": text})
+        try:
+            waiting_on = send.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            # The socket is gone; its consumer is told by the server and cleans up.
+            self.close()
+            return
+        self._catching_up = asyncio.get_running_loop().create_task(self._catch_up(_Resume(send, waiting_on)))
+
+    async def _catch_up(self, in_flight: _Resume) -> None:
+        try:
+            await in_flight
             while self._frames:
                 text, size = self._frames.popleft()
                 self._queued_bytes -= size
                 await self._send({"type": "websocket.send", "text": text})
+        except Exception:
+            self.close()  # the socket is gone
+        self._catching_up = None
 
 
 class Subscription:
