@@ -126,25 +126,37 @@ DATABASES = {"default": _database_from_url(env.str("DATABASE_URL", default="sqli
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def _channel_layer_from_url(url: str) -> dict[str, object]:
-    """Map CHANNEL_LAYER_URL to a CHANNEL_LAYERS entry (DESIGN.md lists the schemes)."""
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        return {"BACKEND": "channels.layers.InMemoryChannelLayer"}
-    if scheme in ("redis", "rediss"):
-        return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
-    if scheme in ("redis+pubsub", "rediss+pubsub"):
-        redis_url = url.replace("+pubsub", "", 1)
-        return {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis_url]}}
-    if scheme in ("amqp", "amqps"):
-        return {"BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer", "CONFIG": {"host": url}}
+def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
+    """Map CHANNEL_LAYER_URL to a CHANNEL_LAYERS entry (DESIGN.md lists the schemes).
+
+    Every process has one hub channel that receives all of its rooms' events, so channel capacity
+    is raised well above the layers' default of 100, past which they drop messages silently.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        return {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
+    if parts.scheme in ("redis", "rediss"):
+        config = {"hosts": [url], "prefix": prefix, "capacity": 10_000}
+        return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
+    if parts.scheme in ("redis+pubsub", "rediss+pubsub"):
+        # Redis pub/sub channels ignore the database index, so deployments sharing a Redis would
+        # hear each other's rooms (found by tests/e2e/test_cross_process.py): the index goes into
+        # the prefix by default.
+        database = parts.path.strip("/") or "0"
+        config = {"hosts": [url.replace("+pubsub", "", 1)], "prefix": f"{prefix}.db{database}"}
+        return {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}
+    if parts.scheme in ("amqp", "amqps"):
+        config = {"host": url, "groups_exchange": f"{prefix}.groups"}
+        return {"BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer", "CONFIG": config}
     raise ImproperlyConfigured(
-        f"CHANNEL_LAYER_URL has an unknown scheme {scheme!r}: use memory://, redis://, redis+pubsub:// or amqp://."
+        f"CHANNEL_LAYER_URL has an unknown scheme {parts.scheme!r}: use memory://, redis://, redis+pubsub:// or amqp://."
     )
 
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default="memory://")
-CHANNEL_LAYERS = {"default": _channel_layer_from_url(CHANNEL_LAYER_URL)}
+# Names in the layer start with this, so several deployments can share one Redis or RabbitMQ.
+CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="parley")
+CHANNEL_LAYERS = {"default": _channel_layer_from_url(CHANNEL_LAYER_URL, CHANNEL_LAYER_PREFIX)}
 
 REDIS_URL = env.str("REDIS_URL", default="")
 

@@ -22,6 +22,7 @@ from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
 from parley.realtime import protocol
+from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.hub import Format, Hub, Outbox, Subscription, encode_json, get_hub, message_frame_json
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
@@ -87,7 +88,12 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         self.identity = identity
         self.hub = get_hub()
-        self.outbox = Outbox(self.base_send, limit=settings.PARLEY_SOCKET_BUFFER, on_overflow=self._too_slow)
+        self.outbox = Outbox(
+            self.base_send,
+            limit=settings.PARLEY_SOCKET_BUFFER,
+            on_overflow=self._too_slow,
+            backlog=transport_backlog(self.base_send),
+        )
         await self.ready()
 
     async def ready(self) -> None:

@@ -1,4 +1,6 @@
-"""Let Daphne close a socket with the protocol's 1009 ("message too big").
+"""Two places where Daphne needs help to keep the protocol's promises.
+
+Close codes: let Daphne close a socket with the protocol's 1009 ("message too big").
 
 Daphne hands an ASGI ``websocket.close`` to Autobahn's ``sendClose``, which accepts only 1000 and
 3000-4999 from an application, so a 1009 raised an exception and the client saw 1011 instead
@@ -8,10 +10,17 @@ standard codes an application may legitimately send through it. Uvicorn needs no
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 # RFC 6455 codes an endpoint may send on its own behalf besides 1000.
 STANDARD_APPLICATION_CLOSE_CODES = frozenset({1001, 1008, 1009, 1011})
+# Closed for not reading: see ``_close_slow_client``.
+CLOSE_TOO_SLOW = 4408
+# How long a client that stopped reading has to take what was written to it before the
+# connection is cut, freeing its buffer.
+SLOW_CLIENT_GRACE_SECONDS = 30.0
 
 
 def allow_standard_close_codes() -> None:
@@ -29,6 +38,47 @@ def allow_standard_close_codes() -> None:
             self.sendCloseFrame(code=code)
         else:
             original(self, code)
+        if code == CLOSE_TOO_SLOW:
+            _close_slow_client(self)
 
     server_close.parley_patched = True  # type: ignore[attr-defined]
     WebSocketProtocol.serverClose = server_close
+
+
+def _close_slow_client(protocol: Any) -> None:
+    """Let a client that stopped reading still receive its 4408.
+
+    The close frame sits behind the client's backlog. Autobahn would abort the TCP connection
+    once its close-handshake timeout (1 s) passed, discarding backlog and close frame alike, so
+    the client would see a reset instead of 4408. Instead: finish writing, then close; and cut
+    the connection only if the client still has not read it all after a grace period.
+    """
+    from twisted.internet import reactor as twisted_reactor
+
+    reactor: Any = twisted_reactor  # the installed reactor; its module-level stub is not the instance
+
+    if protocol.closeHandshakeTimeoutCall is not None:
+        protocol.closeHandshakeTimeoutCall.cancel()
+        protocol.closeHandshakeTimeoutCall = None
+    protocol.transport.loseConnection()
+    reactor.callLater(SLOW_CLIENT_GRACE_SECONDS, protocol.transport.abortConnection)
+
+
+def transport_backlog(send: Any) -> Callable[[], int] | None:
+    """On Daphne, a probe for how many bytes a socket's transport still has to write; else None.
+
+    Daphne accepts every ``websocket.send`` at once and queues the bytes in Twisted's unbounded
+    write buffer, so a client that stops reading never makes ``send`` wait and the outbox never
+    fills (found by tests/e2e/test_slow_reader.py). Daphne's ASGI ``send`` is a ``partial`` over
+    the connection's protocol object, whose Twisted transport knows its backlog.
+    """
+    if not isinstance(send, partial) or not send.args:
+        return None
+    transport = getattr(send.args[0], "transport", None)
+    if transport is None or not hasattr(transport, "_tempDataLen"):
+        return None
+
+    def backlog() -> int:
+        return int(len(transport.dataBuffer) - transport.offset + transport._tempDataLen)
+
+    return backlog

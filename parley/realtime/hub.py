@@ -102,8 +102,17 @@ class Outbox:
     the queued bytes would pass ``limit``, ``on_overflow`` is called once and the outbox closes.
     """
 
-    def __init__(self, send: SendCallable, *, limit: int, on_overflow: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        send: SendCallable,
+        *,
+        limit: int,
+        on_overflow: Callable[[], None],
+        backlog: Callable[[], int] | None = None,
+    ) -> None:
         self._send = send
+        # Servers that never make ``send`` wait (Daphne) report their own write backlog instead.
+        self._backlog = backlog
         self._limit = limit
         self._on_overflow = on_overflow
         self._frames: deque[tuple[str, int]] = deque()
@@ -117,14 +126,19 @@ class Outbox:
             return
         if self._catching_up is None:
             self._write_now(text)
+            if self._backlog is not None and self._backlog() > self._limit:
+                self._overflow()
             return
         size = len(text) if size is None else size
         if self._queued_bytes + size > self._limit:
-            self.close()
-            self._on_overflow()
+            self._overflow()
             return
         self._frames.append((text, size))
         self._queued_bytes += size
+
+    def _overflow(self) -> None:
+        self.close()
+        self._on_overflow()
 
     def close(self) -> None:
         """Stop writing; frames still queued are dropped."""
