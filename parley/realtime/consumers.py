@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ from parley.accounts.identity import Identity
 from parley.realtime import protocol
 from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.hub import Format, Hub, Outbox, Subscription, encode_json, get_hub, message_frame_json
+from parley.realtime.outages import DATABASE
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
 from parley.rooms.selectors import Replay, messages_before, messages_replay, room_for_reader
@@ -46,16 +46,6 @@ UNAVAILABLE_DETAIL = "The database is unavailable right now; nothing was stored.
 
 # What the database driver raises while the database cannot be reached.
 DatabaseUnavailable = (OperationalError, InterfaceError)
-_last_outage_log = 0.0
-
-
-def log_database_outage() -> None:
-    """Say once (at most every 30 s), not once per frame, that the database is unreachable."""
-    global _last_outage_log
-    now = time.monotonic()
-    if now - _last_outage_log > 30:
-        _last_outage_log = now
-        logger.error("the database is unreachable; sends are answered 'unavailable' until it is back", exc_info=True)
 
 
 def frame_too_large(text: str) -> bool:
@@ -153,6 +143,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         result: PostResult = await database_sync_to_async(message_send)(
             slug=slug, sender=self.identity, body=body, client_id=client_id
         )
+        DATABASE.recovered()
         return result
 
     async def readable_room(self, slug: str) -> Room:
@@ -184,7 +175,7 @@ class ParleyConsumer(SocketConsumer):
         except RoomAccessError as error:
             self.push(protocol.Error(ref=ref, code=error.code, detail=error.detail).to_json())
         except DatabaseUnavailable:
-            log_database_outage()
+            DATABASE.failed()
             self.push(protocol.Error(ref=ref, code="unavailable", detail=UNAVAILABLE_DETAIL).to_json())
         except Exception:
             logger.exception("could not handle a frame (ref %r)", ref)
@@ -262,7 +253,7 @@ class TutorialChatConsumer(SocketConsumer):
         except RoomAccessError as error:
             self.push(_tutorial_error(error.code, error.detail))
         except DatabaseUnavailable:
-            log_database_outage()
+            DATABASE.failed()
             self.push(_tutorial_error("unavailable", UNAVAILABLE_DETAIL))
         except Exception:
             logger.exception("could not store a tutorial-protocol message")

@@ -7,7 +7,6 @@ a member of the groups its sockets need and fans the event out locally.
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +14,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from parley.realtime.outages import CHANNEL_LAYER
 from parley.realtime.protocol import message_data
 
 if TYPE_CHECKING:
     from parley.rooms.models import Message
-
-logger = logging.getLogger(__name__)
 
 ROOM_MESSAGE = "room.message"
 
@@ -42,7 +40,9 @@ def publish(group: str, event: dict[str, Any]) -> None:
     try:
         async_to_sync(layer.group_send)(group, event)
     except Exception:
-        logger.exception("could not publish %s to %s; subscribers will catch up from storage", event["type"], group)
+        CHANNEL_LAYER.failed()
+    else:
+        CHANNEL_LAYER.recovered()
 
 
 def publish_message_on_commit(message: Message) -> None:

@@ -26,6 +26,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from parley.realtime.events import ROOM_MESSAGE, room_group
+from parley.realtime.outages import CHANNEL_LAYER, DATABASE
 from parley.rooms.selectors import messages_between, room_head, room_heads
 
 logger = logging.getLogger(__name__)
@@ -217,7 +218,6 @@ class RoomFeed:
         self._early: dict[int, dict[str, Any]] = {}
         self._repair: asyncio.TimerHandle | None = None
         self._repairing = False
-        self._repair_failing = False
 
     def start(self, head: int) -> None:
         """The room's stored head when the hub joined its group: the stream continues from there."""
@@ -267,14 +267,10 @@ class RoomFeed:
         try:
             rows = await database_sync_to_async(messages_between)(room_id=self.room_id, after=after, upto=upto)
         except Exception:
-            if not self._repair_failing:
-                logger.exception("room %s: cannot read missing messages from storage; retrying", self.room_id)
-            self._repair_failing = True
+            DATABASE.failed()
             rows = []
         else:
-            if self._repair_failing:
-                logger.warning("room %s: storage answers again; repairing", self.room_id)
-            self._repair_failing = False
+            DATABASE.recovered()
         finally:
             self._repairing = False
         if rows:
@@ -327,8 +323,13 @@ class Hub:
             await self.layer.group_discard(room_group(feed.room_id), self.channel)
 
     async def _open(self, feed: RoomFeed) -> None:
-        async with self._membership:
-            await self.layer.group_add(room_group(feed.room_id), self.channel)
+        try:
+            async with self._membership:
+                await self.layer.group_add(room_group(feed.room_id), self.channel)
+        except Exception:
+            # The layer is down: the room is followed from storage by the sweep until the
+            # layer is back and the sweep re-joins its group.
+            CHANNEL_LAYER.failed()
         # The head is read after joining the group, so every later message either arrives
         # through the group or is repaired from storage: none can fall between the two.
         head = await database_sync_to_async(room_head)(room_id=feed.room_id)
@@ -343,21 +344,16 @@ class Hub:
                 self._sweeper = loop.create_task(self._sweep_forever())
 
     async def _read_forever(self) -> None:
-        failing = False
         while True:
             try:
                 event = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                if not failing:
-                    logger.exception("hub lost its channel layer; retrying until it answers")
-                failing = True
+                CHANNEL_LAYER.failed()
                 await asyncio.sleep(1.0)
                 continue
-            if failing:
-                logger.warning("hub reconnected to its channel layer; re-joining %d room group(s)", len(self.feeds))
-                failing = False
+            if CHANNEL_LAYER.down:
                 await self._rejoin()
             self._dispatch(event)
 
@@ -365,32 +361,35 @@ class Hub:
         """Compare each followed room's stored head with what was delivered, every
         ``PARLEY_SWEEP_INTERVAL`` seconds: this repairs a lost *last* message, which no later
         event would reveal, and whatever was stored while the layer was down."""
-        failing = False
         last_join = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(settings.PARLEY_SWEEP_INTERVAL)
             if not self.feeds:
                 continue
+            if CHANNEL_LAYER.down or asyncio.get_running_loop().time() - last_join > self._rejoin_every:
+                await self._rejoin()
+                last_join = asyncio.get_running_loop().time()
             try:
                 heads = await database_sync_to_async(room_heads)(room_ids=list(self.feeds))
-                if asyncio.get_running_loop().time() - last_join > self._rejoin_every:
-                    await self._rejoin()
-                    last_join = asyncio.get_running_loop().time()
             except Exception:
-                if not failing:
-                    logger.exception("hub cannot check room heads; retrying")
-                failing = True
+                DATABASE.failed()
                 continue
-            failing = False
+            DATABASE.recovered()
             for room_id, head in heads.items():
                 feed = self.feeds.get(room_id)
                 if feed is not None:
                     feed.expect(head)
 
     async def _rejoin(self) -> None:
-        async with self._membership:
-            for room_id in list(self.feeds):
-                await self.layer.group_add(room_group(room_id), self.channel)
+        """Join every followed room's group again (a no-op for groups the layer still has)."""
+        try:
+            async with self._membership:
+                for room_id in list(self.feeds):
+                    await self.layer.group_add(room_group(room_id), self.channel)
+        except Exception:
+            CHANNEL_LAYER.failed()
+        else:
+            CHANNEL_LAYER.recovered()
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         if event.get("type") != ROOM_MESSAGE:

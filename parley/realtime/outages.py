@@ -1,0 +1,32 @@
+"""Say once that a dependency is down, and once that it is back: never once per failed message."""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger("parley.outages")
+
+
+class Outage:
+    """The state of one dependency (the database, the channel layer) as this process sees it."""
+
+    def __init__(self, what: str, consequence: str) -> None:
+        self.what = what
+        self.consequence = consequence
+        self.down = False
+
+    def failed(self) -> None:
+        """Record a failure; only the first of an outage is logged, with its traceback."""
+        if not self.down:
+            self.down = True
+            logger.error("%s is unreachable: %s", self.what, self.consequence, exc_info=True)
+
+    def recovered(self) -> None:
+        """Record a success; the first after an outage is logged."""
+        if self.down:
+            self.down = False
+            logger.warning("%s answers again", self.what)
+
+
+DATABASE = Outage("the database", "sends are answered 'unavailable' and gaps are repaired once it is back")
+CHANNEL_LAYER = Outage("the channel layer", "messages are still stored; subscribers catch up from storage")
