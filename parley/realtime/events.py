@@ -7,11 +7,13 @@ a member of the groups its sockets need and fans the event out locally.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
 from parley.realtime.outages import CHANNEL_LAYER
@@ -28,12 +30,61 @@ def room_group(room_id: int) -> str:
     return f"parley.room.{room_id}"
 
 
+class Publisher:
+    """Sends a server process's events to the layer from its event loop, one at a time, in order.
+
+    Services run in a worker thread; waiting there for the layer (``async_to_sync``) held the one
+    database thread for a Redis round trip per message, which capped a room at a few hundred
+    messages a second. The publisher takes events from any thread without waiting, and keeps
+    their order, so the hubs rarely see one room's seqs out of order.
+    """
+
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.loop = asyncio.get_running_loop()
+        self.thread = threading.get_ident()
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._task = self.loop.create_task(self._send_forever())
+
+    def submit(self, group: str, event: dict[str, Any]) -> None:
+        """Queue an event from any thread."""
+        if threading.get_ident() == self.thread:
+            self._queue.put_nowait((group, event))
+        else:
+            self.loop.call_soon_threadsafe(self._queue.put_nowait, (group, event))
+
+    async def _send_forever(self) -> None:
+        while True:
+            group, event = await self._queue.get()
+            try:
+                await self.layer.group_send(group, event)
+            except Exception:
+                CHANNEL_LAYER.failed()
+            else:
+                CHANNEL_LAYER.recovered()
+
+
+_publisher: Publisher | None = None
+
+
+def start_publisher(layer: BaseChannelLayer) -> None:
+    """Publish through this event loop from now on (the hub calls this when it starts)."""
+    global _publisher
+    _publisher = Publisher(layer)
+
+
 def publish(group: str, event: dict[str, Any]) -> None:
     """Send ``event`` to every hub in ``group``. Call it only after commit (see ``*_on_commit``).
 
-    A failure to publish is logged, not raised: the data is already stored, and subscribers that
-    missed the event get it through replay or the hub's gap repair.
+    Inside a server process the event is handed to the process's ``Publisher``; elsewhere (a
+    management command, a worker without sockets) it is sent before returning. A failure to
+    publish is logged, not raised: the data is already stored, and subscribers that missed the
+    event get it through replay or the hubs' gap repair.
     """
+    publisher = _publisher
+    if publisher is not None and not publisher.loop.is_closed():
+        publisher.submit(group, event)
+        return
     layer = get_channel_layer()
     if layer is None:
         return

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
-from parley.realtime.events import ROOM_MESSAGE, room_group
+from parley.realtime.events import ROOM_MESSAGE, room_group, start_publisher
 from parley.realtime.outages import CHANNEL_LAYER, DATABASE
 from parley.rooms.selectors import messages_between, room_head, room_heads
 
@@ -340,6 +340,7 @@ class Hub:
             if self._reader is None:
                 self.channel = await self.layer.new_channel("parley.hub.")
                 loop = asyncio.get_running_loop()
+                start_publisher(self.layer)
                 self._reader = loop.create_task(self._read_forever())
                 self._sweeper = loop.create_task(self._sweep_forever())
 

@@ -2,8 +2,8 @@
 //
 // Messages are always inserted with textContent, never as HTML, so nothing a person types can run
 // as script. The page keeps messages ordered by seq, resumes from the last seq it saw after a
-// reconnect, and resends unacknowledged messages with the same client_id, so a retry is never
-// stored twice.
+// reconnect, fills any gap between the messages it shows from `history`, and resends
+// unacknowledged messages with the same client_id, so a retry is never stored twice.
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const history = JSON.parse(document.getElementById("parley-history").textContent);
@@ -19,12 +19,17 @@ const latestButton = document.getElementById("latest");
 const pageTitle = document.title;
 
 const rendered = new Map(); // seq -> <li>
-const unacked = new Map(); // client_id -> {body, element}
+const unacked = new Map(); // client_id -> {body, element, tries, timer}
+const gaps = []; // {low, high}: seqs missing between messages on screen, oldest gap first
 let lastSeq = 0; // the newest seq on screen: what a resubscribe resumes from
 let oldestSeq = null;
 let socket = null;
 let live = false;
 let attempt = 0;
+let reconnectTimer = null;
+let subscribedSince = 0;
+let gapRequest = null; // {ref, gap, before, limit} while a history page for a gap is on its way
+let gapTries = 0;
 let refCounter = 0;
 let unseen = 0; // messages that arrived while the tab was in the background
 
@@ -34,6 +39,14 @@ const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "
 const yearDayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
 const GROUP_GAP_MS = 5 * 60 * 1000; // consecutive messages closer than this share one header
 const AVATAR_COLOURS = 8;
+const HISTORY_LIMIT = 100; // the largest page the server gives
+// The server stored nothing and asks for a retry: keep the message and send it again later.
+const RETRYABLE = new Set(["unavailable", "internal"]);
+
+// Exponential back-off with full jitter, capped at 15 s, never quite zero.
+function backoff(tries) {
+  return 250 + Math.random() * Math.min(15000, 500 * 2 ** tries);
+}
 
 function newClientId() {
   if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -146,6 +159,7 @@ function showMessage(message) {
   item.dataset.seq = String(message.seq);
   const pending = unacked.get(message.client_id);
   if (pending && isMine(message.author)) {
+    clearTimeout(pending.timer);
     removeMessageElement(pending.element);
     unacked.delete(message.client_id);
   }
@@ -192,27 +206,124 @@ function showError(detail) {
   setTimeout(() => note.remove(), 6000);
 }
 
+function connected() {
+  return socket !== null && socket.readyState === WebSocket.OPEN;
+}
+
 function send(frame) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  if (connected()) socket.send(JSON.stringify(frame));
 }
 
 function sendMessage(clientId, body) {
   send({ type: "send", room: config.room, body, client_id: clientId, ref: clientId });
 }
 
+function subscribe() {
+  subscribedSince = lastSeq;
+  send({ type: "subscribe", room: config.room, since: lastSeq, ref: `sub-${++refCounter}` });
+}
+
+// The server stored nothing (it said so): send the same client_id again after a back-off.
+function resendLater(clientId, pending) {
+  clearTimeout(pending.timer);
+  pending.tries += 1;
+  const time = pending.element.querySelector("time");
+  if (time) time.textContent = "retrying…";
+  pending.timer = setTimeout(() => {
+    pending.timer = null;
+    if (live && unacked.get(clientId) === pending) sendMessage(clientId, pending.body);
+  }, backoff(pending.tries));
+}
+
+// Messages seq low..high are missing between messages on screen: page them in from history.
+function noteGap(low, high) {
+  gaps.push({ low, high });
+  fillGaps();
+}
+
+// Ask for one page of the newest unfilled gap, newest messages first, at most HISTORY_LIMIT.
+function fillGaps() {
+  if (gapRequest !== null || !connected()) return;
+  while (gaps.length) {
+    const gap = gaps[gaps.length - 1];
+    while (gap.high >= gap.low && rendered.has(gap.high)) gap.high -= 1;
+    if (gap.high >= gap.low) break;
+    gaps.pop();
+  }
+  if (!gaps.length) return;
+  const gap = gaps[gaps.length - 1];
+  const before = gap.high + 1;
+  const limit = Math.min(HISTORY_LIMIT, before - gap.low);
+  gapRequest = { ref: `gap-${++refCounter}`, gap, before, limit };
+  send({ type: "history", room: config.room, before, limit, ref: gapRequest.ref });
+}
+
+function gapFilled(frame) {
+  const { gap, before, limit } = gapRequest;
+  gapRequest = null;
+  gapTries = 0;
+  for (const message of frame.messages) {
+    if (message.seq >= gap.low && message.seq < before && showMessage(message)) noteArrival(message);
+  }
+  // Whatever came back, this page is done: the next one starts below it, so filling always ends.
+  gap.high = Math.min(gap.high, before - limit - 1);
+  fillGaps();
+}
+
+function handleError(frame) {
+  const retry = RETRYABLE.has(frame.code);
+  const pending = frame.ref === undefined ? undefined : unacked.get(frame.ref);
+  if (pending) {
+    if (retry) {
+      resendLater(frame.ref, pending);
+      return;
+    }
+    clearTimeout(pending.timer);
+    removeMessageElement(pending.element);
+    unacked.delete(frame.ref);
+  } else if (gapRequest && frame.ref === gapRequest.ref) {
+    gapRequest = null;
+    if (retry) {
+      setTimeout(fillGaps, backoff(++gapTries));
+      return;
+    }
+    gaps.length = 0;
+  } else if (typeof frame.ref === "string" && frame.ref.startsWith("sub-")) {
+    if (retry) {
+      setConnection("connecting", "Reconnecting…");
+      setTimeout(subscribe, backoff(++attempt));
+      return;
+    }
+    setConnection("offline", "Room unavailable");
+  } else {
+    olderButton.disabled = false;
+  }
+  showError(frame.detail);
+}
+
 function handleFrame(frame) {
   switch (frame.type) {
     case "message":
-      if (frame.room === config.room && showMessage(frame)) noteArrival(frame);
+      if (frame.room !== config.room) break;
+      // Anything between the newest message on screen and this one is missing (a truncated
+      // replay, say): fetch it. With nothing on screen yet, older messages are not a gap.
+      if (lastSeq > 0 && frame.seq > lastSeq + 1) noteGap(lastSeq + 1, frame.seq - 1);
+      if (showMessage(frame)) noteArrival(frame);
       break;
     case "subscribed":
+      if (frame.room !== config.room) break;
       live = true;
       attempt = 0;
       setConnection("live", "Live");
       olderButton.disabled = false;
-      if (frame.truncated) olderButton.hidden = false;
+      if (frame.truncated && subscribedSince === 0) olderButton.hidden = false;
+      fillGaps();
       // Resend what was typed while offline, with the same client_id: never stored twice.
-      for (const [clientId, pending] of unacked) sendMessage(clientId, pending.body);
+      for (const [clientId, pending] of unacked) {
+        clearTimeout(pending.timer);
+        pending.timer = null;
+        sendMessage(clientId, pending.body);
+      }
       break;
     case "ack": {
       const pending = unacked.get(frame.client_id);
@@ -220,6 +331,10 @@ function handleFrame(frame) {
       break;
     }
     case "history": {
+      if (gapRequest && frame.ref === gapRequest.ref) {
+        gapFilled(frame);
+        break;
+      }
       // Older messages go above what the reader is looking at: keep that in place.
       const fromBottom = log.scrollHeight - log.scrollTop;
       for (const message of frame.messages.slice().reverse()) showMessage(message);
@@ -229,12 +344,7 @@ function handleFrame(frame) {
       break;
     }
     case "error":
-      if (frame.ref && unacked.has(frame.ref)) {
-        removeMessageElement(unacked.get(frame.ref).element);
-        unacked.delete(frame.ref);
-      }
-      olderButton.disabled = false;
-      showError(frame.detail);
+      handleError(frame);
       break;
     default:
       break;
@@ -242,26 +352,36 @@ function handleFrame(frame) {
 }
 
 function connect() {
+  reconnectTimer = null;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   setConnection("connecting", attempt ? "Reconnecting…" : "Connecting…");
-  socket = new WebSocket(`${scheme}://${location.host}/ws/`);
-  socket.addEventListener("open", () => {
-    send({ type: "subscribe", room: config.room, since: lastSeq, ref: `sub-${++refCounter}` });
+  const ws = new WebSocket(`${scheme}://${location.host}/ws/`);
+  socket = ws;
+  ws.addEventListener("open", subscribe);
+  ws.addEventListener("message", (event) => {
+    if (socket === ws) handleFrame(JSON.parse(event.data));
   });
-  socket.addEventListener("message", (event) => handleFrame(JSON.parse(event.data)));
-  socket.addEventListener("close", (event) => {
+  ws.addEventListener("close", (event) => {
+    if (socket !== ws) return;
     live = false;
+    gapRequest = null; // its answer will never come: ask again once subscribed
     if (event.code === 4401) {
       setConnection("offline", "Signed out — reload to sign in");
       return;
     }
-    // Exponential back-off with full jitter, capped at 15 s.
-    const delay = Math.random() * Math.min(15000, 500 * 2 ** attempt);
+    const delay = backoff(attempt);
     attempt += 1;
     setConnection("offline", `Offline — retrying in ${Math.ceil(delay / 1000)} s`);
-    setTimeout(connect, delay);
+    reconnectTimer = setTimeout(connect, delay);
   });
 }
+
+// The network is back: try now rather than at the end of the back-off.
+window.addEventListener("online", () => {
+  if (reconnectTimer === null) return;
+  clearTimeout(reconnectTimer);
+  connect();
+});
 
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
@@ -272,7 +392,7 @@ composer.addEventListener("submit", (event) => {
   element.classList.add("pending");
   list.append(element);
   regroup(element);
-  unacked.set(clientId, { body, element });
+  unacked.set(clientId, { body, element, tries: 0, timer: null });
   empty.hidden = true;
   scrollToNewest();
   input.value = "";
@@ -314,7 +434,8 @@ document.addEventListener("visibilitychange", () => {
 
 olderButton.addEventListener("click", () => {
   olderButton.disabled = true;
-  send({ type: "history", room: config.room, before: oldestSeq ?? undefined, limit: config.historyPage });
+  const ref = `older-${++refCounter}`;
+  send({ type: "history", room: config.room, before: oldestSeq ?? undefined, limit: config.historyPage, ref });
 });
 
 for (const message of history) showMessage(message);
