@@ -8,7 +8,7 @@ DEV_ENV := DJANGO_DEBUG=1 CHANNEL_LAYER_URL=memory://
 # PostgreSQL for the second pass of the domain and transport tests (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
 
-.PHONY: run test test-sqlite test-postgres chromium lint clean
+.PHONY: run test test-sqlite test-postgres chromium lint bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(DEV_ENV) $(VENV)/bin/mypy parley config
+
+## Benchmarks against the bare WebSocket server and the tutorial app in ../shared/tools (not part of test).
+bench: $(INSTALLED)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## Browser tests drive Debian's Chromium; install it when it is missing (needs root, as on CI).
 chromium:

@@ -1,0 +1,291 @@
+"""A WebSocket load generator for one room: N receivers, one sender, latency and throughput.
+
+It speaks both the article's protocol (``{"message": s}`` on ``/ws/chat/<room>/``: the tutorial app
+and the bare limit server) and Parley's protocol v1 (``/ws/``: subscribe, send, message frames), so
+the same measurement runs against all three. Every body carries the send time, and each receiver
+records its delivery latency.
+
+    python bench/loadgen.py --url ws://127.0.0.1:8000 --protocol v1 --room bench \
+        --receivers 1000 --messages 200 --rate 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+
+MARK = "bench:"
+
+
+@dataclass
+class Result:
+    """What one run measured."""
+
+    receivers: int
+    messages: int
+    offered_rate: float | None
+    expected: int
+    delivered: int
+    elapsed: float
+    latencies_ms: list[float] = field(repr=False)
+
+    @property
+    def loss(self) -> int:
+        return self.expected - self.delivered
+
+    @property
+    def deliveries_per_second(self) -> float:
+        return self.delivered / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def summary(self) -> dict[str, float | int | None]:
+        data = asdict(self)
+        del data["latencies_ms"]
+        return {
+            **data,
+            "loss": self.loss,
+            "deliveries_per_s": round(self.deliveries_per_second),
+            "p50_ms": round(self.percentile(0.50), 1),
+            "p99_ms": round(self.percentile(0.99), 1),
+            "mean_ms": round(statistics.fmean(self.latencies_ms), 1) if self.latencies_ms else None,
+        }
+
+
+class Protocol:
+    """How to join a room and send or recognise a message, for one wire protocol."""
+
+    def __init__(self, name: str, base_url: str, room: str, headers: dict[str, str]) -> None:
+        self.name = name
+        self.room = room
+        self.headers = headers
+        self.url = f"{base_url}/ws/chat/{room}/" if name == "tutorial" else f"{base_url}/ws/"
+
+    async def join(self, ws: ClientConnection) -> None:
+        if self.name == "v1":
+            await ws.send(json.dumps({"type": "subscribe", "room": self.room}))
+            while json.loads(await ws.recv())["type"] != "subscribed":
+                pass
+
+    def frame(self, body: str) -> str:
+        if self.name == "tutorial":
+            return json.dumps({"message": body})
+        return json.dumps({"type": "send", "room": self.room, "body": body, "client_id": uuid.uuid4().hex})
+
+    @staticmethod
+    def body_of(raw: str | bytes) -> str | None:
+        data = json.loads(raw)
+        if "message" in data and isinstance(data["message"], str):
+            return str(data["message"])
+        if data.get("type") == "message":
+            return str(data["body"])
+        return None
+
+
+def connection(proto: Protocol) -> connect:
+    return connect(
+        proto.url,
+        additional_headers=proto.headers,
+        compression=None,
+        max_size=None,
+        ping_interval=None,
+        open_timeout=60,
+        close_timeout=1,
+    )
+
+
+async def receive(
+    proto: Protocol,
+    expected: int,
+    joined: asyncio.Event,
+    joined_count: list[int],
+    total: int,
+    latencies: list[float],
+    delivered: list[int],
+    finished: asyncio.Event,
+) -> None:
+    async with connection(proto) as ws:
+        await proto.join(ws)
+        joined_count[0] += 1
+        if joined_count[0] == total:
+            joined.set()
+        got = 0
+        try:
+            while got < expected:
+                body = proto.body_of(await ws.recv())
+                if body is None or not body.startswith(MARK):
+                    continue
+                sent_ns = int(body.split(":")[2])
+                latencies.append((time.time_ns() - sent_ns) / 1e6)
+                got += 1
+                delivered[0] += 1
+        finally:
+            if delivered[0] >= expected * total:
+                finished.set()
+            await finished.wait()
+
+
+async def run(
+    base_url: str,
+    protocol: str,
+    room: str,
+    receivers: int,
+    messages: int,
+    rate: float | None,
+    headers: dict[str, str],
+    settle: float,
+) -> Result:
+    """Connect ``receivers`` sockets, send ``messages`` (at ``rate`` per second, or flat out), and wait
+    up to ``settle`` seconds after the last send for every delivery."""
+    proto = Protocol(protocol, base_url, room, headers)
+    joined, finished = asyncio.Event(), asyncio.Event()
+    joined_count, delivered, latencies = [0], [0], []
+    tasks = []
+    for i in range(receivers):
+        tasks.append(
+            asyncio.create_task(
+                receive(proto, messages, joined, joined_count, receivers, latencies, delivered, finished)
+            )
+        )
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)  # do not look like a SYN flood
+    await asyncio.wait_for(joined.wait(), timeout=120)
+    async with connection(proto) as sender:
+        await proto.join(sender)
+        start = time.monotonic()
+        for i in range(messages):
+            if rate:
+                await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            await sender.send(proto.frame(f"{MARK}{i}:{time.time_ns()}"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(finished.wait(), timeout=settle + (messages / rate if rate else 0))
+        elapsed = time.monotonic() - start
+    finished.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return Result(receivers, messages, rate, receivers * messages, delivered[0], elapsed, latencies)
+
+
+class RoomMember:
+    """One socket in the many-rooms scenario: subscribed to its room, sending now and then."""
+
+    def __init__(self, ws: ClientConnection, room: str) -> None:
+        self.ws = ws
+        self.room = room
+        self.sent_at: dict[str, int] = {}
+
+    async def send(self) -> None:
+        client_id = uuid.uuid4().hex
+        now = time.time_ns()
+        self.sent_at[client_id] = now
+        body = f"{MARK}{client_id}:{now}"
+        await self.ws.send(json.dumps({"type": "send", "room": self.room, "body": body, "client_id": client_id}))
+
+    async def read(self, acks: list[float], deliveries: list[float], counts: list[int]) -> None:
+        async for raw in self.ws:
+            frame = json.loads(raw)
+            now = time.time_ns()
+            if frame["type"] == "ack":
+                acks.append((now - self.sent_at.pop(frame["client_id"])) / 1e6)
+            elif frame["type"] == "message" and frame["body"].startswith(MARK):
+                deliveries.append((now - int(frame["body"].split(":")[2])) / 1e6)
+                counts[0] += 1
+
+
+async def run_rooms(
+    base_url: str, rooms: list[str], per_room: int, rate: float, seconds: float, headers: dict[str, str]
+) -> dict[str, float | int]:
+    """``len(rooms) * per_room`` sockets, each subscribed to its room; random members send,
+    ``rate`` messages a second in all, for ``seconds``. Ack and delivery latency, and loss."""
+    proto = Protocol("v1", base_url, "", headers)
+    members: list[RoomMember] = []
+    for i, room in enumerate(room for room in rooms for _ in range(per_room)):
+        ws = await connection(proto).__aenter__()
+        await ws.send(json.dumps({"type": "subscribe", "room": room}))
+        while json.loads(await ws.recv())["type"] != "subscribed":
+            pass
+        members.append(RoomMember(ws, room))
+        if i % 50 == 49:
+            await asyncio.sleep(0.02)
+    acks: list[float] = []
+    deliveries: list[float] = []
+    counts = [0]
+    readers = [asyncio.create_task(member.read(acks, deliveries, counts)) for member in members]
+    sent = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(sent):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        await random.choice(members).send()
+    deadline = time.monotonic() + 30
+    while (counts[0] < sent * per_room or len(acks) < sent) and time.monotonic() < deadline:  # noqa: ASYNC110 (a bounded poll)
+        await asyncio.sleep(0.1)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(member.ws.close() for member in members), return_exceptions=True)
+    pick = lambda values, q: round(sorted(values)[min(len(values) - 1, int(q * len(values)))], 1) if values else None  # noqa: E731
+    return {
+        "sockets": len(members),
+        "rooms": len(rooms),
+        "sent": sent,
+        "acked": len(acks),
+        "expected": sent * per_room,
+        "delivered": counts[0],
+        "loss": sent * per_room - counts[0],
+        "ack_p50_ms": pick(acks, 0.5),
+        "ack_p99_ms": pick(acks, 0.99),
+        "delivery_p50_ms": pick(deliveries, 0.5),
+        "delivery_p99_ms": pick(deliveries, 0.99),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="ws://host:port of the server")
+    parser.add_argument("--protocol", choices=["v1", "tutorial"], default="v1")
+    parser.add_argument("--room", default="bench")
+    parser.add_argument("--receivers", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=0, help="messages per second; 0 sends flat out")
+    parser.add_argument("--token", default="", help="bearer token for Parley")
+    parser.add_argument("--settle", type=float, default=30.0)
+    parser.add_argument("--rooms", type=int, default=0, help="many-rooms mode: this many rooms bench-0…")
+    parser.add_argument("--seconds", type=float, default=20.0, help="many-rooms mode: how long to send")
+    args = parser.parse_args()
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    if args.rooms:
+        rooms = [f"{args.room}-{i}" for i in range(args.rooms)]
+        per_room = args.receivers // args.rooms
+        summary = asyncio.run(run_rooms(args.url, rooms, per_room, args.rate, args.seconds, headers))
+        json.dump(summary, sys.stdout)
+        sys.stdout.write("\n")
+        return
+    result = asyncio.run(
+        run(args.url, args.protocol, args.room, args.receivers, args.messages, args.rate or None, headers, args.settle)
+    )
+    json.dump(result.summary(), sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
