@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "parley.rooms",
     "parley.realtime",
     "parley.web",
+    "parley.ops",
 ]
 
 MIDDLEWARE = [

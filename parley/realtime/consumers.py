@@ -23,6 +23,7 @@ from parley.accounts.identity import Identity
 from parley.realtime import protocol
 from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.hub import Format, Hub, Outbox, Subscription, encode_json, get_hub, message_frame_json
+from parley.realtime.metrics import FRAMES_IN, FRAMES_OUT, SLOW_READER_CLOSES, SOCKETS_OPEN
 from parley.realtime.outages import DATABASE
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
@@ -77,6 +78,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         self.identity = identity
+        SOCKETS_OPEN.inc()
         self.hub = get_hub()
         self.outbox = Outbox(
             self.base_send,
@@ -94,6 +96,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         for subscription in self.subscriptions.values():
             await self.hub.unsubscribe(subscription)
         self.subscriptions = {}
+        if self.identity is not None:
+            SOCKETS_OPEN.dec()
         if self.outbox is not None:
             self.outbox.close()
 
@@ -101,6 +105,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """The frame's text if it is worth parsing; otherwise answer or close, and return None."""
         if self.outbox is None:
             return None
+        FRAMES_IN.inc()
         if text_data is None:
             self.push(
                 protocol.Error(
@@ -117,6 +122,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Queue a frame for this socket behind everything queued before it."""
         if self.outbox is not None:
             self.outbox.push(text)
+            FRAMES_OUT.inc()
 
     async def follow(self, key: str, room: Room, fmt: Format, since: int | None = None) -> tuple[Subscription, Replay]:
         """Join ``room``'s stream and read what to replay; the caller sends it, then activates."""
@@ -152,6 +158,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         return room
 
     def _too_slow(self) -> None:
+        SLOW_READER_CLOSES.inc()
         logger.warning("closing a socket that stopped reading: over %d bytes queued", settings.PARLEY_SOCKET_BUFFER)
         self.outbox = None
         self._closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))

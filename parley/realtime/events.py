@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
+from parley.realtime.metrics import MESSAGES_STORED
 from parley.realtime.outages import CHANNEL_LAYER
 from parley.realtime.protocol import message_data
 
@@ -103,5 +105,11 @@ def publish_message_on_commit(message: Message) -> None:
         "room_id": message.room_id,
         "seq": message.seq,
         "message": message_data(message),
+        "stored_at": time.time(),
     }
-    transaction.on_commit(partial(publish, room_group(message.room_id), event))
+    transaction.on_commit(partial(_published_message, room_group(message.room_id), event))
+
+
+def _published_message(group: str, event: dict[str, Any]) -> None:
+    MESSAGES_STORED.inc()
+    publish(group, event)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
@@ -26,6 +27,7 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from parley.realtime.events import ROOM_MESSAGE, room_group, start_publisher
+from parley.realtime.metrics import FANOUT_LATENCY, FRAMES_OUT, HUB_HELD, REPAIRED
 from parley.realtime.outages import CHANNEL_LAYER, DATABASE
 from parley.rooms.selectors import messages_between, room_head, room_heads
 
@@ -226,10 +228,12 @@ class RoomFeed:
         self.ready.set()
         self._deliver_in_order()
 
-    def accept(self, seq: int, data: dict[str, Any]) -> None:
+    def accept(self, seq: int, data: dict[str, Any], stored_at: float | None = None) -> None:
         """An event from the channel layer: deliver it in order, or hold it until its turn."""
         if self.ready.is_set() and seq < self._next_seq:
             return  # already delivered, or older than this feed
+        if stored_at is not None:
+            FANOUT_LATENCY.observe(max(0.0, time.time() - stored_at))
         self._early[seq] = data
         self._known_head = max(self._known_head, seq)
         if self.ready.is_set():
@@ -254,6 +258,12 @@ class RoomFeed:
     def _fan_out(self, event: RoomEvent) -> None:
         for subscription in self.subscriptions:
             subscription.offer(event)
+        FRAMES_OUT.inc(len(self.subscriptions))
+
+    @property
+    def held(self) -> int:
+        """How many events wait for a missing seq."""
+        return len(self._early)
 
     def _start_repair(self) -> None:
         self._repair = None
@@ -274,6 +284,7 @@ class RoomFeed:
         finally:
             self._repairing = False
         if rows:
+            REPAIRED.inc(len(rows))
             logger.info("room %s: read %d message(s) the layer did not deliver from storage", self.room_id, len(rows))
         for row in rows:
             self._early.setdefault(row["seq"], row)
@@ -376,6 +387,7 @@ class Hub:
                 DATABASE.failed()
                 continue
             DATABASE.recovered()
+            HUB_HELD.set(sum(feed.held for feed in self.feeds.values()))
             for room_id, head in heads.items():
                 feed = self.feeds.get(room_id)
                 if feed is not None:
@@ -398,7 +410,7 @@ class Hub:
             return
         feed = self.feeds.get(event["room_id"])
         if feed is not None:
-            feed.accept(event["seq"], event["message"])
+            feed.accept(event["seq"], event["message"], event.get("stored_at"))
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+
+from parley.realtime.metrics import LAYER_RECONNECTS
 
 logger = logging.getLogger("parley.outages")
 
@@ -10,9 +13,10 @@ logger = logging.getLogger("parley.outages")
 class Outage:
     """The state of one dependency (the database, the channel layer) as this process sees it."""
 
-    def __init__(self, what: str, consequence: str) -> None:
+    def __init__(self, what: str, consequence: str, on_recovery: Callable[[], object] | None = None) -> None:
         self.what = what
         self.consequence = consequence
+        self.on_recovery = on_recovery
         self.down = False
 
     def failed(self) -> None:
@@ -26,7 +30,11 @@ class Outage:
         if self.down:
             self.down = False
             logger.warning("%s answers again", self.what)
+            if self.on_recovery is not None:
+                self.on_recovery()
 
 
 DATABASE = Outage("the database", "sends are answered 'unavailable' and gaps are repaired once it is back")
-CHANNEL_LAYER = Outage("the channel layer", "messages are still stored; subscribers catch up from storage")
+CHANNEL_LAYER = Outage(
+    "the channel layer", "messages are still stored; subscribers catch up from storage", LAYER_RECONNECTS.inc
+)
