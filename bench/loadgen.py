@@ -253,6 +253,73 @@ async def run_rooms(
     }
 
 
+def rss_kb(pid: int) -> int:
+    """A process's resident set size, in KiB."""
+    for line in open(f"/proc/{pid}/status"):  # noqa: SIM115 (a tiny procfs read)
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+async def run_idle(
+    base_url: str, room: str, sockets: int, server_pid: int, headers: dict[str, str]
+) -> dict[str, float]:
+    """Open ``sockets`` authenticated, subscribed sockets; the server's RSS per socket; one broadcast to all."""
+    proto = Protocol("v1", base_url, room, headers)
+    before = rss_kb(server_pid)
+    opened: list[ClientConnection] = []
+    semaphore = asyncio.Semaphore(100)
+
+    async def open_one() -> None:
+        async with semaphore:
+            ws = await connection(proto).__aenter__()
+            await proto.join(ws)
+            opened.append(ws)
+
+    await asyncio.gather(*(open_one() for _ in range(sockets)))
+    await asyncio.sleep(2)  # let the server settle before reading its memory
+    after = rss_kb(server_pid)
+    received = [0]
+
+    async def wait_for_broadcast(ws: ClientConnection) -> None:
+        while True:
+            body = proto.body_of(await ws.recv())
+            if body is not None and body.startswith(MARK):
+                received[0] += 1
+                return
+
+    waiters = [asyncio.create_task(wait_for_broadcast(ws)) for ws in opened]
+    start = time.monotonic()
+    await opened[0].send(proto.frame(f"{MARK}0:{time.time_ns()}"))
+    await asyncio.wait(waiters, timeout=60)
+    elapsed = time.monotonic() - start
+    await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
+    return {
+        "sockets": len(opened),
+        "rss_before_kb": before,
+        "rss_after_kb": after,
+        "rss_per_socket_kb": round((after - before) / max(1, len(opened)), 1),
+        "broadcast_received": received[0],
+        "broadcast_seconds": round(elapsed, 2),
+    }
+
+
+async def run_connect(base_url: str, room: str, count: int, headers: dict[str, str]) -> dict[str, float]:
+    """Complete ``count`` authenticated handshakes, 50 at a time; handshakes per second."""
+    proto = Protocol("v1", base_url, room, headers)
+    semaphore = asyncio.Semaphore(50)
+
+    async def handshake() -> None:
+        async with semaphore, connection(proto) as ws:
+            await ws.send('{"type":"ping"}')
+            await ws.recv()
+
+    start = time.monotonic()
+    await asyncio.gather(*(handshake() for _ in range(count)))
+    elapsed = time.monotonic() - start
+    return {"handshakes": count, "seconds": round(elapsed, 2), "handshakes_per_s": round(count / elapsed)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="ws://host:port of the server")
@@ -265,6 +332,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=30.0)
     parser.add_argument("--rooms", type=int, default=0, help="many-rooms mode: this many rooms bench-0…")
     parser.add_argument("--seconds", type=float, default=20.0, help="many-rooms mode: how long to send")
+    parser.add_argument("--mode", choices=["room", "idle", "connect"], default="room")
+    parser.add_argument("--server-pid", type=int, default=0, help="idle mode: the server whose RSS to read")
     args = parser.parse_args()
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     try:
@@ -273,6 +342,14 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
+    if args.mode == "idle":
+        summary = asyncio.run(run_idle(args.url, args.room, args.receivers, args.server_pid, headers))
+    elif args.mode == "connect":
+        summary = asyncio.run(run_connect(args.url, args.room, args.receivers, headers))
+    if args.mode != "room":
+        json.dump(summary, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if args.rooms:
         rooms = [f"{args.room}-{i}" for i in range(args.rooms)]
         per_room = args.receivers // args.rooms

@@ -40,6 +40,7 @@ class Target:
     url: str
     protocol: str
     token: str = ""
+    pid: int = 0
 
 
 def loadgen(target: Target, *, receivers: int, messages: int, rate: float, room: str = "bench") -> dict[str, float]:
@@ -132,7 +133,7 @@ def parley(
     token = manage(env, "issuetoken", "bench", "--create").strip().splitlines()[-1]
     server = ServerProcess(env=env, log=workdir / "parley.log", kind=kind).start()
     try:
-        yield Target("Parley", server.ws_url, "v1", token)
+        yield Target("Parley", server.ws_url, "v1", token, server.proc.pid if server.proc else 0)
     finally:
         server.stop()
 
@@ -234,6 +235,35 @@ def many_rooms(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
     return rows
 
 
+def sockets_and_handshakes(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
+    """Idle authenticated sockets on one process (memory each, one broadcast to all), and the
+    rate of authenticated handshakes."""
+    idle, handshakes = (2000, 500) if args.quick else (10_000, 2000)
+    with parley(workdir, layer_url="memory://") as target:
+        connect_runs = [loadgen_mode(target, "connect", handshakes) for _ in range(args.repeat)]
+        idle_run = loadgen_mode(target, "idle", idle)
+    rate = statistics.median(run["handshakes_per_s"] for run in connect_runs)
+    print(f"   handshakes: {rate}/s; idle: {idle_run}", flush=True)
+    return [
+        [f"idle: {idle} authenticated sockets, one process", "Parley",
+         f"{idle_run['rss_per_socket_kb']:.1f} KB RSS per socket; one broadcast reached "
+         f"{idle_run['broadcast_received']:.0f} in {idle_run['broadcast_seconds']:.2f} s", ""],
+        ["connect rate: authenticated handshakes", "Parley", f"{rate:,.0f} handshakes/s", ""],
+    ]  # fmt: skip
+
+
+def loadgen_mode(target: Target, mode: str, count: int) -> dict[str, float]:
+    command = [
+        sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--room", "bench",
+        "--mode", mode, "--receivers", str(count), "--token", target.token, "--server-pid", str(target.pid),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"load generator failed:\n{result.stderr[-2000:]}")
+    summary: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
+
+
 def loadgen_rooms(target: Target, *, sockets: int, rooms: int, rate: float, seconds: float) -> dict[str, float]:
     command = [
         sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--room", "bench",
@@ -261,7 +291,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads, one repetition")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--scenarios", default="fanout,rooms", help="comma-separated: fanout, rooms")
+    parser.add_argument("--scenarios", default="fanout,rooms,idle", help="comma-separated: fanout, rooms, idle")
     args = parser.parse_args()
     if args.quick:
         args.repeat = 1
@@ -273,6 +303,8 @@ def main() -> None:
         rows = fanout(args, Path(tmp)) if "fanout" in args.scenarios else []
         if "rooms" in args.scenarios:
             rows += many_rooms(args, Path(tmp))
+        if "idle" in args.scenarios:
+            rows += sockets_and_handshakes(args, Path(tmp))
     flush_redis()
     print(
         f"\nmedians of {args.repeat} run(s); {time.monotonic() - started:.0f} s; load generator on the same machine\n"
