@@ -12,12 +12,13 @@ def token_user(*, secret: str) -> User | None:
     """The active user a bearer token belongs to, or None for an unknown or revoked token."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    return None if token is None else token.user
+    try:
+        token = ApiToken.objects.select_related("user").get(
+            digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True
+        )
+    except ApiToken.DoesNotExist:
+        return None
+    return token.user
 
 
 def tokens_for_user(*, user: User) -> list[ApiToken]:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -90,6 +91,19 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def ready(self) -> None:
         """Called once the connection is accepted with a known identity."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Route an ASGI event to its handler (``websocket.receive`` → ``websocket_receive``).
+
+        Channels' own ``dispatch`` also closes stale database connections before every event,
+        which costs a trip to a worker thread per frame: a third of the handshake time and much
+        of the per-frame cost in py-spy. Every database call here goes through
+        ``database_sync_to_async``, which closes stale connections around each call already.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes: leave every room and stop writing."""
