@@ -114,3 +114,11 @@ def message(page: Page, body: str) -> Locator:
 
 def no_horizontal_scroll(page: Page) -> bool:
     return bool(page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def shown_seqs(page: Page) -> list[int]:
+    """The seqs of the stored messages on ``page``, top to bottom (pending ones have none yet)."""
+    seqs: list[int] = page.locator("#messages .message[data-seq]").evaluate_all(
+        "items => items.map((item) => Number(item.dataset.seq))"
+    )
+    return seqs

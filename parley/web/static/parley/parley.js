@@ -291,7 +291,10 @@ function handleError(frame) {
   } else if (typeof frame.ref === "string" && frame.ref.startsWith("sub-")) {
     if (retry) {
       setConnection("connecting", "Reconnecting…");
-      setTimeout(subscribe, backoff(++attempt));
+      const ws = socket;
+      setTimeout(() => {
+        if (socket === ws && !live) subscribe();
+      }, backoff(++attempt));
       return;
     }
     setConnection("offline", "Room unavailable");
