@@ -127,6 +127,12 @@ DATABASES = {"default": _database_from_url(env.str("DATABASE_URL", default="sqli
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
+def _redis_host(url: str) -> dict[str, object]:
+    """A channels_redis host whose socket timeout outlasts the layer's 5-second blocking reads:
+    redis-py's default of 5 s made every idle read fail and log an outage (tests/faults)."""
+    return {"address": url, "socket_timeout": 15, "socket_connect_timeout": 5}
+
+
 def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
     """Map CHANNEL_LAYER_URL to a CHANNEL_LAYERS entry (DESIGN.md lists the schemes).
 
@@ -137,14 +143,14 @@ def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
     if parts.scheme == "memory":
         return {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
     if parts.scheme in ("redis", "rediss"):
-        config = {"hosts": [url], "prefix": prefix, "capacity": 10_000}
+        config = {"hosts": [_redis_host(url)], "prefix": prefix, "capacity": 10_000}
         return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
     if parts.scheme in ("redis+pubsub", "rediss+pubsub"):
         # Redis pub/sub channels ignore the database index, so deployments sharing a Redis would
         # hear each other's rooms (found by tests/e2e/test_cross_process.py): the index goes into
         # the prefix by default.
         database = parts.path.strip("/") or "0"
-        config = {"hosts": [url.replace("+pubsub", "", 1)], "prefix": f"{prefix}.db{database}"}
+        config = {"hosts": [_redis_host(url.replace("+pubsub", "", 1))], "prefix": f"{prefix}.db{database}"}
         return {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}
     if parts.scheme in ("amqp", "amqps"):
         config = {"host": url, "groups_exchange": f"{prefix}.groups"}

@@ -305,6 +305,9 @@ class Hub:
         # Groups expire in the layer (RedisChannelLayer: group_expiry, a day by default); re-join
         # well before that, and at once after the layer comes back (a restarted Redis forgets them).
         self._rejoin_every = min(float(getattr(layer, "group_expiry", 86400)) / 2, 600.0)
+        # CHANNEL_LAYER.failures when every group was last joined: any failure since (a restarted
+        # Redis forgets groups) calls for joining again, even if a publish saw the layer recover first.
+        self._joined_after = CHANNEL_LAYER.failures
 
     async def subscribe(self, room_id: int, outbox: Outbox, fmt: Format = "v1") -> Subscription:
         """Add a socket to a room's stream; call ``activate`` on the result once it has replayed."""
@@ -365,7 +368,7 @@ class Hub:
                 CHANNEL_LAYER.failed()
                 await asyncio.sleep(1.0)
                 continue
-            if CHANNEL_LAYER.down:
+            if self._joined_after != CHANNEL_LAYER.failures:
                 await self._rejoin()
             self._dispatch(event)
 
@@ -378,7 +381,10 @@ class Hub:
             await asyncio.sleep(settings.PARLEY_SWEEP_INTERVAL)
             if not self.feeds:
                 continue
-            if CHANNEL_LAYER.down or asyncio.get_running_loop().time() - last_join > self._rejoin_every:
+            if (
+                self._joined_after != CHANNEL_LAYER.failures
+                or asyncio.get_running_loop().time() - last_join > self._rejoin_every
+            ):
                 await self._rejoin()
                 last_join = asyncio.get_running_loop().time()
             try:
@@ -395,6 +401,7 @@ class Hub:
 
     async def _rejoin(self) -> None:
         """Join every followed room's group again (a no-op for groups the layer still has)."""
+        failures = CHANNEL_LAYER.failures
         try:
             async with self._membership:
                 for room_id in list(self.feeds):
@@ -402,6 +409,7 @@ class Hub:
         except Exception:
             CHANNEL_LAYER.failed()
         else:
+            self._joined_after = failures
             CHANNEL_LAYER.recovered()
 
     def _dispatch(self, event: dict[str, Any]) -> None:

@@ -18,9 +18,13 @@ class Outage:
         self.consequence = consequence
         self.on_recovery = on_recovery
         self.down = False
+        # Every failure counts, logged or not: a hub compares it with the count when it last
+        # joined its groups, since a failure someone else recovered from may still have cost them.
+        self.failures = 0
 
     def failed(self) -> None:
         """Record a failure; only the first of an outage is logged, with its traceback."""
+        self.failures += 1
         if not self.down:
             self.down = True
             logger.error("%s is unreachable: %s", self.what, self.consequence, exc_info=True)
