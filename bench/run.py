@@ -43,19 +43,12 @@ class Target:
     pid: int = 0
 
 
-def loadgen(target: Target, *, receivers: int, messages: int, rate: float, room: str = "bench") -> dict[str, float]:
-    """Run the load generator in its own process (so it has a core of its own) and return its summary."""
-    command = [
-        sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--protocol", target.protocol,
-        "--room", room, "--receivers", str(receivers), "--messages", str(messages), "--rate", str(rate),
-    ]  # fmt: skip
-    if target.token:
-        command += ["--token", target.token]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"load generator failed against {target.name}:\n{result.stderr[-2000:]}")
-    summary: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return summary
+def loadgen(target: Target, *, receivers: int, messages: int, rate: float) -> dict[str, float]:
+    """One room of ``receivers``, one sender: the load generator in its own process, so it has a core."""
+    return loadgen_with(
+        target, "--protocol", target.protocol, "--receivers", str(receivers), "--messages", str(messages),
+        "--rate", str(rate),
+    )  # fmt: skip
 
 
 @contextmanager
@@ -252,29 +245,25 @@ def sockets_and_handshakes(args: argparse.Namespace, workdir: Path) -> list[list
     ]  # fmt: skip
 
 
-def loadgen_mode(target: Target, mode: str, count: int) -> dict[str, float]:
-    command = [
-        sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--room", "bench",
-        "--mode", mode, "--receivers", str(count), "--token", target.token, "--server-pid", str(target.pid),
-    ]  # fmt: skip
+def loadgen_with(target: Target, *args: str) -> dict[str, float]:
+    """Run the load generator against ``target`` with extra arguments; return its JSON summary."""
+    command = [sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--room", "bench"]
+    command += ["--token", target.token, *args]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"load generator failed:\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"load generator failed against {target.name}:\n{result.stderr[-2000:]}")
     summary: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     return summary
+
+
+def loadgen_mode(target: Target, mode: str, count: int) -> dict[str, float]:
+    return loadgen_with(target, "--mode", mode, "--receivers", str(count), "--server-pid", str(target.pid))
 
 
 def loadgen_rooms(target: Target, *, sockets: int, rooms: int, rate: float, seconds: float) -> dict[str, float]:
-    command = [
-        sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--room", "bench",
-        "--rooms", str(rooms), "--receivers", str(sockets), "--rate", str(rate), "--seconds", str(seconds),
-        "--token", target.token,
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"load generator failed:\n{result.stderr[-2000:]}")
-    summary: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return summary
+    return loadgen_with(
+        target, "--rooms", str(rooms), "--receivers", str(sockets), "--rate", str(rate), "--seconds", str(seconds)
+    )
 
 
 def print_table(rows: list[list[str]]) -> None:
