@@ -151,14 +151,18 @@ async def run(
 ) -> Result:
     """Connect ``receivers`` sockets, send ``messages`` (at ``rate`` per second, or flat out), and wait
     up to ``settle`` seconds after the last send for every delivery."""
-    proto = Protocol(protocol, base_url, room, headers)
+    # Several comma-separated URLs spread the receivers over several server processes.
+    protos = [Protocol(protocol, url, room, headers) for url in base_url.split(",")]
+    proto = protos[0]
     joined, finished = asyncio.Event(), asyncio.Event()
     joined_count, delivered, latencies = [0], [0], []
     tasks = []
     for i in range(receivers):
         tasks.append(
             asyncio.create_task(
-                receive(proto, messages, joined, joined_count, receivers, latencies, delivered, finished)
+                receive(
+                    protos[i % len(protos)], messages, joined, joined_count, receivers, latencies, delivered, finished
+                )
             )
         )
         if i % 50 == 49:
@@ -322,7 +326,7 @@ async def run_connect(base_url: str, room: str, count: int, headers: dict[str, s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="ws://host:port of the server")
+    parser.add_argument("--url", required=True, help="ws://host:port of the server (comma-separated: several)")
     parser.add_argument("--protocol", choices=["v1", "tutorial"], default="v1")
     parser.add_argument("--room", default="bench")
     parser.add_argument("--receivers", type=int, default=1000)

@@ -41,6 +41,7 @@ class Target:
     protocol: str
     token: str = ""
     pid: int = 0
+    database_url: str = ""
 
 
 def loadgen(target: Target, *, receivers: int, messages: int, rate: float) -> dict[str, float]:
@@ -126,7 +127,8 @@ def parley(
     token = manage(env, "issuetoken", "bench", "--create").strip().splitlines()[-1]
     server = ServerProcess(env=env, log=workdir / "parley.log", kind=kind).start()
     try:
-        yield Target("Parley", server.ws_url, "v1", token, server.proc.pid if server.proc else 0)
+        pid = server.proc.pid if server.proc else 0
+        yield Target("Parley", server.ws_url, "v1", token, pid, env["DATABASE_URL"])
     finally:
         server.stop()
 
@@ -266,6 +268,26 @@ def loadgen_rooms(target: Target, *, sockets: int, rooms: int, rate: float, seco
     )
 
 
+def two_processes(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
+    """The fan-out room spread over two Parley processes sharing one database and Redis."""
+    receivers = 200 if args.quick else 1000
+    layer = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    with parley(workdir, layer_url=layer) as first:
+        env_url = first.database_url
+        with parley(workdir, layer_url=layer, database_url=env_url) as second:
+            both = Target("Parley x2", f"{first.url},{second.url}", "v1", first.token)
+            runs = [
+                loadgen(both, receivers=receivers, messages=args.fixed_messages, rate=20) for _ in range(args.repeat)
+            ]
+    p50, p99 = median_of(runs, "p50_ms"), median_of(runs, "p99_ms")
+    loss = max(run["loss"] for run in runs)
+    print(f"   two processes: p50 {p50}, p99 {p99}, loss {loss}", flush=True)
+    return [[
+        f"two processes over Redis, {receivers} receivers, 20 msg/s", "Parley x2 (Uvicorn)",
+        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, loss {loss:.0f}", "",
+    ]]  # fmt: skip
+
+
 def print_table(rows: list[list[str]]) -> None:
     header = ["scenario", "server", "figure", "ratio"]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
@@ -280,7 +302,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads, one repetition")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--scenarios", default="fanout,rooms,idle", help="comma-separated: fanout, rooms, idle")
+    parser.add_argument(
+        "--scenarios", default="fanout,rooms,two,idle", help="comma-separated: fanout, rooms, two, idle"
+    )
     args = parser.parse_args()
     if args.quick:
         args.repeat = 1
@@ -292,6 +316,8 @@ def main() -> None:
         rows = fanout(args, Path(tmp)) if "fanout" in args.scenarios else []
         if "rooms" in args.scenarios:
             rows += many_rooms(args, Path(tmp))
+        if "two" in args.scenarios:
+            rows += two_processes(args, Path(tmp))
         if "idle" in args.scenarios:
             rows += sockets_and_handshakes(args, Path(tmp))
     flush_redis()
