@@ -58,12 +58,7 @@ class Publisher:
     async def _send_forever(self) -> None:
         while True:
             group, event = await self._queue.get()
-            try:
-                await self.layer.group_send(group, event)
-            except Exception:
-                CHANNEL_LAYER.failed()
-            else:
-                CHANNEL_LAYER.recovered()
+            await _send(self.layer, group, event)
 
 
 _publisher: Publisher | None = None
@@ -88,10 +83,14 @@ def publish(group: str, event: dict[str, Any]) -> None:
         publisher.submit(group, event)
         return
     layer = get_channel_layer()
-    if layer is None:
-        return
+    if layer is not None:
+        async_to_sync(_send)(layer, group, event)
+
+
+async def _send(layer: BaseChannelLayer, group: str, event: dict[str, Any]) -> None:
+    """One group send; a failure is recorded (and logged once per outage), never raised."""
     try:
-        async_to_sync(layer.group_send)(group, event)
+        await layer.group_send(group, event)
     except Exception:
         CHANNEL_LAYER.failed()
     else:

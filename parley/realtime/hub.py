@@ -208,8 +208,7 @@ class Subscription:
 class RoomFeed:
     """A room followed by this process: its next expected seq and its local subscriptions."""
 
-    def __init__(self, hub: Hub, room_id: int) -> None:
-        self.hub = hub
+    def __init__(self, room_id: int) -> None:
         self.room_id = room_id
         self.subscriptions: set[Subscription] = set()
         self.ready = asyncio.Event()
@@ -314,7 +313,7 @@ class Hub:
         await self._start()
         feed = self.feeds.get(room_id)
         if feed is None:
-            feed = self.feeds[room_id] = RoomFeed(self, room_id)
+            feed = self.feeds[room_id] = RoomFeed(room_id)
             try:
                 await self._open(feed)
             except BaseException:

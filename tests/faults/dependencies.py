@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -35,11 +36,16 @@ def postgres_start(timeout: float = 60.0) -> None:
     """Start PostgreSQL if it is down, and wait until ``pg_isready`` says it accepts connections."""
     if not postgres_ready():
         subprocess.run([*postgres_cluster(), "start"], check=False, capture_output=True, timeout=timeout)
+    wait_until(postgres_ready, "PostgreSQL did not come back", timeout, 0.2)
+
+
+def wait_until(ready: Callable[[], bool], failure: str, timeout: float, interval: float) -> None:
+    """Poll ``ready`` until it holds, or raise ``failure`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not postgres_ready():
+    while not ready():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"PostgreSQL did not come back within {timeout} s")
-        time.sleep(0.2)
+            raise RuntimeError(f"{failure} within {timeout} s")
+        time.sleep(interval)
 
 
 def postgres_ready() -> bool:
@@ -49,22 +55,14 @@ def postgres_ready() -> bool:
 def redis_stop() -> None:
     """Stop Redis without saving: when it starts again it holds nothing."""
     subprocess.run(["redis-cli", "shutdown", "nosave"], check=False, capture_output=True, timeout=30)
-    deadline = time.monotonic() + 30
-    while port_open("127.0.0.1", 6379):
-        if time.monotonic() > deadline:
-            raise RuntimeError("Redis did not stop within 30 s")
-        time.sleep(0.05)
+    wait_until(lambda: not port_open("127.0.0.1", 6379), "Redis did not stop", 30.0, 0.05)
 
 
 def redis_start(timeout: float = 30.0) -> None:
     """Start Redis if it is down, and wait until it answers PING."""
     if not port_open("127.0.0.1", 6379):
         subprocess.run(REDIS_SERVER, check=False, capture_output=True, timeout=timeout)
-    deadline = time.monotonic() + timeout
-    while not redis_ready():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Redis did not come back within {timeout} s")
-        time.sleep(0.05)
+    wait_until(redis_ready, "Redis did not come back", timeout, 0.05)
 
 
 def redis_ready() -> bool:

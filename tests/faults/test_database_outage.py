@@ -43,13 +43,8 @@ def site(site_factory, postgres_url: str) -> Site:
 async def test_a_database_outage_loses_nothing_and_sends_resume_by_themselves(site: Site, postgres_url: str):
     # With persistent connections every one is dead after the outage, and must be found so and replaced.
     server = site.start("uvicorn", CHANNEL_LAYER_URL="memory://", **PERSISTENT_CONNECTIONS)
-    traffic = Traffic(
-        [server],
-        "db-outage",
-        readers=READERS,
-        sender_tokens=[site.token(f"sender-{i}") for i in range(SENDERS)],
-        window=WINDOW,
-        interval=INTERVAL,
+    traffic = Traffic.for_site(
+        site, [server], "db-outage", readers=READERS, senders=SENDERS, window=WINDOW, interval=INTERVAL
     )
     try:
         await traffic.start()

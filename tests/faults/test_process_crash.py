@@ -57,14 +57,7 @@ async def test_a_killed_process_loses_and_doubles_nothing(
     servers = [site.start("daphne", **env), site.start("uvicorn", **env)]
     killed = servers[0] if victim == "daphne" else servers[1]
     room = f"crash-{layer}"
-    traffic = Traffic(
-        servers,
-        room,
-        readers=READERS,
-        sender_tokens=[site.token(f"sender-{i}") for i in range(SENDERS)],
-        window=WINDOW,
-        interval=INTERVAL,
-    )
+    traffic = Traffic.for_site(site, servers, room, readers=READERS, senders=SENDERS, window=WINDOW, interval=INTERVAL)
     try:
         await traffic.start()
         await traffic.wait_acked(BEFORE_KILL, within=30)

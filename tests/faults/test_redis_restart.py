@@ -51,13 +51,8 @@ async def test_a_redis_restart_loses_and_doubles_nothing(site: Site, postgres_ur
         **PERSISTENT_CONNECTIONS,
     }
     servers = [site.start("daphne", **env), site.start("uvicorn", **env)]
-    traffic = Traffic(
-        servers,
-        "redis-restart",
-        readers=READERS,
-        sender_tokens=[site.token(f"sender-{i}") for i in range(SENDERS)],
-        window=WINDOW,
-        interval=INTERVAL,
+    traffic = Traffic.for_site(
+        site, servers, "redis-restart", readers=READERS, senders=SENDERS, window=WINDOW, interval=INTERVAL
     )
     try:
         await traffic.start()

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import psycopg
 
+from tests.e2e.site import Site
 from tests.faults.clients import Reader, Sender
 from tests.servers import ServerProcess
 
@@ -79,6 +80,21 @@ class Traffic:
             Sender(rotated(urls, i), room, token=token, prefix=f"s{i}", **sender_options)  # type: ignore[arg-type]
             for i, token in enumerate(sender_tokens)
         ]
+
+    @classmethod
+    def for_site(
+        cls,
+        site: Site,
+        servers: list[ServerProcess],
+        room: str,
+        *,
+        readers: int,
+        senders: int,
+        **sender_options: object,
+    ) -> Traffic:
+        """Traffic whose senders each sign in with a token of their own from ``site``."""
+        tokens = [site.token(f"sender-{i}") for i in range(senders)]
+        return cls(servers, room, readers=readers, sender_tokens=tokens, **sender_options)
 
     async def start(self, within: float = 15.0) -> None:
         """Subscribe every reader, then start the senders."""
