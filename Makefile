@@ -7,8 +7,11 @@ INSTALLED := $(VENV)/.installed
 DEV_ENV := DJANGO_DEBUG=1 CHANNEL_LAYER_URL=memory://
 # PostgreSQL for the second pass of the domain and transport tests (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
+# What runs again on PostgreSQL: everything that reads or writes the domain's tables.
+POSTGRES_TESTS := tests/rooms tests/realtime tests/notifications tests/api tests/security \
+	tests/orders tests/tasks tests/webhooks tests/mentions
 
-.PHONY: run test test-sqlite test-postgres chromium lint bench clean
+.PHONY: run test test-sqlite test-postgres system-packages chromium lint bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,28 +25,34 @@ run: $(INSTALLED)
 	$(DEV_ENV) $(PY) manage.py setupdemo
 	$(DEV_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
-## Run the whole suite: everything on SQLite, then the domain and transport tests on PostgreSQL.
-test: $(INSTALLED) chromium test-sqlite test-postgres lint
+## Run the whole suite: everything on SQLite, then the domain, transport and API tests on PostgreSQL.
+test: $(INSTALLED) system-packages test-sqlite test-postgres lint
 
 test-sqlite: $(INSTALLED)
 	$(PY) -m pytest
 
 test-postgres: $(INSTALLED)
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest tests/rooms tests/realtime -m "not e2e and not browser" -p no:cacheprovider
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(POSTGRES_TESTS) -m "not e2e and not browser" -p no:cacheprovider
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(DEV_ENV) $(VENV)/bin/mypy parley config
+	$(DEV_ENV) $(VENV)/bin/mypy parley config orders
 
 ## Benchmarks against the bare WebSocket server and the tutorial app in ../shared/tools (not part of test).
 bench: $(INSTALLED)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-## Browser tests drive Debian's Chromium; install it when it is missing (needs root, as on CI).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
-		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+## The Debian packages the tests drive: Chromium (browser tests) and nginx (deployment tests, in
+## front of Daphne and Gunicorn). Installed when missing (needs root, as on CI).
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	test -z "$$missing" || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)
+
+chromium: system-packages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ on a shared machine; the ratios are what to quote. Each figure is the median of 
 
     python -m bench.run                 # all scenarios, 3 repetitions
     python -m bench.run --quick         # one repetition, smaller loads
+    python -m bench.run --scenarios layers   # the fan-out room on each channel layer
 """
 
 from __future__ import annotations
@@ -25,11 +26,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.servers import REPO, SHARED_TOOLS, ServerProcess, free_port, manage, server_env, wait_until_listening
+from tests.servers import (
+    NO_RATE_LIMITS,
+    REPO,
+    SHARED_TOOLS,
+    ServerProcess,
+    free_port,
+    manage,
+    server_env,
+    wait_until_listening,
+)
 
 LIMIT_SERVER = SHARED_TOOLS / "ws_limit_server.py"
 TUTORIAL_APP = SHARED_TOOLS / "tutorial-chat"
 REDIS_DB = "9"  # the benchmark's own Redis database index, flushed before and after
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# The benchmark's own names in the layer: RabbitMQ's default vhost is shared with the test runs.
+LAYER_PREFIX = "parley-bench"
 
 
 @dataclass
@@ -112,13 +125,23 @@ def tutorial_app(workdir: Path, layer: str) -> Iterator[Target | None]:
 
 @contextmanager
 def parley(
-    workdir: Path, *, layer_url: str, database_url: str | None = None, kind: str = "uvicorn", rooms: int = 0
+    workdir: Path,
+    *,
+    layer_url: str,
+    database_url: str | None = None,
+    kind: str = "uvicorn",
+    rooms: int = 0,
+    layer_prefix: str = "parley",
 ) -> Iterator[Target]:
     """A Parley process on a fresh database with a room ``bench`` (and ``bench-0``… when asked)."""
     env = server_env(
         DATABASE_URL=database_url or f"sqlite:///{workdir / f'parley-{time.monotonic_ns()}.sqlite3'}",
         CHANNEL_LAYER_URL=layer_url,
+        CHANNEL_LAYER_PREFIX=layer_prefix,
         PARLEY_LOG_LEVEL="WARNING",
+        # One token and one address serve every socket of the load: the abuse limits would measure
+        # themselves, not delivery.
+        **NO_RATE_LIMITS,
     )
     manage(env, "migrate", "--noinput", "-v0")
     slugs = ["bench", *(f"bench-{i}" for i in range(rooms))]
@@ -144,7 +167,7 @@ def median_of(runs: list[dict[str, float]], key: str) -> float:
 def fanout(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
     """One room of ``--receivers`` sockets, one sender: at a fixed rate, and flat out."""
     rows: list[list[str]] = []
-    receivers = 200 if args.quick else 1000
+    receivers = args.receivers
     figures: dict[str, dict[str, float]] = {}
     with (
         limit_server(workdir) as limit,
@@ -270,7 +293,7 @@ def loadgen_rooms(target: Target, *, sockets: int, rooms: int, rate: float, seco
 
 def two_processes(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
     """The fan-out room spread over two Parley processes sharing one database and Redis."""
-    receivers = 200 if args.quick else 1000
+    receivers = args.receivers
     layer = f"redis://127.0.0.1:6379/{REDIS_DB}"
     with parley(workdir, layer_url=layer) as first:
         env_url = first.database_url
@@ -288,6 +311,36 @@ def two_processes(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
     ]]  # fmt: skip
 
 
+def layers(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
+    """The fan-out room on one Parley process (Uvicorn, SQLite) for each channel layer: at 20
+    messages a second, and flat out. One process still goes through the layer: the hub receives
+    each room's messages from its group, so the layer's cost is in every delivery."""
+    receivers = args.receivers
+    urls = {
+        "memory://": "memory://",
+        "redis://": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "redis+pubsub://": f"redis+pubsub://127.0.0.1:6379/{REDIS_DB}",
+        "amqp://": RABBITMQ_URL,
+    }
+    rows = []
+    for name, url in urls.items():
+        with parley(workdir, layer_url=url, layer_prefix=LAYER_PREFIX) as target:
+            fixed = [
+                loadgen(target, receivers=receivers, messages=args.fixed_messages, rate=20) for _ in range(args.repeat)
+            ]
+            flat = [
+                loadgen(target, receivers=receivers, messages=args.flat_messages, rate=0) for _ in range(args.repeat)
+            ]
+        p50, p99, rate = median_of(fixed, "p50_ms"), median_of(fixed, "p99_ms"), median_of(flat, "deliveries_per_s")
+        loss = max(run["loss"] for run in fixed + flat)
+        print(f"   layer {name}: p50 {p50}, p99 {p99}, {rate}/s flat out, loss {loss}", flush=True)
+        rows.append([
+            f"layers: fan-out, {receivers} receivers, one process", f"Parley, {name}",
+            f"20 msg/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms; flat out: {rate:,.0f} deliveries/s; loss {loss:.0f}", "",
+        ])  # fmt: skip
+    return rows
+
+
 def print_table(rows: list[list[str]]) -> None:
     header = ["scenario", "server", "figure", "ratio"]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
@@ -303,11 +356,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller loads, one repetition")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--scenarios", default="fanout,rooms,two,idle", help="comma-separated: fanout, rooms, two, idle"
+        "--scenarios", default="fanout,rooms,two,idle", help="comma-separated: fanout, rooms, two, idle, layers"
     )
+    parser.add_argument("--receivers", type=int, help="sockets in the fan-out room (default 1000; 200 with --quick)")
     args = parser.parse_args()
     if args.quick:
         args.repeat = 1
+    args.receivers = args.receivers or (200 if args.quick else 1000)
     args.fixed_messages = 60 if args.quick else 100
     args.flat_messages = 50 if args.quick else 100
     flush_redis()
@@ -320,6 +375,8 @@ def main() -> None:
             rows += two_processes(args, Path(tmp))
         if "idle" in args.scenarios:
             rows += sockets_and_handshakes(args, Path(tmp))
+        if "layers" in args.scenarios:
+            rows += layers(args, Path(tmp))
     flush_redis()
     print(
         f"\nmedians of {args.repeat} run(s); {time.monotonic() - started:.0f} s; load generator on the same machine\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from channels.routing import ProtocolTypeRouter
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -13,5 +13,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from parley.realtime.routing import websocket_application  # noqa: E402
+from parley.tasks.asgi import TasksMiddleware  # noqa: E402
+from parley.tasks.consumers import TaskConsumer  # noqa: E402
+from parley.tasks.queue import TASKS_CHANNEL  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+application = TasksMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": websocket_application,
+            # `manage.py runworker parley.tasks`: background work (parley/tasks).
+            "channel": ChannelNameRouter({TASKS_CHANNEL: TaskConsumer.as_asgi()}),
+        }
+    )
+)

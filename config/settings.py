@@ -28,8 +28,11 @@ _DEV_SECRET_KEY = "parley-dev-only-insecure-key-never-use-in-production"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set: set it to a long random string, or set DJANGO_DEBUG=1 for local development."
+        # SystemExit, not ImproperlyConfigured: every entry point (manage.py, Daphne, Uvicorn,
+        # Gunicorn) then stops with this one line on stderr instead of a traceback.
+        raise SystemExit(
+            "DJANGO_SECRET_KEY is not set: set it to a random string of 50 or more characters, "
+            "or set DJANGO_DEBUG=1 for local development."
         )
     SECRET_KEY = _DEV_SECRET_KEY
 
@@ -47,15 +50,36 @@ if HTTPS:
     CSRF_TRUSTED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"]
 
 SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie: forms carry the token, so scripts need not see it either.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from our own origin, never inline, so text
+# that slipped into the page as HTML still could not run. The pages keep no inline scripts, event
+# handlers or styles; their data travels in json_script blocks, which are not executed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        # 'self' covers ws:// and wss:// to the page's own host (CSP Level 3).
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 INSTALLED_APPS = [
     # daphne first: its runserver replaces Django's, serving HTTP and WebSockets.
     "daphne",
+    # Before "channels": its runworker command extends Channels' own (it starts the task sweep at once).
+    "parley.tasks",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -63,15 +87,23 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # django-ninja's own copy of Swagger UI for /api/docs (else it loads it from a CDN, which the CSP forbids).
+    "ninja",
     "parley.accounts",
     "parley.rooms",
+    "parley.notifications",
     "parley.realtime",
     "parley.web",
     "parley.ops",
+    "parley.webhooks",
+    "parley.mentions",
+    # The article's shop: a demo integration that raises live notifications from its own model.
+    "orders",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,6 +126,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "parley.web.context_processors.notification_bell",
             ],
         },
     },
@@ -183,33 +216,69 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# Where `collectstatic` puts the files (and where a reverse proxy may serve them from).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 # With a manifest from `collectstatic` (production), WhiteNoise serves hashed, compressed files
 # from STATIC_ROOT; without one (make run, tests) it serves the apps' static folders directly.
+# `collectstatic` itself must use the manifest storage, or it never writes the manifest: the first
+# run on a fresh host would copy plain files and the site would never switch (tests/deploy).
 _STATIC_MANIFEST = STATIC_ROOT / "staticfiles.json"
+_HASHED_STATIC = _STATIC_MANIFEST.exists() or sys.argv[1:2] == ["collectstatic"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if _STATIC_MANIFEST.exists()
+        if _HASHED_STATIC
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST.exists()
+WHITENOISE_USE_FINDERS = not _HASHED_STATIC
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# "text" reads well in a terminal (make run); "json" is one object per line with timestamp, level,
+# logger, message and the context a call passes in ``extra`` (room, user, close code), for log
+# collectors in production.
+PARLEY_LOG_FORMAT = env.str("PARLEY_LOG_FORMAT", default="text")
+if PARLEY_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"PARLEY_LOG_FORMAT is {PARLEY_LOG_FORMAT!r}: set it to text or json.")
+_LOG_LINE = "%(asctime)s %(levelname)s %(name)s %(message)s"
+PARLEY_LOG_LEVEL = env.str("PARLEY_LOG_LEVEL", default="INFO")
+# The servers' own loggers take PARLEY_LOG_LEVEL too: at INFO, Uvicorn writes three lines per
+# WebSocket (open, accepted, closed), which cost a fourteenth of a handshake (py-spy).
+_SERVER_LOG = {"handlers": ["stderr"], "propagate": False, "level": PARLEY_LOG_LEVEL}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": _LOG_LINE},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,  # ISO 8601, UTC
+        },
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}},
-    "root": {"handlers": ["stderr"], "level": env.str("PARLEY_LOG_LEVEL", default="INFO")},
+    # Servers log request lines with their query strings: credentials in them are masked.
+    "filters": {"redact_secrets": {"()": "parley.ops.redaction.RedactSecrets"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": sys.stderr,
+            "formatter": PARLEY_LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": PARLEY_LOG_LEVEL},
     "loggers": {
         # Daphne logs every HTTP request at INFO; keep the server's own lines, not the noise.
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # The servers set up their own handlers before Django starts: these lines take Parley's format.
+        "uvicorn": _SERVER_LOG,
+        "uvicorn.error": _SERVER_LOG,
+        "uvicorn.access": _SERVER_LOG,
+        "gunicorn.error": _SERVER_LOG,
+        "gunicorn.access": _SERVER_LOG,
     },
 }
 
@@ -224,7 +293,89 @@ PARLEY_MAX_BODY = env.int("PARLEY_MAX_BODY", default=4000)
 PARLEY_REPLAY_LIMIT = env.int("PARLEY_REPLAY_LIMIT", default=1000)
 # Bytes a socket may have queued for sending before it is closed as too slow (4408).
 PARLEY_SOCKET_BUFFER = env.int("PARLEY_SOCKET_BUFFER", default=1024 * 1024)
+# Threads (each with its own connection) that serve sockets' queries on PostgreSQL; SQLite, which
+# takes one writer at a time, always uses one.
+PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=4)
 # How long the hub waits for a missing seq before reading it from the database, in seconds.
 PARLEY_GAP_WAIT = env.float("PARLEY_GAP_WAIT", default=0.25)
 # How often each process checks its rooms' stored heads, to repair a lost last message, in seconds.
 PARLEY_SWEEP_INTERVAL = env.float("PARLEY_SWEEP_INTERVAL", default=1.0)
+
+
+def _rate(name: str, default: str) -> tuple[float, int] | None:
+    """A rate limit "R/B": R a second on average, B at once (parley/realtime/ratelimit.py); "0" is off."""
+    text = env.str(name, default=default).strip()
+    if text == "0":
+        return None
+    rate, _, burst = text.partition("/")
+    try:
+        per_second, at_once = float(rate), int(burst)
+    except ValueError:
+        per_second, at_once = 0.0, 0
+    if not (0 < per_second < float("inf")) or at_once < 1:
+        raise ImproperlyConfigured(
+            f'{name} is {text!r}: write "rate/burst" (e.g. "10/20": 10 a second, 20 at once), or "0" for no limit.'
+        )
+    return per_second, at_once
+
+
+# Rate limits, per identity and per socket (sends, subscribes, history), per API caller and per
+# client address (handshakes). Shared by all processes through Redis when REDIS_URL is set.
+PARLEY_SEND_RATE = _rate("PARLEY_SEND_RATE", "10/20")
+PARLEY_SUBSCRIBE_RATE = _rate("PARLEY_SUBSCRIBE_RATE", "5/30")
+PARLEY_HISTORY_RATE = _rate("PARLEY_HISTORY_RATE", "10/30")
+PARLEY_API_RATE = _rate("PARLEY_API_RATE", "10/30")
+PARLEY_HANDSHAKE_RATE = _rate("PARLEY_HANDSHAKE_RATE", "10/100")
+# A socket refused this many times within PARLEY_ABUSE_WINDOW seconds is closed with 4429 (0: never).
+PARLEY_ABUSE_REFUSALS = env.int("PARLEY_ABUSE_REFUSALS", default=50)
+PARLEY_ABUSE_WINDOW = env.float("PARLEY_ABUSE_WINDOW", default=10.0)
+# How many reverse proxies in front of the server append to X-Forwarded-For. 0: the header is
+# ignored and the client address is the socket's peer (Uvicorn already puts the forwarded address
+# there for proxies it trusts, --forwarded-allow-ips).
+PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
+
+# --- Background work (parley/tasks), webhooks, mention e-mails --------------------------------
+
+
+def _tasks_mode(layer_url: str) -> str:
+    """Where background work runs unless PARLEY_TASKS says: in the server process with memory://
+    (one process) and amqp:// (channels_rabbitmq has no normal channels for a worker to read), in
+    `manage.py runworker parley.tasks` with a Redis layer."""
+    scheme = urlsplit(layer_url).scheme
+    return "inline" if scheme in ("memory", "amqp", "amqps") else "worker"
+
+
+PARLEY_TASKS = env.str("PARLEY_TASKS", default=_tasks_mode(CHANNEL_LAYER_URL))
+if PARLEY_TASKS not in ("inline", "worker"):
+    raise ImproperlyConfigured(
+        f"PARLEY_TASKS is {PARLEY_TASKS!r}: set it to inline (in the server process) or worker "
+        "(`manage.py runworker parley.tasks`)."
+    )
+# How often the task runner looks in the database for due work (webhook retries, mention e-mails
+# whose timer a restart lost), in seconds.
+PARLEY_TASKS_SWEEP_INTERVAL = env.float("PARLEY_TASKS_SWEEP_INTERVAL", default=5.0)
+# Most tasks one runner works on at once (webhook POSTs, e-mails).
+PARLEY_TASKS_CONCURRENCY = env.int("PARLEY_TASKS_CONCURRENCY", default=20)
+# Webhooks: seconds per POST, attempts before a delivery is failed, and the back-off between
+# attempts (first delay, doubling up to the cap), in seconds.
+PARLEY_WEBHOOK_TIMEOUT = env.float("PARLEY_WEBHOOK_TIMEOUT", default=10.0)
+PARLEY_WEBHOOK_MAX_ATTEMPTS = env.int("PARLEY_WEBHOOK_MAX_ATTEMPTS", default=8)
+PARLEY_WEBHOOK_RETRY_DELAY = env.float("PARLEY_WEBHOOK_RETRY_DELAY", default=1.0)
+PARLEY_WEBHOOK_RETRY_MAX_DELAY = env.float("PARLEY_WEBHOOK_RETRY_MAX_DELAY", default=600.0)
+# Seconds after an @mention before a user who is not connected gets one e-mail for what they missed.
+PARLEY_MENTION_EMAIL_DELAY = env.float("PARLEY_MENTION_EMAIL_DELAY", default=300.0)
+# Where links in e-mails point, e.g. https://chat.example.com (no links when empty).
+PARLEY_SITE_URL = env.str("PARLEY_SITE_URL", default="").rstrip("/")
+
+# E-mail (Django's e-mail framework): EMAIL_URL such as smtp://user:pass@mail:587 (smtp+tls://,
+# smtp+ssl://), or consolemail:// to print them; printed to the console by default in debug.
+_EMAIL = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_EMAIL.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_EMAIL.get("EMAIL_USE_SSL", False))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")

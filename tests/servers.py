@@ -1,12 +1,13 @@
 """Real Parley server processes for end-to-end and browser tests.
 
-A test starts Daphne or Uvicorn exactly as a deployment would (``config.asgi:application``), on a
+A test starts Daphne, Uvicorn or Gunicorn exactly as a deployment would (``config.asgi:application``), on a
 free port of 127.0.0.1, with its own database and channel layer named by environment variables,
 and talks to it over real sockets.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # The reference tools (the article's tutorial app, the bare WebSocket server) live beside the repository.
 SHARED_TOOLS = REPO.parent / "shared" / "tools"
+GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 
 
 def free_port() -> int:
@@ -41,6 +43,36 @@ def wait_until_listening(port: int, proc: subprocess.Popen[bytes], log: Path, ti
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"server did not listen on {port} within {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def wait_until_answering(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    """Block until the server answers an HTTP request (any status), or fail with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
+    raise RuntimeError(f"server did not answer on {port} within {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+# Load generators (bench/) and fault tests (tests/faults/) drive hundreds of sockets and sends from
+# one address and a few tokens, far over the default rate limits on purpose: what they measure is
+# speed and delivery, so their servers run with every limit off. tests/realtime/test_rate_limits.py
+# and tests/e2e/test_rate_limits_redis.py test the limits themselves.
+NO_RATE_LIMITS = {
+    name: "0"
+    for name in (
+        "PARLEY_SEND_RATE", "PARLEY_SUBSCRIBE_RATE", "PARLEY_HISTORY_RATE", "PARLEY_API_RATE", "PARLEY_HANDSHAKE_RATE",
+    )
+}  # fmt: skip
 
 
 def server_env(**overrides: str) -> dict[str, str]:
@@ -72,7 +104,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 @dataclass
 class ServerProcess:
-    """One Daphne or Uvicorn process serving ``config.asgi:application``."""
+    """One Daphne, Uvicorn or Gunicorn (with Uvicorn workers) server of ``config.asgi:application``."""
 
     env: dict[str, str]
     log: Path
@@ -97,9 +129,12 @@ class ServerProcess:
                 "--port", str(self.port), "--no-access-log",
             ]  # fmt: skip
         if self.kind == "gunicorn":
+            # The production configuration (Uvicorn workers, Parley's log format), with two workers
+            # so that sockets on one port are spread over two processes, and a graceful timeout
+            # that ends within stop()'s wait.
             return [
-                str(BIN / "gunicorn"), "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker",
-                "-w", "2", "-b", f"127.0.0.1:{self.port}",
+                str(BIN / "gunicorn"), "-c", str(GUNICORN_CONFIG), "config.asgi:application",
+                "-w", "2", "--graceful-timeout", "5", "-b", f"127.0.0.1:{self.port}",
             ]  # fmt: skip
         raise ValueError(f"unknown server kind {self.kind!r}")
 
@@ -107,6 +142,9 @@ class ServerProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.command(), cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         wait_until_listening(self.port, self.proc, self.log)
+        if self.kind == "gunicorn":
+            # Gunicorn's master listens before any worker has loaded the application.
+            wait_until_answering(self.port, self.proc, self.log)
         return self
 
     def stop(self) -> None:

@@ -26,6 +26,9 @@ class Identity:
     user: User | None = None
     guest_id: str = ""
     guest_name: str = ""
+    # The API token the connection signed in with (None for sessions and guests): revoking it
+    # closes the connection.
+    token_id: int | None = None
 
     @property
     def is_guest(self) -> bool:
@@ -46,9 +49,9 @@ class Identity:
         return None if self.user is None else int(self.user.pk)
 
 
-def user_identity(user: User) -> Identity:
-    """The identity of a signed-in user."""
-    return Identity(user=user)
+def user_identity(user: User, *, token_id: int | None = None) -> Identity:
+    """The identity of a signed-in user (through an API token, when ``token_id`` is given)."""
+    return Identity(user=user, token_id=token_id)
 
 
 def guest_identity(*, guest_id: str, name: str) -> Identity:

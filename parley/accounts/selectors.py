@@ -8,19 +8,34 @@ from parley.accounts.models import ApiToken
 from parley.accounts.services import TOKEN_PREFIX, token_digest
 
 
-def token_user(*, secret: str) -> User | None:
-    """The active user a bearer token belongs to, or None for an unknown or revoked token."""
+def token_active(*, secret: str) -> ApiToken | None:
+    """The unrevoked token of an active user with this secret (its ``user`` loaded), or None."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     try:
-        token = ApiToken.objects.select_related("user").get(
+        return ApiToken.objects.select_related("user").get(
             digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True
         )
     except ApiToken.DoesNotExist:
         return None
-    return token.user
+
+
+def token_user(*, secret: str) -> User | None:
+    """The active user a bearer token belongs to, or None for an unknown or revoked token."""
+    token = token_active(secret=secret)
+    return None if token is None else token.user
 
 
 def tokens_for_user(*, user: User) -> list[ApiToken]:
     """A user's tokens, newest first, revoked ones included."""
     return list(ApiToken.objects.filter(user=user))
+
+
+def token_of_user(*, user: User, token_id: int) -> ApiToken | None:
+    """The user's token with this id (revoked or not), or None when it is not theirs."""
+    return ApiToken.objects.filter(user=user, pk=token_id).first()
+
+
+def users_by_username(*, usernames: list[str]) -> dict[str, User]:
+    """The active users with these usernames, by username (unknown ones are left out)."""
+    return {user.username: user for user in User.objects.filter(username__in=usernames, is_active=True)}

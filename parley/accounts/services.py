@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.accounts.models import ApiToken
+from parley.realtime.events import publish_token_revoked_on_commit
 
 TOKEN_PREFIX = "parley_"
 
@@ -39,11 +40,13 @@ def token_issue(*, user: User, name: str = "") -> IssuedToken:
     return IssuedToken(token=token, secret=secret)
 
 
+@transaction.atomic
 def token_revoke(*, token: ApiToken) -> None:
-    """Revoke a token; it stops authenticating at once."""
+    """Revoke a token: it stops authenticating at once, and the sockets it opened are closed."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        publish_token_revoked_on_commit(user_id=token.user_id, token_id=token.pk)
 
 
 @transaction.atomic

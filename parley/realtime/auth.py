@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
@@ -29,7 +28,12 @@ from parley.accounts.identity import (
     user_identity,
     valid_guest_name,
 )
-from parley.accounts.selectors import token_user
+from parley.accounts.selectors import token_active
+from parley.accounts.services import token_digest
+from parley.realtime.consumers import CLOSE_RATE_LIMITED
+from parley.realtime.database import db_call
+from parley.realtime.ratelimit import RateDecision, RateLimited, handshake_allowed
+from parley.realtime.tokens import token_recall, token_remember
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -89,16 +93,25 @@ class IdentityMiddleware:
             scheme, _, secret = authorization.decode("latin-1").partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 return None, "The Authorization header must be 'Bearer <token>'."
-            user = await database_sync_to_async(token_user)(secret=secret.strip())
-            if user is None:
-                return None, "The API token is unknown or revoked."
-            return user_identity(user), ""
+            return await self._token_identity(secret.strip())
         user = await self._session_user(scope)
         if user is not None:
             return user_identity(user), ""
         if settings.PARLEY_GUESTS:
             return self._guest(scope), ""
         return None, "Sign in, or connect with 'Authorization: Bearer <token>'."
+
+    @staticmethod
+    async def _token_identity(secret: str) -> tuple[Identity | None, str]:
+        digest = token_digest(secret)
+        known = token_recall(digest)
+        if known is not None:
+            return user_identity(known.user, token_id=known.token_id), ""
+        token = await db_call(token_active)(secret=secret)
+        if token is None:
+            return None, "The API token is unknown or revoked."
+        token_remember(digest, user=token.user, token_id=token.pk)
+        return user_identity(token.user, token_id=token.pk), ""
 
     @staticmethod
     async def _session_user(scope: Scope) -> User | None:
@@ -130,6 +143,54 @@ class IdentityMiddleware:
         return guest_identity(guest_id=guest_id, name=name)
 
 
+def client_address(scope: Scope) -> str | None:
+    """The connecting client's IP address, or None when the server does not say (a Unix socket).
+
+    With ``PARLEY_TRUSTED_PROXIES`` = n, it is the address the n-th proxy from here appended to
+    ``X-Forwarded-For`` (entries further left are whatever the client chose to send); with 0, the
+    header is ignored and it is the socket's peer.
+    """
+    proxies: int = settings.PARLEY_TRUSTED_PROXIES
+    forwarded = header(scope, b"x-forwarded-for") if proxies > 0 else None
+    if forwarded is not None:
+        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+HANDSHAKE_LIMITED_DETAIL = "Too many connections from your address; reconnect in {wait} s."
+
+
+class HandshakeLimitMiddleware:
+    """Limit handshakes per client address (``PARLEY_HANDSHAKE_RATE``), before any identity lookup.
+
+    Over the limit, the handshake is accepted only to say so: an ``error`` frame (``rate_limited``
+    with ``retry_after``), then close 4429. A client can act on that; a refused handshake looks to
+    a browser like any network failure, with no reason and no delay to wait.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        address = client_address(scope)
+        if address is not None:
+            decision = await handshake_allowed(address)
+            if not decision.allowed:
+                return await self._refuse(decision, receive, send)
+        return await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(decision: RateDecision, receive: Any, send: Any) -> None:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        detail = HANDSHAKE_LIMITED_DETAIL.format(wait=f"{decision.retry_after:.3g}")
+        await send({"type": "websocket.send", "text": RateLimited(decision, detail).frame().to_json()})
+        await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
+
+
 def websocket_stack(app: ASGIApp) -> ASGIApp:
-    """Origin check → identity (token, session user or guest) → ``app``."""
-    return OriginMiddleware(IdentityMiddleware(app))
+    """Origin check → handshakes per address → identity (token, session user or guest) → ``app``."""
+    return OriginMiddleware(HandshakeLimitMiddleware(IdentityMiddleware(app)))

@@ -15,17 +15,31 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
+from parley.notifications.selectors import notifications_since, notifications_unread_count
+from parley.notifications.services import notifications_mark_read
 from parley.realtime import protocol
 from parley.realtime.daphne_compat import transport_backlog
-from parley.realtime.hub import Format, Hub, Outbox, Subscription, encode_json, get_hub, message_frame_json
+from parley.realtime.database import db_call
+from parley.realtime.hub import (
+    Format,
+    Hub,
+    Inbox,
+    Outbox,
+    Subscription,
+    encode_json,
+    get_hub,
+    message_frame_json,
+)
 from parley.realtime.metrics import FRAMES_IN, FRAMES_OUT, SLOW_READER_CLOSES, SOCKETS_OPEN
 from parley.realtime.outages import DATABASE
+from parley.realtime.ratelimit import FRAME_KINDS, Kind, RateLimited, SocketLimits
+from parley.realtime.uvicorn_compat import transport_writer
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
 from parley.rooms.selectors import Replay, messages_before, messages_replay, room_for_reader
@@ -40,6 +54,7 @@ CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408
+CLOSE_RATE_LIMITED = 4429
 CLOSE_TOO_LARGE = 1009
 
 INTERNAL_ERROR_DETAIL = "Something went wrong on our side; try again."
@@ -65,32 +80,52 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     identity: Identity | None = None
     outbox: Outbox | None = None
+    rate_limits: SocketLimits
+    inbox: Inbox | None = None
     hub: Hub
     subscriptions: dict[str, Subscription]
 
     async def connect(self) -> None:
-        """Called when the handshake arrives: accept it, then refuse in-band if nobody is known."""
+        """Called when the handshake arrives.
+
+        With a known identity, the socket first follows what it needs (the tutorial's room, the
+        user's notifications) and only then completes the handshake: whatever is stored after
+        the client sees the socket open reaches it. Without one, it is accepted only to say why,
+        then closed.
+        """
         self.subscriptions = {}
-        await self.accept()
         identity = self.scope.get("parley.identity")
         if identity is None:
+            await self.accept()
             detail = self.scope.get("parley.auth_error") or "Sign in first."
             await self.send(text_data=protocol.Error(code="forbidden", detail=detail).to_json())
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         self.identity = identity
+        self.rate_limits = SocketLimits(identity)
         SOCKETS_OPEN.inc()
         self.hub = get_hub()
-        self.outbox = Outbox(
+        # Frames for this socket wait in its outbox until the handshake is complete.
+        outbox = self.outbox = Outbox(
             self.base_send,
             limit=settings.PARLEY_SOCKET_BUFFER,
             on_overflow=self._too_slow,
             backlog=transport_backlog(self.base_send),
+            paused=True,
         )
-        await self.ready()
+        refusal = await self.ready()
+        await self.accept()
+        if refusal is not None:
+            self.outbox = None
+            await self.close(code=refusal)
+            return
+        # Only now are the connection's extensions known, which decide whether frames can go
+        # straight to its transport.
+        outbox.resume(writer=transport_writer(self.base_send))
 
-    async def ready(self) -> None:
-        """Called once the connection is accepted with a known identity."""
+    async def ready(self) -> int | None:
+        """Called with a known identity before the handshake completes; a close code refuses the socket."""
+        return None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Route an ASGI event to its handler (``websocket.receive`` → ``websocket_receive``).
@@ -98,18 +133,31 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         Channels' own ``dispatch`` also closes stale database connections before every event,
         which costs a trip to a worker thread per frame: a third of the handshake time and much
         of the per-frame cost in py-spy. Every database call here goes through
-        ``database_sync_to_async``, which closes stale connections around each call already.
+        ``db_call``, which closes stale connections around each call already.
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Called when the socket has closed: clean up and end the consumer.
+
+        Channels' own handler also closes stale database connections here, a hop to the
+        database thread for every socket that closes (an eighth of the handshake benchmark's
+        samples in py-spy); as in ``dispatch``, every database call here does that already.
+        """
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes: leave every room and stop writing."""
         for subscription in self.subscriptions.values():
             await self.hub.unsubscribe(subscription)
         self.subscriptions = {}
+        if self.inbox is not None:
+            await self.hub.detach(self.inbox)
+            self.inbox = None
         if self.identity is not None:
             SOCKETS_OPEN.dec()
         if self.outbox is not None:
@@ -143,9 +191,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         await self.unfollow(key)
         subscription = await self.hub.subscribe(room.pk, self.outbox, fmt)  # type: ignore[arg-type]
         try:
-            replay = await database_sync_to_async(messages_replay)(
-                room=room, since=since, limit=settings.PARLEY_REPLAY_LIMIT
-            )
+            replay = await db_call(messages_replay)(room=room, since=since, limit=settings.PARLEY_REPLAY_LIMIT)
         except BaseException:
             await self.hub.unsubscribe(subscription)
             raise
@@ -160,26 +206,76 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
     async def post(self, slug: str, body: str, client_id: str) -> PostResult:
         """Store a message from this connection's identity."""
-        result: PostResult = await database_sync_to_async(message_send)(
-            slug=slug, sender=self.identity, body=body, client_id=client_id
+        result: PostResult = await db_call(message_send)(
+            slug=slug, sender=self.known_identity, body=body, client_id=client_id
         )
         DATABASE.recovered()
         return result
 
     async def readable_room(self, slug: str) -> Room:
         """The room this connection may read, or raise ``RoomAccessError``."""
-        room: Room = await database_sync_to_async(room_for_reader)(slug=slug, identity=self.identity)
+        room: Room = await db_call(room_for_reader)(slug=slug, identity=self.known_identity)
         return room
+
+    @property
+    def known_identity(self) -> Identity:
+        """The connection's identity; frames are handled only once it is known."""
+        if self.identity is None:
+            raise RuntimeError("a frame was handled on a connection without an identity")
+        return self.identity
+
+    def log_context(self, **more: object) -> dict[str, object]:
+        """What a log line about this socket carries as structured fields (``extra=``)."""
+        identity = self.identity
+        context: dict[str, object] = {
+            "user_id": identity.user_id if identity is not None else None,
+            "guest_id": identity.guest_id if identity is not None and identity.is_guest else None,
+            "rooms": sorted(self.subscriptions),
+        }
+        return {**context, **more}
+
+    async def throttle(self, kind: Kind) -> None:
+        """Raise ``RateLimited`` if this socket or its identity is over its ``kind`` limit; a socket
+        that keeps going over is told why and closed with 4429, and reads nothing more."""
+        decision = await self.rate_limits.check(kind)
+        if decision.allowed:
+            return
+        if self.rate_limits.abusive:
+            detail = "Too many requests over the rate limit; closing. Wait before reconnecting."
+            self.push(RateLimited(decision, detail).frame().to_json())
+            context = self.log_context(close_code=CLOSE_RATE_LIMITED)
+            logger.warning("closing a socket that kept going over its rate limits", extra=context)
+            self.outbox = None
+            await self.close(code=CLOSE_RATE_LIMITED)
+        raise RateLimited(decision)
 
     def _too_slow(self) -> None:
         SLOW_READER_CLOSES.inc()
-        logger.warning("closing a socket that stopped reading: over %d bytes queued", settings.PARLEY_SOCKET_BUFFER)
+        logger.warning(
+            "closing a socket that stopped reading: over %d bytes queued",
+            settings.PARLEY_SOCKET_BUFFER,
+            extra=self.log_context(close_code=CLOSE_TOO_SLOW),
+        )
         self.outbox = None
         self._closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
 
 
 class ParleyConsumer(SocketConsumer):
-    """Protocol v1 (DESIGN.md): subscribe, unsubscribe, send, history and ping as JSON frames."""
+    """Protocol v1 (DESIGN.md): subscribe, unsubscribe, send, history and ping as JSON frames,
+    and the signed-in user's notifications, live without asking."""
+
+    async def ready(self) -> int | None:
+        """A signed-in user's socket receives their notifications from the start."""
+        identity = self.known_identity
+        if identity.user_id is None or self.outbox is None:
+            return None
+        self.inbox = Inbox(identity.user_id, self.outbox, token_id=identity.token_id, on_revoked=self._token_revoked)
+        await self.hub.attach(self.inbox)
+        return None
+
+    def _token_revoked(self) -> None:
+        self.push(protocol.Error(code="forbidden", detail="The API token of this connection was revoked.").to_json())
+        self._closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_NOT_AUTHENTICATED))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each frame from the client; every frame gets an answer."""
@@ -190,8 +286,12 @@ class ParleyConsumer(SocketConsumer):
         try:
             frame = protocol.parse_client_frame(text)
             ref = frame.ref
+            if frame.type in FRAME_KINDS:
+                await self.throttle(FRAME_KINDS[frame.type])
             await self.handlers[frame.type](self, frame)
         except protocol.FrameError as error:
+            if error.ref is None:
+                error.ref = ref
             self.push(error.frame().to_json())
         except RoomAccessError as error:
             self.push(protocol.Error(ref=ref, code=error.code, detail=error.detail).to_json())
@@ -199,7 +299,7 @@ class ParleyConsumer(SocketConsumer):
             DATABASE.failed()
             self.push(protocol.Error(ref=ref, code="unavailable", detail=UNAVAILABLE_DETAIL).to_json())
         except Exception:
-            logger.exception("could not handle a frame (ref %r)", ref)
+            logger.exception("could not handle a frame (ref %r)", ref, extra=self.log_context(ref=ref))
             self.push(protocol.Error(ref=ref, code="internal", detail=INTERNAL_ERROR_DETAIL).to_json())
 
     async def on_subscribe(self, frame: protocol.Subscribe) -> None:
@@ -222,7 +322,7 @@ class ParleyConsumer(SocketConsumer):
 
     async def on_history(self, frame: protocol.History) -> None:
         room = await self.readable_room(frame.room)
-        messages = await database_sync_to_async(messages_before)(room=room, before=frame.before, limit=frame.limit)
+        messages = await db_call(messages_before)(room=room, before=frame.before, limit=frame.limit)
         page: dict[str, Any] = {"type": "history", "room": frame.room, "messages": messages}
         if frame.ref is not None:
             page["ref"] = frame.ref
@@ -231,12 +331,39 @@ class ParleyConsumer(SocketConsumer):
     async def on_ping(self, frame: protocol.Ping) -> None:
         self.push(protocol.Pong(ref=frame.ref).to_json())
 
+    async def on_notifications(self, frame: protocol.Notifications) -> None:
+        inbox = self._signed_in_inbox()
+        inbox.hold()
+        try:
+            replay, truncated = await db_call(notifications_since)(
+                user_id=inbox.user_id, since=frame.since, limit=settings.PARLEY_REPLAY_LIMIT
+            )
+            unread = await db_call(notifications_unread_count)(user_id=inbox.user_id)
+            for data in replay:
+                inbox.replayed(data["id"], encode_json({"type": "notification", **data}))
+            self.push(protocol.NotificationsReplayed(ref=frame.ref, unread=unread, truncated=truncated).to_json())
+        finally:
+            inbox.release()
+
+    async def on_notification_read(self, frame: protocol.NotificationRead) -> None:
+        inbox = self._signed_in_inbox()
+        ids = [] if frame.id is None else [frame.id]
+        count = await db_call(notifications_mark_read)(user_id=inbox.user_id, ids=ids, everything=frame.all)
+        self.push(protocol.NotificationsUnread(ref=frame.ref, count=count).to_json())
+
+    def _signed_in_inbox(self) -> Inbox:
+        if self.inbox is None:
+            raise protocol.FrameError("forbidden", "Only signed-in users have notifications; guests have none.")
+        return self.inbox
+
     handlers: dict[str, Callable[[ParleyConsumer, Any], Awaitable[None]]] = {
         "subscribe": on_subscribe,
         "unsubscribe": on_unsubscribe,
         "send": on_send,
         "history": on_history,
         "ping": on_ping,
+        "notifications": on_notifications,
+        "notification_read": on_notification_read,
     }
 
 
@@ -246,20 +373,22 @@ class TutorialChatConsumer(SocketConsumer):
     It follows the same permissions as ``/ws/`` and stores what it receives, so its messages reach
     protocol v1 subscribers with their seq. A room that cannot be read closes the socket with
     4404 (no such room, or private) or 4403 (guests may not use it); the article's page has no
-    way to show an error frame.
+    way to show an error frame. A message over the send limit is dropped with a ``rate_limited``
+    error frame the page ignores, rather than costing the page (which never reconnects) its
+    socket; one that keeps going over is closed with 4429 like any socket.
     """
 
-    async def ready(self) -> None:
+    async def ready(self) -> int | None:
+        """Follow the room in the URL, or refuse the socket with the close code saying why."""
         slug = self.scope["url_route"]["kwargs"]["room"]
         try:
             room = await self.readable_room(slug)
         except RoomAccessError as error:
-            self.outbox = None
-            await self.close(code=CLOSE_NOT_FOUND if error.code == "not_found" else CLOSE_FORBIDDEN)
-            return
+            return CLOSE_NOT_FOUND if error.code == "not_found" else CLOSE_FORBIDDEN
         self.slug = slug
         subscription, replay = await self.follow(slug, room, "tutorial")
         subscription.activate(replay.head)
+        return None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each ``{"message": s}`` from the page; each is stored, then broadcast."""
@@ -268,6 +397,7 @@ class TutorialChatConsumer(SocketConsumer):
             return
         try:
             body = _tutorial_body(text)
+            await self.throttle("send")
             await self.post(self.slug, body, client_id=uuid.uuid4().hex)
         except protocol.FrameError as error:
             self.push(error.frame().to_json())
@@ -277,7 +407,7 @@ class TutorialChatConsumer(SocketConsumer):
             DATABASE.failed()
             self.push(_tutorial_error("unavailable", UNAVAILABLE_DETAIL))
         except Exception:
-            logger.exception("could not store a tutorial-protocol message")
+            logger.exception("could not store a tutorial-protocol message", extra=self.log_context(room=self.slug))
             self.push(_tutorial_error("internal", INTERNAL_ERROR_DETAIL))
 
 
@@ -287,6 +417,7 @@ def _tutorial_error(code: protocol.ErrorCode, detail: str) -> str:
 
 def _tutorial_body(text: str) -> str:
     """The body of a ``{"message": s}`` frame, checked like a v1 ``send`` body."""
+    protocol.check_json_depth(text)
     try:
         data = json.loads(text)
     except ValueError:

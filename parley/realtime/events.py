@@ -19,17 +19,29 @@ from django.db import transaction
 
 from parley.realtime.metrics import MESSAGES_STORED
 from parley.realtime.outages import CHANNEL_LAYER
-from parley.realtime.protocol import message_data
+from parley.realtime.protocol import message_data, notification_data
+from parley.realtime.tokens import token_forget
 
 if TYPE_CHECKING:
+    from parley.notifications.models import Notification
     from parley.rooms.models import Message
 
 ROOM_MESSAGE = "room.message"
+USER_NOTIFICATION = "user.notification"
+USER_UNREAD = "user.unread"
+TOKEN_REVOKED = "token.revoked"
+# Every hub joins this group: any process may hold a socket or a cached lookup of any token.
+TOKENS_GROUP = "parley.tokens"
 
 
 def room_group(room_id: int) -> str:
     """The channel-layer group every hub with a subscriber in this room joins."""
     return f"parley.room.{room_id}"
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group every hub with a socket of this user joins."""
+    return f"parley.user.{user_id}"
 
 
 class Publisher:
@@ -112,3 +124,31 @@ def publish_message_on_commit(message: Message) -> None:
 def _published_message(group: str, event: dict[str, Any]) -> None:
     MESSAGES_STORED.inc()
     publish(group, event)
+
+
+def publish_notification_on_commit(notification: Notification, *, unread: int) -> None:
+    """Push a newly stored notification, and the recipient's new unread count, after commit."""
+    event = {
+        "type": USER_NOTIFICATION,
+        "user_id": notification.recipient_id,
+        "notification": notification_data(notification),
+        "unread": unread,
+    }
+    transaction.on_commit(partial(publish, user_group(notification.recipient_id), event))
+
+
+def publish_unread_on_commit(*, user_id: int, unread: int) -> None:
+    """Tell every socket of a user their unread notification count after commit."""
+    event = {"type": USER_UNREAD, "user_id": user_id, "unread": unread}
+    transaction.on_commit(partial(publish, user_group(user_id), event))
+
+
+def publish_token_revoked_on_commit(*, user_id: int, token_id: int) -> None:
+    """After commit, forget the token here at once, and tell every hub to close its sockets."""
+    event = {"type": TOKEN_REVOKED, "user_id": user_id, "token_id": token_id}
+    transaction.on_commit(partial(_published_revocation, event))
+
+
+def _published_revocation(event: dict[str, Any]) -> None:
+    token_forget(event["token_id"])
+    publish(TOKENS_GROUP, event)

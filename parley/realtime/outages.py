@@ -27,13 +27,15 @@ class Outage:
         self.failures += 1
         if not self.down:
             self.down = True
-            logger.error("%s is unreachable: %s", self.what, self.consequence, exc_info=True)
+            logger.error(
+                "%s is unreachable: %s", self.what, self.consequence, exc_info=True, extra={"dependency": self.what}
+            )
 
     def recovered(self) -> None:
         """Record a success; the first after an outage is logged."""
         if self.down:
             self.down = False
-            logger.warning("%s answers again", self.what)
+            logger.warning("%s answers again", self.what, extra={"dependency": self.what, "failures": self.failures})
             if self.on_recovery is not None:
                 self.on_recovery()
 

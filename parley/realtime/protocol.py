@@ -8,34 +8,104 @@ a JSON string); unknown fields are ignored so that newer clients can talk to old
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.conf import settings
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 if TYPE_CHECKING:
+    from parley.notifications.models import Notification as StoredNotification
     from parley.rooms.models import Message as StoredMessage
 
 ErrorCode = Literal["invalid", "forbidden", "not_found", "too_large", "rate_limited", "unavailable", "internal"]
 
 # Largest seq a client may name: PostgreSQL's bigint.
 MAX_SEQ = 2**63 - 1
+# Deepest nesting of arrays and objects a client frame may have. Protocol frames need 2; the rest
+# is room for additions. Checked before parsing, so no parser ever recurses on hostile input.
+MAX_JSON_DEPTH = 32
+# Most combining marks in a row on one character: Unicode's Stream-Safe Text Format (UAX #15)
+# allows 30, more than any script writes; longer runs are "Zalgo" text drawn over other lines.
+MAX_COMBINING_RUN = 30
 
 
 def _check_text(value: str) -> str:
     """Refuse text that cannot be stored or shown faithfully: NUL and other control characters
-    (tab and newline excepted) and lone surrogates, which are not Unicode text at all."""
+    (tab and newline excepted), lone surrogates, which are not Unicode text at all, and more than
+    ``MAX_COMBINING_RUN`` combining marks stacked on one character.
+
+    Bidirectional controls (U+202A to U+202E, U+2066 to U+2069) are accepted: right-to-left writers
+    use them, and the web client isolates every body so they cannot reorder anything around it.
+    """
+    marks = 0
     for char in value:
         if char in "\n\t":
+            marks = 0
             continue
         category = unicodedata.category(char)
         if category == "Cc":
             raise ValueError("must not contain control characters such as NUL")
         if category == "Cs":
             raise ValueError("must be valid Unicode (it contains a lone surrogate)")
+        marks = marks + 1 if category[0] == "M" else 0
+        if marks > MAX_COMBINING_RUN:
+            raise ValueError(f"must not stack more than {MAX_COMBINING_RUN} combining marks on one character")
     return value
+
+
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON in ``text`` nests arrays and objects more than ``limit`` deep.
+
+    Brackets inside strings do not count. Frames with few brackets are answered from two counts;
+    only the rest are scanned, and the scan stops at the first level past the limit.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped_until = -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        position = match.start()
+        if position < escaped_until:
+            continue
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                escaped_until = position + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def check_json_depth(text: str) -> None:
+    """Raise ``FrameError`` (invalid) when ``text`` nests deeper than ``MAX_JSON_DEPTH``."""
+    if json_too_deep(text):
+        raise FrameError(
+            "invalid", f"The frame nests arrays or objects more than {MAX_JSON_DEPTH} levels deep; send a flat object."
+        )
 
 
 def _check_body(value: str) -> str:
@@ -105,8 +175,41 @@ class Ping(ClientFrame):
     type: Literal["ping"]
 
 
-AnyClientFrame = Annotated[Subscribe | Unsubscribe | Send | History | Ping, Field(discriminator="type")]
-CLIENT_FRAME_TYPES = ("subscribe", "unsubscribe", "send", "history", "ping")
+class Notifications(ClientFrame):
+    """Replay the notifications after ``since`` (an id); live ones arrive without asking."""
+
+    type: Literal["notifications"]
+    since: Seq | None = Field(
+        default=None, description="Replay this user's notifications after this id (at most PARLEY_REPLAY_LIMIT)."
+    )
+
+
+class NotificationRead(ClientFrame):
+    """Mark one notification (``id``) or all of them (``all``: true) read."""
+
+    type: Literal["notification_read"]
+    id: Seq | None = Field(default=None, description="The notification to mark read.")
+    all: bool = Field(default=False, description="Mark every notification read instead.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> NotificationRead:
+        if (self.id is None) == (not self.all):
+            raise ValueError("Give either 'id' (a notification id) or 'all': true.")
+        return self
+
+
+AnyClientFrame = Annotated[
+    Subscribe | Unsubscribe | Send | History | Ping | Notifications | NotificationRead, Field(discriminator="type")
+]
+CLIENT_FRAME_TYPES = (
+    "subscribe",
+    "unsubscribe",
+    "send",
+    "history",
+    "ping",
+    "notifications",
+    "notification_read",
+)
 _client_frame_adapter: TypeAdapter[AnyClientFrame] = TypeAdapter(AnyClientFrame)
 
 
@@ -199,6 +302,37 @@ class Pong(Reply):
     type: Literal["pong"] = "pong"
 
 
+class NotificationData(BaseModel):
+    """A stored notification as its recipient sees it."""
+
+    id: int = Field(description="The notification's id; ids grow in the order notifications are stored.")
+    kind: str = Field(description="What happened, e.g. order.status or mention.")
+    data: dict[str, Any] = Field(description="Details that depend on the kind, e.g. {order_id, status}.")
+    created_at: str = Field(description="When it was stored: ISO 8601, UTC.")
+    read: bool = Field(description="Whether the recipient has marked it read.")
+
+
+class Notification(NotificationData, ServerFrame):
+    """A notification for the connection's user, live or replayed; no subscription needed."""
+
+    type: Literal["notification"] = "notification"
+
+
+class NotificationsReplayed(Reply):
+    """Sent after a ``notifications`` replay; live notifications follow."""
+
+    type: Literal["notifications"] = "notifications"
+    unread: int = Field(description="How many of the user's notifications are unread.")
+    truncated: bool = Field(description="More notifications were missed than were replayed.")
+
+
+class NotificationsUnread(Reply):
+    """The user's unread notification count, whenever it changes (to every socket of the user)."""
+
+    type: Literal["notifications_unread"] = "notifications_unread"
+    count: int = Field(description="How many of the user's notifications are unread.")
+
+
 class Error(Reply):
     """Answers a frame that could not be carried out; the connection stays open."""
 
@@ -207,6 +341,13 @@ class Error(Reply):
         description="invalid, forbidden, not_found, too_large, rate_limited, unavailable or internal."
     )
     detail: str = Field(description="A sentence for people: what was wrong and what to do.")
+    retry_after: float | None = Field(
+        default=None, description="With rate_limited: seconds after which the same frame can succeed."
+    )
+
+    def to_json(self) -> str:
+        """The frame as a JSON text frame, without ``ref`` or ``retry_after`` when it has none."""
+        return self.model_dump_json(exclude_none=True)
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -227,6 +368,7 @@ class FrameError(Exception):
 
 def parse_client_frame(text: str) -> AnyClientFrame:
     """Validate one text frame, or raise ``FrameError`` with a sentence a person can act on."""
+    check_json_depth(text)
     try:
         return _client_frame_adapter.validate_json(text)
     except ValidationError as exc:
@@ -260,13 +402,17 @@ def _describe(exc: ValidationError) -> str:
         return f"Unknown frame type {tag!r}; expected one of " + ", ".join(CLIENT_FRAME_TYPES) + "."
     if not error["loc"]:
         return "The frame must be a JSON object with a 'type' field."
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if len(error["loc"]) == 1:
+        return message  # a rule about the frame as a whole, already a sentence
     # loc is (frame type, field, …): name the field and say what is wrong with it.
-    field = ".".join(str(part) for part in error["loc"][1:]) or "frame"
+    field = ".".join(str(part) for part in error["loc"][1:])
     if kind == "missing":
         return f"Field {field!r} is required."
     if kind == "string_pattern_mismatch" and field == "room":
         return "Field 'room' must be a room slug: 1 to 64 letters, digits, '-' or '_'."
-    message = str(error["msg"]).removeprefix("Value error, ")
+    if field.startswith("ref."):
+        return "Field 'ref' must be a string of at most 128 characters or an integer."
     return f"Field {field!r} {message[:1].lower()}{message[1:]}."
 
 
@@ -282,7 +428,8 @@ def _salvage_ref(text: str) -> str | int | None:
     if isinstance(ref, bool):
         return None
     if isinstance(ref, str) and len(ref) <= 128:
-        return ref
+        # A ref that is not valid Unicode could not be written back in the error frame.
+        return None if any(unicodedata.category(char) == "Cs" for char in ref) else ref
     if isinstance(ref, int) and abs(ref) <= MAX_SEQ:
         return ref
     return None
@@ -303,4 +450,15 @@ def message_data(message: StoredMessage) -> dict[str, Any]:
         "body": message.body,
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
         "client_id": message.client_id,
+    }
+
+
+def notification_data(notification: StoredNotification) -> dict[str, Any]:
+    """A stored notification in its wire shape (``NotificationData``), as plain JSON-ready values."""
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "data": notification.data,
+        "created_at": notification.created_at.isoformat().replace("+00:00", "Z"),
+        "read": notification.read_at is not None,
     }

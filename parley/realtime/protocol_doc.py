@@ -23,6 +23,8 @@ CLIENT_FRAMES: list[type[BaseModel]] = [
     protocol.Send,
     protocol.History,
     protocol.Ping,
+    protocol.Notifications,
+    protocol.NotificationRead,
 ]
 SERVER_FRAMES: list[type[BaseModel]] = [
     protocol.Message,
@@ -31,6 +33,9 @@ SERVER_FRAMES: list[type[BaseModel]] = [
     protocol.Ack,
     protocol.HistoryPage,
     protocol.Pong,
+    protocol.Notification,
+    protocol.NotificationsReplayed,
+    protocol.NotificationsUnread,
     protocol.Error,
 ]
 

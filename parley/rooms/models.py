@@ -28,6 +28,9 @@ class Room(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # Kept by parley.webhooks' services: posting a message reads it with the room instead of
+    # asking the webhooks table on every message.
+    has_webhooks = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["slug"]

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from parley.accounts.identity import Identity
 from parley.realtime.protocol import message_data
 from parley.rooms.access import check_can_read, guests_may_use, room_not_found
-from parley.rooms.models import Message, Room
+from parley.rooms.models import Membership, Message, Room
 
 
 def room_get(*, slug: str) -> Room | None:
@@ -89,3 +89,22 @@ def room_head(*, room_id: int) -> int:
 def room_heads(*, room_ids: list[int]) -> dict[int, int]:
     """The newest seq of each of these rooms, in one query."""
     return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+
+
+def messages_after(*, room: Room, after: int, before: int | None = None, limit: int) -> list[dict[str, Any]]:
+    """A page of up to ``limit`` messages with seq above ``after`` (and below ``before``), oldest first.
+
+    Paging forward: the next page starts after the last seq of this one.
+    """
+    rows = _messages(room).filter(seq__gt=after)
+    if before is not None:
+        rows = rows.filter(seq__lt=before)
+    return [message_data(row) for row in rows.order_by("seq")[:limit]]
+
+
+def membership_roles(*, user_id: int | None, room_ids: list[int]) -> dict[int, str]:
+    """The user's role in each of these rooms they belong to, by room id, in one query."""
+    if user_id is None:
+        return {}
+    rows = Membership.objects.filter(user_id=user_id, room_id__in=room_ids).values_list("room_id", "role")
+    return dict(rows)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 
 from parley.accounts.identity import Identity
 from parley.realtime.events import publish_message_on_commit
 from parley.rooms.access import check_can_post, room_not_found
 from parley.rooms.models import Membership, Message, Room
+from parley.tasks.followups import message_followups
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ def message_post(*, room: Room, sender: Identity, body: str, client_id: str) -> 
         client_id=client_id,
     )
     publish_message_on_commit(message)
+    message_followups(message)
     return PostResult(message=message, created=True)
 
 
@@ -120,3 +123,85 @@ def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> P
     if room is None:
         raise room_not_found(slug)
     return message_post(room=room, sender=sender, body=body, client_id=client_id)
+
+
+class RoomCreateError(ValueError):
+    """A room that cannot be created as asked; ``detail`` is a sentence a person can act on."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RoomSlugTaken(RoomCreateError):
+    """The slug asked for belongs to a room already."""
+
+
+@transaction.atomic
+def room_create(
+    *, slug: str, creator: User, title: str = "", is_private: bool = False, guests_allowed: bool = False
+) -> Room:
+    """Create the room ``slug`` with ``creator`` as its owner, or raise ``RoomCreateError``.
+
+    Unlike ``room_get_or_create``, an existing slug is an error: the caller asked for a new room.
+    """
+    if Room.objects.filter(slug=slug).exists():
+        raise RoomSlugTaken(f"A room {slug!r} already exists; choose another slug.")
+    room = Room(slug=slug, title=title, is_private=is_private, guests_allowed=guests_allowed, created_by=creator)
+    try:
+        room.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise RoomCreateError(f"Field {field!r}: {' '.join(messages)}") from None
+    try:
+        # A savepoint, so that losing a race for the slug leaves the outer transaction usable.
+        with transaction.atomic():
+            room.save()
+    except IntegrityError:
+        raise RoomSlugTaken(f"A room {slug!r} already exists; choose another slug.") from None
+    Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
+    return room
+
+
+class MembershipError(ValueError):
+    """A membership change that is refused; ``detail`` is a sentence a person can act on."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@transaction.atomic
+def membership_leave(*, room: Room, user: User) -> bool:
+    """Remove ``user`` from ``room``; False when they were not a member (nothing to do).
+
+    The last owner cannot leave: a private room without members would be reachable by staff only.
+    """
+    membership = Membership.objects.select_for_update().filter(room=room, user=user).first()
+    if membership is None:
+        return False
+    if membership.role == Membership.Role.OWNER:
+        owners = Membership.objects.filter(room=room, role=Membership.Role.OWNER).count()
+        if owners == 1:
+            raise MembershipError(
+                f"You are the only owner of room {room.slug!r}; an owner cannot leave the room they own."
+            )
+    membership.delete()
+    return True
+
+
+def message_broadcast(*, slugs: list[str], sender: Identity, body: str, client_id: str) -> list[PostResult]:
+    """Post the same message from ``sender`` to every room in ``slugs``, in one transaction.
+
+    Every room is looked up and checked before anything is stored, so a missing or forbidden
+    room (``RoomAccessError``) stores nothing at all. Each room sees ``client_id`` once, so a
+    retried broadcast stores nothing new.
+    """
+    with transaction.atomic():
+        rooms = {room.slug: room for room in Room.objects.filter(slug__in=slugs)}
+        for slug in slugs:
+            room = rooms.get(slug)
+            if room is None:
+                raise room_not_found(slug)
+            check_can_post(room=room, identity=sender)
+        return [message_post(room=rooms[slug], sender=sender, body=body, client_id=client_id) for slug in slugs]

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect as open_socket
 
 from tests.e2e.client import Client, Connect, Frame
 from tests.e2e.site import RoomSpec, Site, UserSpec
-from tests.servers import ServerProcess
+from tests.servers import NO_RATE_LIMITS, ServerProcess
 
 pytestmark = [pytest.mark.e2e]
 
@@ -44,8 +44,9 @@ def site(site_factory) -> Site:
 
 @pytest.fixture(scope="module")
 def server(site: Site) -> ServerProcess:
-    """Daphne with the default limits and guests on."""
-    return site.start()
+    """Daphne with the default limits and guests on, rate limits off: the module's tests share its
+    users and together send far more than one user's burst (tests/realtime/test_rate_limits.py)."""
+    return site.start(**NO_RATE_LIMITS)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from websockets.uri import parse_uri
 
 from tests.e2e.client import TIMEOUT, Client, Connect
 from tests.e2e.site import RoomSpec, Site
-from tests.servers import ServerProcess
+from tests.servers import NO_RATE_LIMITS, ServerProcess
 
 pytestmark = [pytest.mark.e2e]
 
@@ -91,7 +91,7 @@ def site(site_factory) -> Site:
 
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
 async def test_a_client_that_stops_reading_is_closed_4408_and_slows_nobody(site: Site, connect: Connect, kind):
-    server = site.start(kind, PARLEY_SOCKET_BUFFER="65536")
+    server = site.start(kind, PARLEY_SOCKET_BUFFER="65536", **NO_RATE_LIMITS)  # a flood, on purpose
     try:
         room = f"flood-{kind}"
         stalled = await StalledReader.subscribe(server, room)

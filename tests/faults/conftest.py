@@ -8,8 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import connect, migrated_sqlite, site_factory  # noqa: F401
-from tests.e2e.test_cross_process import claim_redis_db, postgres_url  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401
+    claim_redis_db,
+    connect,
+    migrated_sqlite,
+    postgres_url,
+    site_factory,
+)
 from tests.faults.dependencies import postgres_start, redis_start
 
 

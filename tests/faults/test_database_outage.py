@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.site import RoomSpec, Site, UserSpec
 from tests.faults.dependencies import postgres_start, postgres_stop
 from tests.faults.traffic import PERSISTENT_CONNECTIONS, Traffic, error_lines, traceback_count
+from tests.servers import NO_RATE_LIMITS
 
 pytestmark = [pytest.mark.e2e]
 
@@ -42,7 +43,7 @@ def site(site_factory, postgres_url: str) -> Site:
 @pytest.mark.usefixtures("restarts_postgres")
 async def test_a_database_outage_loses_nothing_and_sends_resume_by_themselves(site: Site, postgres_url: str):
     # With persistent connections every one is dead after the outage, and must be found so and replaced.
-    server = site.start("uvicorn", CHANNEL_LAYER_URL="memory://", **PERSISTENT_CONNECTIONS)
+    server = site.start("uvicorn", CHANNEL_LAYER_URL="memory://", **PERSISTENT_CONNECTIONS, **NO_RATE_LIMITS)
     traffic = Traffic.for_site(
         site, [server], "db-outage", readers=READERS, senders=SENDERS, window=WINDOW, interval=INTERVAL
     )

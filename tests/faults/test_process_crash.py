@@ -21,6 +21,7 @@ from conftest import needs, port_open
 from tests.e2e.site import RoomSpec, Site, UserSpec
 from tests.e2e.test_cross_process import RABBITMQ_URL
 from tests.faults.traffic import PERSISTENT_CONNECTIONS, Traffic, stored_messages, summary
+from tests.servers import NO_RATE_LIMITS
 
 pytestmark = [pytest.mark.e2e]
 
@@ -53,7 +54,7 @@ def layer_url(layer: str, request: pytest.FixtureRequest) -> str:
 async def test_a_killed_process_loses_and_doubles_nothing(
     site: Site, postgres_url: str, request: pytest.FixtureRequest, layer: str, victim: str
 ):
-    env = {"CHANNEL_LAYER_URL": layer_url(layer, request), **PERSISTENT_CONNECTIONS}
+    env = {"CHANNEL_LAYER_URL": layer_url(layer, request), **PERSISTENT_CONNECTIONS, **NO_RATE_LIMITS}
     servers = [site.start("daphne", **env), site.start("uvicorn", **env)]
     killed = servers[0] if victim == "daphne" else servers[1]
     room = f"crash-{layer}"

@@ -19,6 +19,7 @@ from tests.e2e.client import Connect
 from tests.e2e.site import RoomSpec, Site, UserSpec
 from tests.faults.dependencies import redis_start, redis_stop
 from tests.faults.traffic import PERSISTENT_CONNECTIONS, Traffic, error_lines, summary
+from tests.servers import NO_RATE_LIMITS
 
 pytestmark = [pytest.mark.e2e]
 
@@ -49,6 +50,7 @@ async def test_a_redis_restart_loses_and_doubles_nothing(site: Site, postgres_ur
         "CHANNEL_LAYER_URL": f"redis://127.0.0.1:6379/{claim_redis_db()}",
         "PARLEY_SWEEP_INTERVAL": str(SWEEP),
         **PERSISTENT_CONNECTIONS,
+        **NO_RATE_LIMITS,
     }
     servers = [site.start("daphne", **env), site.start("uvicorn", **env)]
     traffic = Traffic.for_site(

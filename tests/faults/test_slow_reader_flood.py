@@ -19,7 +19,7 @@ from tests.e2e.site import RoomSpec, Site
 from tests.e2e.test_slow_reader import StalledReader
 from tests.faults.clients import Reader, Sender
 from tests.faults.traffic import PERSISTENT_CONNECTIONS, describe_sequence, percentile
-from tests.servers import ServerProcess
+from tests.servers import NO_RATE_LIMITS, ServerProcess
 
 pytestmark = [pytest.mark.e2e]
 
@@ -75,7 +75,7 @@ async def flood(server: ServerProcess, room: str, *, stalled: bool) -> tuple[flo
 
 @pytest.mark.timeout(240)  # four floods to 30 sockets: 45 to 100 s here, with the machine busy or not
 async def test_a_stalled_reader_is_closed_4408_and_the_others_keep_their_latency(site: Site):
-    server = site.start("uvicorn", PARLEY_SOCKET_BUFFER=str(SOCKET_BUFFER), **PERSISTENT_CONNECTIONS)
+    server = site.start("uvicorn", PARLEY_SOCKET_BUFFER=str(SOCKET_BUFFER), **PERSISTENT_CONNECTIONS, **NO_RATE_LIMITS)
     try:
         p99s: dict[bool, list[float]] = {False: [], True: []}
         given: list[int] = []

@@ -15,16 +15,6 @@ from parley.rooms.services import message_post
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-async def alice(make_user):
-    return await sync_to_async(make_user)("alice")
-
-
-@pytest.fixture
-async def lobby(make_room):
-    return await sync_to_async(make_room)("lobby", guests_allowed=True)
-
-
 async def frames_until(communicator, frame_type, limit=50):
     """Frames up to and including the first of ``frame_type``."""
     frames = []

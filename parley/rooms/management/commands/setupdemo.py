@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from orders.services import orders_demo_create
 from parley.accounts.services import user_get_or_create
 from parley.rooms.services import room_get_or_create
 
@@ -22,6 +23,8 @@ class Command(BaseCommand):
         room_get_or_create(slug="lobby", title="Lobby", guests_allowed=True, creator=users[0])
         room_get_or_create(slug="general", title="General", creator=users[0])
         self.stdout.write("Demo rooms: lobby (guests welcome), general")
+        orders = orders_demo_create(user=users[0])
+        self.stdout.write(f"Demo orders of {DEMO_USERS[0]}: {', '.join(f'/orders/{order.pk}/' for order in orders)}")
         for name in DEMO_USERS:
             self.stdout.write(f"Demo user: {name} / {passwords[name]}")
 

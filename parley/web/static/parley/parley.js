@@ -27,6 +27,7 @@ let socket = null;
 let live = false;
 let attempt = 0;
 let reconnectTimer = null;
+let reconnectAfter = 0; // ms the server asked us to wait (a rate-limited handshake) before reconnecting
 let subscribedSince = 0;
 let gapRequest = null; // {ref, gap, before, limit} while a history page for a gap is on its way
 let gapTries = 0;
@@ -41,11 +42,18 @@ const GROUP_GAP_MS = 5 * 60 * 1000; // consecutive messages closer than this sha
 const AVATAR_COLOURS = 8;
 const HISTORY_LIMIT = 100; // the largest page the server gives
 // The server stored nothing and asks for a retry: keep the message and send it again later.
-const RETRYABLE = new Set(["unavailable", "internal"]);
+const RETRYABLE = new Set(["unavailable", "internal", "rate_limited"]);
 
 // Exponential back-off with full jitter, capped at 15 s, never quite zero.
 function backoff(tries) {
   return 250 + Math.random() * Math.min(15000, 500 * 2 ** tries);
+}
+
+// How long to wait before retrying what an error refused: the server's retry_after when it gave
+// one (rate limits), else the back-off.
+function retryDelay(frame, tries) {
+  if (typeof frame.retry_after === "number") return frame.retry_after * 1000 + Math.random() * 250;
+  return backoff(tries);
 }
 
 function newClientId() {
@@ -224,7 +232,7 @@ function subscribe() {
 }
 
 // The server stored nothing (it said so): send the same client_id again after a back-off.
-function resendLater(clientId, pending) {
+function resendLater(clientId, pending, delay) {
   clearTimeout(pending.timer);
   pending.tries += 1;
   const time = pending.element.querySelector("time");
@@ -232,7 +240,7 @@ function resendLater(clientId, pending) {
   pending.timer = setTimeout(() => {
     pending.timer = null;
     if (live && unacked.get(clientId) === pending) sendMessage(clientId, pending.body);
-  }, backoff(pending.tries));
+  }, delay ?? backoff(pending.tries));
 }
 
 // Messages seq low..high are missing between messages on screen: page them in from history.
@@ -275,7 +283,7 @@ function handleError(frame) {
   const pending = frame.ref === undefined ? undefined : unacked.get(frame.ref);
   if (pending) {
     if (retry) {
-      resendLater(frame.ref, pending);
+      resendLater(frame.ref, pending, retryDelay(frame, pending.tries + 1));
       return;
     }
     clearTimeout(pending.timer);
@@ -284,7 +292,7 @@ function handleError(frame) {
   } else if (gapRequest && frame.ref === gapRequest.ref) {
     gapRequest = null;
     if (retry) {
-      setTimeout(fillGaps, backoff(++gapTries));
+      setTimeout(fillGaps, retryDelay(frame, ++gapTries));
       return;
     }
     gaps.length = 0;
@@ -294,12 +302,14 @@ function handleError(frame) {
       const ws = socket;
       setTimeout(() => {
         if (socket === ws && !live) subscribe();
-      }, backoff(++attempt));
+      }, retryDelay(frame, ++attempt));
       return;
     }
     setConnection("offline", "Room unavailable");
   } else {
     olderButton.disabled = false;
+    // No ref: the handshake was over its limit and the socket is about to close.
+    if (frame.ref === undefined && typeof frame.retry_after === "number") reconnectAfter = retryDelay(frame, attempt);
   }
   showError(frame.detail);
 }
@@ -372,7 +382,8 @@ function connect() {
       setConnection("offline", "Signed out — reload to sign in");
       return;
     }
-    const delay = backoff(attempt);
+    const delay = Math.max(backoff(attempt), reconnectAfter);
+    reconnectAfter = 0;
     attempt += 1;
     setConnection("offline", `Offline — retrying in ${Math.ceil(delay / 1000)} s`);
     reconnectTimer = setTimeout(connect, delay);

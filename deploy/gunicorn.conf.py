@@ -1,0 +1,27 @@
+"""Gunicorn settings for Parley: Uvicorn workers, and Parley's log format on every line.
+
+    gunicorn -c deploy/gunicorn.conf.py config.asgi:application -w 4 -b 127.0.0.1:8000
+
+Options on the command line win over the ones here. The settings are read from the environment
+exactly as the workers read them, so the master's own lines (start, worker boots, stop) take
+``PARLEY_LOG_FORMAT`` too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+worker_class = "uvicorn_worker.UvicornWorker"
+bind = "127.0.0.1:8000"
+workers = 2
+# On SIGTERM a worker closes its WebSockets (clients reconnect and resume with `since`); one that
+# is still busy after this many seconds is killed.
+graceful_timeout = 20
+# Gunicorn's control socket lives at one path per user (~/.gunicorn/gunicorn.ctl): a second
+# instance on the host (another site, a test run) would take it over. Parley does not use it.
+control_socket_disable = True
+logconfig_dict = settings.LOGGING

@@ -1,0 +1,1 @@
+"""Parley's HTTP API (django-ninja) under ``/api/``: see ``parley.api.api``."""

@@ -1,0 +1,206 @@
+"""Rooms: list, create, show, join, leave, read a room's messages and post one.
+
+Every room is looked up through the access rules of ``parley.rooms.access``: a private room that
+the caller may not see answers exactly like a room that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from parley.api.auth import caller
+from parley.api.errors import ApiError, error_responses
+from parley.api.idempotency import client_id_from_header, idempotency_key_header
+from parley.api.schemas import JsonBody, MessageBody, RoomOut, Text, room_out
+from parley.realtime.protocol import MAX_SEQ, MessageData, Slug, message_data, validate_body
+from parley.rooms.models import Room
+from parley.rooms.selectors import (
+    membership_roles,
+    messages_after,
+    messages_before,
+    room_for_reader,
+    rooms_visible,
+)
+from parley.rooms.services import (
+    MembershipError,
+    RoomCreateError,
+    RoomSlugTaken,
+    membership_join,
+    membership_leave,
+    message_post,
+    room_create,
+)
+
+router = Router(tags=["rooms"])
+
+SlugPath = Annotated[Slug, Path(description="The room's slug.")]
+
+
+class RoomCreate(JsonBody):
+    """A new room; the caller becomes its owner."""
+
+    slug: Slug = Field(description="1 to 64 letters, digits, '-' or '_'; unique.")
+    title: Text = Field(default="", max_length=200, description="Shown instead of the slug; optional.")
+    private: bool = Field(default=False, strict=True, description="Members only, and invisible to everyone else.")
+    guests_allowed: bool = Field(default=False, strict=True, description="Let anonymous guests in (public rooms only).")
+
+
+class MessageIn(JsonBody):
+    """A message to post; its author is the caller."""
+
+    body: MessageBody
+
+
+class MessagesQuery(Schema):
+    before: int | None = Field(default=None, ge=0, le=MAX_SEQ, description="Only messages with a smaller seq.")
+    after: int | None = Field(
+        default=None, ge=0, le=MAX_SEQ, description="Only messages with a larger seq; the page then starts there."
+    )
+    limit: int = Field(default=50, ge=1, le=100, description="Page size, 1 to 100.")
+
+
+class MessagesPage(Schema):
+    """A page of a room's messages, oldest first."""
+
+    room: str = Field(description="The room's slug.")
+    head: int = Field(description="The seq of the room's newest message when the page was read.")
+    messages: list[MessageData] = Field(description="Messages, oldest first.")
+
+
+def _role(room: Room, request: HttpRequest) -> str | None:
+    return membership_roles(user_id=caller(request).user_id, room_ids=[room.pk]).get(room.pk)
+
+
+@router.get(
+    "/rooms",
+    response={200: list[RoomOut], **error_responses()},
+    operation_id="rooms_list",
+    summary="List the rooms you can enter",
+)
+def rooms_list(request: HttpRequest) -> list[RoomOut]:
+    """Public rooms, the private rooms you belong to (staff: every room), each with your role."""
+    identity = caller(request)
+    rooms = rooms_visible(identity=identity)
+    roles = membership_roles(user_id=identity.user_id, room_ids=[room.pk for room in rooms])
+    return [room_out(room, roles.get(room.pk)) for room in rooms]
+
+
+@router.post(
+    "/rooms",
+    response={201: RoomOut, **error_responses(409)},
+    operation_id="rooms_create",
+    summary="Create a room",
+)
+def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
+    """Create a room owned by you. A slug that is taken answers 409 (code invalid)."""
+    identity = caller(request)
+    assert identity.user is not None
+    try:
+        room = room_create(
+            slug=payload.slug,
+            title=payload.title,
+            is_private=payload.private,
+            guests_allowed=payload.guests_allowed,
+            creator=identity.user,
+        )
+    except RoomSlugTaken as exc:
+        raise ApiError("invalid", exc.detail, status=409) from None
+    except RoomCreateError as exc:
+        raise ApiError("invalid", exc.detail) from None
+    return Status(201, room_out(room, "owner"))
+
+
+@router.get(
+    "/rooms/{slug}",
+    response={200: RoomOut, **error_responses(403, 404)},
+    operation_id="rooms_get",
+    summary="Show a room",
+)
+def rooms_get(request: HttpRequest, slug: SlugPath) -> RoomOut:
+    """One room you may read. A private room you are not in answers 404, like a missing one."""
+    room = room_for_reader(slug=slug, identity=caller(request))
+    return room_out(room, _role(room, request))
+
+
+@router.post(
+    "/rooms/{slug}/join",
+    response={200: RoomOut, **error_responses(403, 404)},
+    operation_id="rooms_join",
+    summary="Join a room",
+)
+def rooms_join(request: HttpRequest, slug: SlugPath) -> RoomOut:
+    """Become a member of a room you may read (joining twice keeps your role)."""
+    identity = caller(request)
+    assert identity.user is not None
+    room = room_for_reader(slug=slug, identity=identity)
+    membership = membership_join(room=room, user=identity.user)
+    return room_out(room, membership.role)
+
+
+@router.post(
+    "/rooms/{slug}/leave",
+    response={200: RoomOut, **error_responses(403, 404)},
+    operation_id="rooms_leave",
+    summary="Leave a room",
+)
+def rooms_leave(request: HttpRequest, slug: SlugPath) -> RoomOut:
+    """Stop being a member (nothing to do if you were not). The only owner of a room cannot leave it (403)."""
+    identity = caller(request)
+    assert identity.user is not None
+    room = room_for_reader(slug=slug, identity=identity)
+    try:
+        membership_leave(room=room, user=identity.user)
+    except MembershipError as exc:
+        raise ApiError("forbidden", exc.detail) from None
+    return room_out(room, None)
+
+
+@router.get(
+    "/rooms/{slug}/messages",
+    response={200: MessagesPage, **error_responses(403, 404)},
+    operation_id="rooms_messages_list",
+    summary="Read a page of a room's messages",
+)
+def rooms_messages_list(request: HttpRequest, slug: SlugPath, query: Query[MessagesQuery]) -> MessagesPage:
+    """Oldest first. With ``after``: the messages after that seq (page forward from there); otherwise
+    the newest ones before ``before`` (or the newest of all; page back with the first seq you got)."""
+    room = room_for_reader(slug=slug, identity=caller(request))
+    if query.after is not None:
+        messages = messages_after(room=room, after=query.after, before=query.before, limit=query.limit)
+    else:
+        messages = messages_before(room=room, before=query.before, limit=query.limit)
+    room.refresh_from_db(fields=["last_seq"])
+    return MessagesPage(room=room.slug, head=room.last_seq, messages=[MessageData(**m) for m in messages])
+
+
+@router.post(
+    "/rooms/{slug}/messages",
+    response={201: MessageData, 200: MessageData, **error_responses(403, 404, 413)},
+    operation_id="rooms_messages_post",
+    summary="Post a message",
+)
+def rooms_messages_post(
+    request: HttpRequest,
+    slug: SlugPath,
+    payload: MessageIn,
+    idempotency_key: Annotated[
+        str | None,
+        idempotency_key_header(
+            "Your unique id for this message (1 to 64 characters, e.g. a UUID): a retry with the "
+            "same key stores nothing new and answers 200 with the first message."
+        ),
+    ] = None,
+) -> Status[MessageData]:
+    """Store a message from you, deliver it to the room's sockets, and answer 201 with it (seq and id).
+    Posting in a public room makes you a member."""
+    identity = caller(request)
+    body = validate_body(payload.body)
+    room = room_for_reader(slug=slug, identity=identity)
+    result = message_post(room=room, sender=identity, body=body, client_id=client_id_from_header(idempotency_key))
+    stored = MessageData(**message_data(result.message))
+    return Status(201 if result.created else 200, stored)

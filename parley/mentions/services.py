@@ -1,0 +1,82 @@
+"""Turning a stored message's @mentions into ``mention`` notifications.
+
+Runs as a background task after the message commits (``mentions.notify``), so finding the named
+users and checking who may read the room never slows a send.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+
+from parley.accounts.identity import user_identity
+from parley.mentions.parsing import mentioned_names
+from parley.notifications.services import notify
+from parley.rooms.access import RoomAccessError, check_can_read
+from parley.rooms.models import Message
+from parley.tasks.queue import enqueue_on_commit
+
+MENTION = "mention"
+EXCERPT_LENGTH = 140
+
+
+def mention_excerpt(body: str) -> str:
+    """The start of a body on one line, at most ``EXCERPT_LENGTH`` characters."""
+    line = " ".join(body.split())
+    return line if len(line) <= EXCERPT_LENGTH else line[: EXCERPT_LENGTH - 1] + "…"
+
+
+def mentioned_readers(*, message: Message) -> list[User]:
+    """The active users ``message`` mentions who may read its room, its author excepted."""
+    names = mentioned_names(message.body)
+    if not names:
+        return []
+    users = User.objects.filter(reduce(or_, (Q(username__iexact=name) for name in names)), is_active=True)
+    if message.author_id is not None:
+        users = users.exclude(pk=message.author_id)
+    readers = []
+    for user in users.order_by("pk"):
+        try:
+            check_can_read(room=message.room, identity=user_identity(user))
+        except RoomAccessError:
+            continue  # naming someone in a room they cannot read tells them nothing
+        readers.append(user)
+    return readers
+
+
+@transaction.atomic
+def mentions_notify(*, message_id: int) -> list[int]:
+    """Notify the users message ``message_id`` mentions; return their ids.
+
+    Each gets a ``mention`` notification ``{room, seq, message_id, author, excerpt}``, and after
+    ``PARLEY_MENTION_EMAIL_DELAY`` seconds an e-mail check (``mentions.email``) runs for them.
+    """
+    message = Message.objects.select_related("room", "author").filter(pk=message_id).first()
+    if message is None:
+        return []
+    readers = mentioned_readers(message=message)
+    if not readers:
+        return []
+    author = message.guest_name if message.author is None else message.author.get_username()
+    data = {
+        "room": message.room.slug,
+        "seq": message.seq,
+        "message_id": message.pk,
+        "author": author,
+        "excerpt": mention_excerpt(message.body),
+    }
+    notify(readers, MENTION, data)
+    user_ids = [user.pk for user in readers]
+    enqueue_on_commit("mentions.email", delay=settings.PARLEY_MENTION_EMAIL_DELAY, user_ids=user_ids)
+    return user_ids
+
+
+async def mentions_notify_run(*, message_id: int) -> None:
+    """The ``mentions.notify`` task."""
+    await database_sync_to_async(mentions_notify)(message_id=message_id)

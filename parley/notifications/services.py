@@ -1,0 +1,79 @@
+"""Raising notifications and marking them read.
+
+``notify`` is the one way any code — Parley's own services, a Django project's models, a worker,
+the HTTP API — tells users something. It stores the notifications and, once the transaction
+commits, pushes each one to its recipient's user group through ``parley.realtime.events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from parley.notifications.models import Notification
+from parley.notifications.selectors import notifications_unread_count
+from parley.realtime.events import publish_notification_on_commit, publish_unread_on_commit
+
+KIND_MAX_LENGTH = 64
+
+
+class NotificationError(ValueError):
+    """A notification that cannot be raised as asked (an empty kind, data that is not an object)."""
+
+
+@transaction.atomic
+def notify(
+    users: Iterable[AbstractBaseUser | int], kind: str, data: dict[str, Any] | None = None
+) -> list[Notification]:
+    """Store a ``kind`` notification with ``data`` for each of ``users`` and push it to them.
+
+    ``users`` may be user objects or ids; a user named twice is notified once. Every open socket of
+    each recipient receives a ``notification`` frame after the transaction commits (never before,
+    so a rolled-back change is never announced), followed by its new unread count.
+    """
+    kind = kind.strip()
+    if not kind or len(kind) > KIND_MAX_LENGTH:
+        raise NotificationError(f"A notification kind is 1 to {KIND_MAX_LENGTH} characters, e.g. 'order.status'.")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise NotificationError("A notification's data must be a JSON object.")
+    user_ids = sorted({user if isinstance(user, int) else int(user.pk) for user in users})
+    # Locking the recipients (in id order, so two calls never deadlock) makes each recipient's
+    # notification ids grow in commit order: a client resuming after id N can miss nothing.
+    locked = list(
+        get_user_model().objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True)
+    )
+    created = []
+    for user_id in locked:
+        notification = Notification.objects.create(recipient_id=user_id, kind=kind, data=data)
+        publish_notification_on_commit(notification, unread=notifications_unread_count(user_id=user_id))
+        created.append(notification)
+    return created
+
+
+anotify = database_sync_to_async(notify)
+"""``notify`` for async code (consumers, async views): ``await anotify(users, kind, data)``."""
+
+
+@transaction.atomic
+def notifications_mark_read(*, user_id: int, ids: Iterable[int] = (), everything: bool = False) -> int:
+    """Mark the user's notifications ``ids`` (or ``everything``) read; return the unread count left.
+
+    Ids that are not the user's, or already read, are ignored. Every open socket of the user is
+    told the new count, so all of their tabs stay in step.
+    """
+    unread = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
+    if not everything:
+        unread = unread.filter(id__in=list(ids))
+    changed = unread.update(read_at=timezone.now())
+    count = notifications_unread_count(user_id=user_id)
+    if changed:
+        publish_unread_on_commit(user_id=user_id, unread=count)
+    return count

@@ -1,0 +1,72 @@
+"""Uvicorn: write live frames straight to the socket's transport, framed once per event.
+
+A live message goes to every subscriber of a room. Through ASGI, each of those sends is a
+coroutine, a message dict, a UTF-8 encoding of the same text and a WebSocket frame built anew,
+socket by socket; the hub already has the text, so it can frame it once and hand the same bytes
+to every transport. That is what a bare broadcast server does, and what the fan-out ceiling is
+measured against.
+
+Only Uvicorn's sans-I/O WebSocket protocol (its default with the ``websockets`` package) is
+recognised, and only for connections without a negotiated extension: permessage-deflate keeps
+per-connection compression state, so such sockets, and every other server, keep the ASGI
+``send``. Whenever the connection is not plainly open and writable — closing, closed, or paused
+by flow control — the writer declines and the caller falls back to ``send``, which knows what to
+do in each of those states.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+
+def text_frame(text: str) -> bytes:
+    """A complete, unmasked WebSocket text frame (what a server sends) carrying ``text``."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+class TransportWriter:
+    """Writes ready-made frames to one Uvicorn connection's transport."""
+
+    __slots__ = ("_conn", "_protocol", "_transport")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._conn = protocol.conn
+        self._transport = protocol.transport
+
+    def write(self, frame: bytes) -> bool:
+        """Write ``frame`` now and return True, or return False and write nothing."""
+        protocol = self._protocol
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or self._conn.state is not State.OPEN
+            or not protocol.writable.is_set()
+            or self._transport.is_closing()
+        ):
+            return False
+        self._transport.write(frame)
+        return True
+
+    def backlog(self) -> int:
+        """Bytes the transport still holds for a client that reads slower than it is sent to."""
+        return int(self._transport.get_write_buffer_size())
+
+
+def transport_writer(send: Any) -> TransportWriter | None:
+    """A direct writer for the connection behind an ASGI ``send``, when it can have one.
+
+    Call it after the handshake: the extensions are known then.
+    """
+    protocol = getattr(send, "__self__", None)
+    if protocol is None or type(protocol).__name__ != "WebSocketsSansIOProtocol":
+        return None
+    conn = getattr(protocol, "conn", None)
+    if conn is None or getattr(conn, "extensions", None) != [] or getattr(protocol, "transport", None) is None:
+        return None
+    if not all(hasattr(protocol, name) for name in ("close_sent", "disconnected", "writable")):
+        return None
+    return TransportWriter(protocol)

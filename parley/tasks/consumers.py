@@ -1,0 +1,130 @@
+"""The task consumer: runs what ``enqueue`` queued, and sweeps the database for due work.
+
+One instance runs per worker process (``manage.py runworker parley.tasks``) or, inline, per server
+event loop. Handlers are named after the task types, as Channels does for events; each starts its
+work as an asyncio task and returns, so one slow webhook never holds up the next task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
+from typing import Any
+
+from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from parley.mentions.email import mention_email_recipients_due, mentions_email_run
+from parley.mentions.services import mentions_notify_run
+from parley.webhooks.delivery import delivery_run
+from parley.webhooks.selectors import deliveries_due
+
+logger = logging.getLogger(__name__)
+
+# A channel-layer alias that is not configured: tasks arrive on the queue the runner feeds (the
+# Worker's, or the inline client's), not on a channel of this consumer's own.
+NO_CHANNEL_LAYER = "parley.tasks.no-own-channel"
+
+# A job returns None when it is done, or the seconds after which it wants to run again (a retry).
+Job = Callable[[], Awaitable[float | None]]
+
+
+class TaskConsumer(AsyncConsumer):  # type: ignore[misc]
+    """Runs background tasks concurrently (at most ``PARLEY_TASKS_CONCURRENCY`` at once)."""
+
+    channel_layer_alias = NO_CHANNEL_LAYER
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Called when the runner starts this consumer: sweep the database until it stops."""
+        self._slots = asyncio.Semaphore(settings.PARLEY_TASKS_CONCURRENCY)
+        self._running: set[asyncio.Task[None]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
+        # What this consumer is working on or waiting to retry, so a sweep does not start it twice.
+        self._busy: set[Hashable] = set()
+        sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            sweeper.cancel()
+            for timer in self._timers:
+                timer.cancel()
+            for task in self._running:
+                task.cancel()
+
+    async def webhooks_deliver(self, message: dict[str, Any]) -> None:
+        """Called for ``webhooks.deliver``: POST each of ``delivery_ids``, retrying on failure."""
+        for delivery_id in message["delivery_ids"]:
+            self._start(("webhook", delivery_id), partial(delivery_run, delivery_id=delivery_id), message)
+
+    async def mentions_notify(self, message: dict[str, Any]) -> None:
+        """Called for ``mentions.notify``: notify the users a stored message mentions."""
+        message_id = message["message_id"]
+        self._start(("mentions", message_id), partial(mentions_notify_run, message_id=message_id), message)
+
+    async def mentions_email(self, message: dict[str, Any]) -> None:
+        """Called for ``mentions.email``: e-mail each of ``user_ids`` what they missed, if they are away."""
+        for user_id in message["user_ids"]:
+            self._start(("email", user_id), partial(mentions_email_run, user_id=user_id), message)
+
+    async def tasks_sweep(self, message: dict[str, Any]) -> None:
+        """Called for ``tasks.sweep``: look for due work in the database now."""
+        await self._sweep()
+
+    def _start(self, key: Hashable, job: Job, message: dict[str, Any] | None = None) -> None:
+        """Run ``job`` now or at the message's ``not_before``, unless ``key`` is in hand already."""
+        if key in self._busy:
+            return
+        self._busy.add(key)
+        not_before = (message or {}).get("not_before")
+        self._at(max(0.0, float(not_before) - time.time()) if not_before else 0.0, key, job)
+
+    def _at(self, delay: float, key: Hashable, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        if delay <= 0:
+            task = loop.create_task(self._run(key, job))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            return
+
+        def due() -> None:
+            self._timers.discard(timer)
+            self._at(0.0, key, job)
+
+        timer = loop.call_later(delay, due)
+        self._timers.add(timer)
+
+    async def _run(self, key: Hashable, job: Job) -> None:
+        retry_in: float | None = None
+        try:
+            async with self._slots:
+                retry_in = await job()
+        except Exception:
+            # The work stays in the database; the sweep tries again.
+            logger.exception("background task %s failed", key)
+        if retry_in is None:
+            self._busy.discard(key)
+        else:
+            self._at(retry_in, key, job)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(settings.PARLEY_TASKS_SWEEP_INTERVAL)
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        """Start the work the database says is due: retries whose timers a restart lost, deliveries
+        queued while no runner read the queue, mention e-mails nobody sent."""
+        try:
+            delivery_ids = await database_sync_to_async(deliveries_due)()
+            user_ids = await database_sync_to_async(mention_email_recipients_due)()
+        except Exception:
+            logger.warning("the task sweep could not read the database; trying again later", exc_info=True)
+            return
+        for delivery_id in delivery_ids:
+            self._start(("webhook", delivery_id), partial(delivery_run, delivery_id=delivery_id))
+        for user_id in user_ids:
+            self._start(("email", user_id), partial(mentions_email_run, user_id=user_id))

@@ -1,0 +1,152 @@
+// The notification bell on every page of a signed-in user (protocol v1, docs/protocol.md).
+//
+// It keeps one WebSocket for the user's notifications: the server pushes them without a
+// subscription. The page was rendered with the newest notifications; on every (re)connect the
+// bell asks for everything after the newest id it holds, so none stored meanwhile is missed.
+// Each notification is also announced as a `parley:notification` event on `document`, so other
+// scripts on the page (an order page, say) can react without a socket of their own.
+// Text is always set with textContent: a notification's data never becomes HTML.
+
+const state = JSON.parse(document.getElementById("parley-bell").textContent);
+const bell = document.getElementById("bell");
+const button = document.getElementById("bell-button");
+const panel = document.getElementById("bell-panel");
+const list = document.getElementById("bell-list");
+const empty = document.getElementById("bell-empty");
+const counter = document.getElementById("bell-count");
+const readAll = document.getElementById("bell-read-all");
+
+const SHOWN = 20; // notifications kept in the list
+const shown = new Map(); // id -> {notification, element}
+let newestId = 0;
+let socket = null;
+let attempt = 0;
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+// What a notification says, and where it leads, by kind.
+function describe(notification) {
+  const data = notification.data || {};
+  switch (notification.kind) {
+    case "order.status":
+      return { text: `Order #${data.order_id} is now ${data.status}.`, href: `/orders/${data.order_id}/` };
+    case "mention":
+      return {
+        text: `${data.author} mentioned you in #${data.room}: ${data.excerpt ?? ""}`,
+        href: `/chat/${encodeURIComponent(data.room)}/`,
+      };
+    default:
+      return { text: data.text ?? data.title ?? notification.kind, href: data.url?.startsWith("/") ? data.url : null };
+  }
+}
+
+function render(notification) {
+  const { text, href } = describe(notification);
+  const item = document.createElement("li");
+  item.className = notification.read ? "read" : "unread";
+  item.dataset.id = String(notification.id);
+  const link = document.createElement(href ? "a" : "span");
+  if (href) link.href = href;
+  link.className = "bell-text";
+  link.textContent = text;
+  const when = document.createElement("time");
+  when.dateTime = notification.created_at;
+  when.textContent = timeFormat.format(new Date(notification.created_at));
+  item.append(link, when);
+  link.addEventListener("click", () => markRead(notification.id));
+  return item;
+}
+
+function remember(notification, live) {
+  newestId = Math.max(newestId, notification.id);
+  if (shown.has(notification.id)) return;
+  const element = render(notification);
+  shown.set(notification.id, { notification, element });
+  const newer = [...shown.keys()].filter((id) => id > notification.id).length;
+  list.insertBefore(element, list.children[newer] ?? null);
+  while (shown.size > SHOWN) {
+    const oldest = Math.min(...shown.keys());
+    shown.get(oldest).element.remove();
+    shown.delete(oldest);
+  }
+  empty.hidden = shown.size > 0;
+  if (live) document.dispatchEvent(new CustomEvent("parley:notification", { detail: notification }));
+}
+
+function setUnread(count) {
+  counter.textContent = count > 99 ? "99+" : String(count);
+  counter.hidden = count === 0;
+  button.setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
+  if (count === 0) for (const { element } of shown.values()) element.className = "read";
+}
+
+function send(frame) {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+}
+
+function markRead(id) {
+  const entry = shown.get(id);
+  if (entry) entry.element.className = "read";
+  send({ type: "notification_read", id });
+}
+
+function handleFrame(frame) {
+  switch (frame.type) {
+    case "notification":
+      remember(frame, true);
+      break;
+    case "notifications":
+      attempt = 0;
+      setUnread(frame.unread);
+      bell.dataset.live = "true";
+      break;
+    case "notifications_unread":
+      setUnread(frame.count);
+      break;
+    default:
+      break;
+  }
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws/`);
+  socket = ws;
+  ws.addEventListener("open", () => send({ type: "notifications", since: newestId }));
+  ws.addEventListener("message", (event) => {
+    if (socket === ws) handleFrame(JSON.parse(event.data));
+  });
+  ws.addEventListener("close", (event) => {
+    if (socket !== ws) return;
+    bell.dataset.live = "false";
+    if (event.code === 4401) return;
+    // Exponential back-off with full jitter, capped at 30 s.
+    const delay = 250 + Math.random() * Math.min(30000, 500 * 2 ** attempt);
+    attempt += 1;
+    setTimeout(connect, delay);
+  });
+}
+
+function toggle(open) {
+  panel.hidden = !open;
+  button.setAttribute("aria-expanded", String(open));
+}
+
+button.addEventListener("click", () => toggle(panel.hidden));
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !panel.hidden) {
+    toggle(false);
+    button.focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  if (!panel.hidden && !bell.contains(event.target)) toggle(false);
+});
+readAll.addEventListener("click", () => {
+  send({ type: "notification_read", all: true });
+  setUnread(0);
+});
+
+for (const notification of state.recent.slice().reverse()) remember(notification, false);
+setUnread(state.unread);
+connect();

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: each new message of a room POSTed, signed, to the URLs its owner registered."""

@@ -1,0 +1,75 @@
+"""Mention notifications: for users who may read the room, never the author."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from parley.accounts.identity import guest_identity, user_identity
+from parley.mentions.services import mentions_notify
+from parley.notifications.models import Notification
+from parley.rooms.models import Membership
+from parley.rooms.services import message_post, room_get_or_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(make_user):
+    return {name: make_user(name) for name in ("alice", "bob", "carol", "dave")}
+
+
+def post(room, sender, body: str):
+    return message_post(room=room, sender=sender, body=body, client_id=body[:60]).message
+
+
+def test_each_mentioned_reader_gets_one_mention_notification(people):
+    room = room_get_or_create(slug="general", creator=people["alice"]).room
+    message = post(room, user_identity(people["alice"]), "@Bob and @carol, see @bob's note; @alice @nobody")
+    assert sorted(mentions_notify(message_id=message.pk)) == sorted([people["bob"].pk, people["carol"].pk])
+    rows = Notification.objects.filter(kind="mention").order_by("recipient_id")
+    assert [row.recipient_id for row in rows] == sorted([people["bob"].pk, people["carol"].pk])
+    assert rows[0].data == {
+        "room": "general",
+        "seq": message.seq,
+        "message_id": message.pk,
+        "author": "alice",
+        "excerpt": "@Bob and @carol, see @bob's note; @alice @nobody",
+    }
+
+
+def test_nobody_outside_a_private_room_is_told_about_it(people):
+    vault = room_get_or_create(slug="vault", is_private=True, creator=people["alice"]).room
+    Membership.objects.create(room=vault, user=people["bob"])
+    message = post(vault, user_identity(people["alice"]), "@bob @dave secret plans")
+    assert mentions_notify(message_id=message.pk) == [people["bob"].pk]
+
+
+def test_guests_can_mention_users_and_long_bodies_are_cut(settings, people):
+    settings.PARLEY_GUESTS = True
+    lobby = room_get_or_create(slug="lobby", guests_allowed=True).room
+    message = post(lobby, guest_identity(guest_id="g1", name="zed"), "@bob " + "word " * 100)
+    mentions_notify(message_id=message.pk)
+    data = Notification.objects.get(kind="mention").data
+    assert data["author"] == "zed"
+    assert len(data["excerpt"]) == 140
+    assert data["excerpt"].endswith("…")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_mention_sent_on_a_socket_reaches_the_mentioned_users_socket(ws, make_user, settings):
+    settings.PARLEY_TASKS = "inline"
+    alice, bob = await sync_to_async(make_user)("alice"), await sync_to_async(make_user)("bob")
+    await sync_to_async(room_get_or_create)(slug="general", creator=alice)
+    alices, bobs = await ws(user=alice), await ws(user=bob)
+    await alices.send_json_to({"type": "send", "room": "general", "body": "ping @bob", "client_id": "c-1"})
+    ack = await alices.receive_json_from(timeout=5)
+    frame = await bobs.receive_json_from(timeout=5)
+    assert (frame["type"], frame["kind"]) == ("notification", "mention"), frame
+    assert frame["data"] == {
+        "room": "general",
+        "seq": ack["seq"],
+        "message_id": ack["id"],
+        "author": "alice",
+        "excerpt": "ping @bob",
+    }
