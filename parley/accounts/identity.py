@@ -48,6 +48,11 @@ class Identity:
     def user_id(self) -> int | None:
         return None if self.user is None else int(self.user.pk)
 
+    @property
+    def key(self) -> str:
+        """One string per person: ``user:<id>`` whatever token or session they use, or ``guest:<id>``."""
+        return f"user:{self.user_id}" if self.user is not None else f"guest:{self.guest_id}"
+
 
 def user_identity(user: User, *, token_id: int | None = None) -> Identity:
     """The identity of a signed-in user (through an API token, when ``token_id`` is given)."""

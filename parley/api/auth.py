@@ -42,7 +42,9 @@ class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Identity | None:
         api_token = token_active(secret=token)
         if api_token is None:
-            return None
+            # A token that does not work is an answer, not a cue to try the session cookie: a
+            # client that sent one should learn that it failed.
+            raise ApiError("forbidden", "The API token is unknown or revoked.", status=401)
         return admit(user_identity(api_token.user, token_id=api_token.pk))
 
 

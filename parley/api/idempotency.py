@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ninja import Header
+from ninja.params.functions import Header
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 

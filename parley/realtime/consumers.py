@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -30,6 +30,7 @@ from parley.realtime.hub import (
     Format,
     Hub,
     Inbox,
+    Listener,
     Outbox,
     Subscription,
     encode_json,
@@ -94,6 +95,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         then closed.
         """
         self.subscriptions = {}
+        self._background: set[asyncio.Task[Any]] = set()
         identity = self.scope.get("parley.identity")
         if identity is None:
             await self.accept()
@@ -189,7 +191,9 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def follow(self, key: str, room: Room, fmt: Format, since: int | None = None) -> tuple[Subscription, Replay]:
         """Join ``room``'s stream and read what to replay; the caller sends it, then activates."""
         await self.unfollow(key)
-        subscription = await self.hub.subscribe(room.pk, self.outbox, fmt)  # type: ignore[arg-type]
+        identity = self.known_identity
+        listener = Listener(key=identity.key, user_id=identity.user_id, removed=self._room_taken_away)
+        subscription = await self.hub.subscribe(room.pk, self.outbox, fmt, listener)  # type: ignore[arg-type]
         try:
             replay = await db_call(messages_replay)(room=room, since=since, limit=settings.PARLEY_REPLAY_LIMIT)
         except BaseException:
@@ -203,6 +207,22 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         subscription = self.subscriptions.pop(key, None)
         if subscription is not None:
             await self.hub.unsubscribe(subscription)
+
+    def _room_taken_away(self, room_id: int, detail: str) -> None:
+        for key, subscription in list(self.subscriptions.items()):
+            if subscription.feed.room_id == room_id:
+                del self.subscriptions[key]
+                self.in_background(self.hub.unsubscribe(subscription))
+                self.room_taken_away(key, detail)
+
+    def room_taken_away(self, key: str, detail: str) -> None:
+        """Called when this socket may no longer follow the room it follows as ``key`` (a ban)."""
+
+    def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` from synchronous code, keeping the task referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def post(self, slug: str, body: str, client_id: str) -> PostResult:
         """Store a message from this connection's identity."""
@@ -257,7 +277,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             extra=self.log_context(close_code=CLOSE_TOO_SLOW),
         )
         self.outbox = None
-        self._closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+        self.in_background(self.close(code=CLOSE_TOO_SLOW))
 
 
 class ParleyConsumer(SocketConsumer):
@@ -273,9 +293,14 @@ class ParleyConsumer(SocketConsumer):
         await self.hub.attach(self.inbox)
         return None
 
+    def room_taken_away(self, key: str, detail: str) -> None:
+        """Say so: a ``forbidden`` error, then ``unsubscribed``."""
+        self.push(protocol.Error(code="forbidden", detail=detail).to_json())
+        self.push(protocol.Unsubscribed(room=key).to_json())
+
     def _token_revoked(self) -> None:
         self.push(protocol.Error(code="forbidden", detail="The API token of this connection was revoked.").to_json())
-        self._closing = asyncio.get_running_loop().create_task(self.close(code=CLOSE_NOT_AUTHENTICATED))
+        self.in_background(self.close(code=CLOSE_NOT_AUTHENTICATED))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each frame from the client; every frame gets an answer."""
@@ -389,6 +414,11 @@ class TutorialChatConsumer(SocketConsumer):
         subscription, replay = await self.follow(slug, room, "tutorial")
         subscription.activate(replay.head)
         return None
+
+    def room_taken_away(self, key: str, detail: str) -> None:
+        """The page has no way to show why: close it as for a room it may not use."""
+        self.outbox = None
+        self.in_background(self.close(code=CLOSE_FORBIDDEN))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each ``{"message": s}`` from the page; each is stored, then broadcast."""

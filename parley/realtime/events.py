@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 ROOM_MESSAGE = "room.message"
 USER_NOTIFICATION = "user.notification"
 USER_UNREAD = "user.unread"
+ROOM_FRAME = "room.frame"
+ROOM_KICK = "room.kick"
+USER_FRAME = "user.frame"
 TOKEN_REVOKED = "token.revoked"
 # Every hub joins this group: any process may hold a socket or a cached lookup of any token.
 TOKENS_GROUP = "parley.tokens"
@@ -152,3 +155,38 @@ def publish_token_revoked_on_commit(*, user_id: int, token_id: int) -> None:
 def _published_revocation(event: dict[str, Any]) -> None:
     token_forget(event["token_id"])
     publish(TOKENS_GROUP, event)
+
+
+def publish_room_frame(
+    room_id: int,
+    frame: dict[str, Any],
+    *,
+    exclude: str | None = None,
+    personal: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Send a frame that is not a stored message (typing, presence, an edit) to every protocol v1
+    socket following the room, except those of the identity whose ``Identity.key`` is ``exclude``.
+    ``personal`` maps user ids (as strings) to fields that replace the frame's for that user's
+    sockets. A frame lost with the layer is not repaired: clients re-read state on resubscribe."""
+    event = {"type": ROOM_FRAME, "room_id": room_id, "frame": frame, "exclude": exclude, "personal": personal}
+    publish(room_group(room_id), event)
+
+
+def publish_room_frame_on_commit(
+    room_id: int, frame: dict[str, Any], *, personal: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """``publish_room_frame`` after the current transaction commits (for frames about stored data)."""
+    transaction.on_commit(partial(publish_room_frame, room_id, frame, personal=personal))
+
+
+def publish_user_frame_on_commit(user_id: int, frame: dict[str, Any]) -> None:
+    """Send a frame to every socket of a user, on every process, after commit (read markers)."""
+    event = {"type": USER_FRAME, "user_id": user_id, "frame": frame}
+    transaction.on_commit(partial(publish, user_group(user_id), event))
+
+
+def publish_room_kick_on_commit(room_id: int, user_id: int, detail: str) -> None:
+    """After commit, take the room away from every socket of a user (a ban): each is told ``detail``
+    in a ``forbidden`` error and gets ``unsubscribed``."""
+    event = {"type": ROOM_KICK, "room_id": room_id, "user_id": user_id, "detail": detail}
+    transaction.on_commit(partial(publish, room_group(room_id), event))

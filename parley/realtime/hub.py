@@ -20,6 +20,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from channels.layers import BaseChannelLayer, get_channel_layer
@@ -28,9 +29,12 @@ from django.conf import settings
 from parley.notifications.selectors import notifications_after, notifications_newest_ids
 from parley.realtime.database import db_call
 from parley.realtime.events import (
+    ROOM_FRAME,
+    ROOM_KICK,
     ROOM_MESSAGE,
     TOKEN_REVOKED,
     TOKENS_GROUP,
+    USER_FRAME,
     USER_NOTIFICATION,
     USER_UNREAD,
     room_group,
@@ -208,21 +212,33 @@ class Outbox:
         self._catching_up = None
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Listener:
+    """Who is behind a subscription: ``key`` as ``Identity.key`` (so a person's own typing is not
+    echoed to them), ``user_id`` (whom a ban removes), and ``removed(room_id, detail)``, called when
+    the room is taken away from them."""
+
+    key: str
+    user_id: int | None
+    removed: Callable[[int, str], None]
+
+
 class Subscription:
     """One socket's place in one room's stream.
 
-    Until ``activate`` is called (the socket's replay is being read) live events are kept aside;
-    afterwards only events above the last seq the socket was given go out.
+    Until ``activate`` is called (the socket's replay is being read) live events and frames are
+    kept aside, in order; afterwards only events above the last seq the socket was given go out.
     """
 
-    __slots__ = ("_held", "feed", "fmt", "last_seq", "outbox")
+    __slots__ = ("_held", "feed", "fmt", "last_seq", "listener", "outbox")
 
-    def __init__(self, feed: RoomFeed, outbox: Outbox, fmt: Format) -> None:
+    def __init__(self, feed: RoomFeed, outbox: Outbox, fmt: Format, listener: Listener | None = None) -> None:
         self.feed = feed
         self.outbox = outbox
         self.fmt = fmt
+        self.listener = listener
         self.last_seq: int | None = None
-        self._held: list[RoomEvent] = []
+        self._held: list[RoomEvent | str] = []
 
     def offer(self, event: RoomEvent) -> None:
         if self.last_seq is None:
@@ -231,12 +247,24 @@ class Subscription:
             self.last_seq = event.seq
             self.outbox.push(*event.encoded(self.fmt))
 
+    def offer_frame(self, text: str) -> None:
+        """A frame that is not a stored message (protocol v1 sockets only), after what came before it."""
+        if self.fmt != "v1":
+            return
+        if self.last_seq is None:
+            self._held.append(text)
+        else:
+            self.outbox.push(text)
+
     def activate(self, last_seq: int) -> None:
         """Go live: the socket has been given everything up to ``last_seq``."""
         self.last_seq = last_seq
         held, self._held = self._held, []
-        for event in held:
-            self.offer(event)
+        for item in held:
+            if isinstance(item, str):
+                self.outbox.push(item)
+            else:
+                self.offer(item)
 
 
 class RoomFeed:
@@ -295,6 +323,31 @@ class RoomFeed:
         if self._known_head >= self._next_seq and self._repair is None and not self._repairing:
             loop = asyncio.get_running_loop()
             self._repair = loop.call_later(settings.PARLEY_GAP_WAIT, self._start_repair)
+
+    def broadcast(
+        self, frame: dict[str, Any], exclude: str | None = None, personal: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """A frame to every protocol v1 subscription, but those of the identity keyed ``exclude``;
+        ``personal`` maps a user id (as a string) to fields that user's sockets get instead
+        (``mine`` of a ``reactions`` frame, say). Each distinct frame is encoded once."""
+        texts: dict[str, str] = {}
+        for subscription in self.subscriptions:
+            listener = subscription.listener
+            if exclude is not None and listener is not None and listener.key == exclude:
+                continue
+            user = str(listener.user_id) if listener is not None and personal and listener.user_id else ""
+            text = texts.get(user)
+            if text is None:
+                own = personal.get(user) if personal and user else None
+                text = texts[user] = encode_json({**frame, **own} if own else frame)
+            subscription.offer_frame(text)
+
+    def kick(self, user_id: int, detail: str) -> None:
+        """Take the room away from the sockets of ``user_id``."""
+        for subscription in list(self.subscriptions):
+            listener = subscription.listener
+            if listener is not None and listener.user_id == user_id:
+                listener.removed(self.room_id, detail)
 
     def _fan_out(self, event: RoomEvent) -> None:
         for subscription in self.subscriptions:
@@ -441,7 +494,11 @@ class UserFeed:
         FRAMES_OUT.inc(len(self.inboxes))
 
     def unread(self, count: int) -> None:
-        text = encode_json({"type": "notifications_unread", "count": count})
+        self.frame({"type": "notifications_unread", "count": count})
+
+    def frame(self, frame: dict[str, Any]) -> None:
+        """A frame for every socket of the user, encoded once."""
+        text = encode_json(frame)
         for inbox in self.inboxes:
             inbox.outbox.push(text)
 
@@ -478,7 +535,9 @@ class Hub:
         # Redis forgets groups) calls for joining again, even if a publish saw the layer recover first.
         self._joined_after = CHANNEL_LAYER.failures
 
-    async def subscribe(self, room_id: int, outbox: Outbox, fmt: Format = "v1") -> Subscription:
+    async def subscribe(
+        self, room_id: int, outbox: Outbox, fmt: Format = "v1", listener: Listener | None = None
+    ) -> Subscription:
         """Add a socket to a room's stream; call ``activate`` on the result once it has replayed."""
         await self._start()
         feed = self.feeds.get(room_id)
@@ -491,7 +550,7 @@ class Hub:
                 feed.ready.set()
                 raise
         await feed.ready.wait()
-        subscription = Subscription(feed, outbox, fmt)
+        subscription = Subscription(feed, outbox, fmt, listener)
         feed.subscriptions.add(subscription)
         return subscription
 
@@ -646,14 +705,20 @@ class Hub:
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == ROOM_MESSAGE:
+        if kind in (ROOM_MESSAGE, ROOM_FRAME, ROOM_KICK):
             feed = self.feeds.get(event["room_id"])
-            if feed is not None:
+            if feed is None:
+                return
+            if kind == ROOM_MESSAGE:
                 feed.accept(event["seq"], event["message"], event.get("stored_at"))
+            elif kind == ROOM_FRAME:
+                feed.broadcast(event["frame"], event.get("exclude"), event.get("personal"))
+            else:
+                feed.kick(event["user_id"], event["detail"])
             return
         if kind == TOKEN_REVOKED:
             token_forget(event["token_id"])
-        elif kind not in (USER_NOTIFICATION, USER_UNREAD):
+        elif kind not in (USER_NOTIFICATION, USER_UNREAD, USER_FRAME):
             logger.warning("hub ignored an event of unknown type %r", kind, extra={"event_type": kind})
             return
         user = self.users.get(event["user_id"])
@@ -663,6 +728,8 @@ class Hub:
             user.notification(event["notification"], event.get("unread"))
         elif kind == USER_UNREAD:
             user.unread(event["unread"])
+        elif kind == USER_FRAME:
+            user.frame(event["frame"])
         else:
             user.token_revoked(event["token_id"])
 

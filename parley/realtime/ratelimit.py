@@ -234,9 +234,7 @@ def get_limiter() -> Limiter:
 
 def identity_key(identity: Identity) -> str:
     """The key of an identity's shared buckets: a user (whatever token or session they use) or a guest."""
-    if identity.user_id is not None:
-        return f"user:{identity.user_id}"
-    return f"guest:{identity.guest_id}"
+    return identity.key
 
 
 async def api_call_allowed(key: str) -> RateDecision:
