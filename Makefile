@@ -9,7 +9,7 @@ DEV_ENV := DJANGO_DEBUG=1 CHANNEL_LAYER_URL=memory://
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
 # What runs again on PostgreSQL: everything that reads or writes the domain's tables.
 POSTGRES_TESTS := tests/rooms tests/realtime tests/notifications tests/api tests/security \
-	tests/orders tests/tasks tests/webhooks tests/mentions
+	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation
 
 .PHONY: run test test-sqlite test-postgres system-packages chromium lint bench clean
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,41 @@ from django.test import Client
 from tests.servers import ServerProcess, manage, server_env
 
 ORIGIN = b"http://localhost"
+# Frames about who is in a room and who is typing, which arrive whenever people come, go or type:
+# communicators skip them unless a test asks for them (``ws(..., ambient=True)``).
+AMBIENT = frozenset({"presence", "presence_diff", "typing"})
+
+
+class Communicator(WebsocketCommunicator):  # type: ignore[misc]
+    """A ``WebsocketCommunicator`` that can skip presence and typing frames."""
+
+    def __init__(self, *args: Any, ambient: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.skipped = frozenset() if ambient else AMBIENT
+        self._looked_at: deque[dict[str, Any]] = deque()  # taken off the queue by receive_nothing
+
+    def _skipped(self, output: dict[str, Any]) -> bool:
+        if output.get("type") != "websocket.send" or output.get("text") is None:
+            return False
+        frame = json.loads(output["text"])
+        return isinstance(frame, dict) and frame.get("type") in self.skipped
+
+    async def receive_output(self, timeout: float = 1) -> Any:  # noqa: ASYNC109 (Channels' signature)
+        while True:
+            output = self._looked_at.popleft() if self._looked_at else await super().receive_output(timeout)
+            if not self._skipped(output):
+                return output
+
+    async def receive_nothing(self, timeout: float = 0.1, interval: float = 0.01) -> bool:  # noqa: ASYNC109
+        """Whether nothing but skipped frames arrives within ``timeout``."""
+        if self._looked_at:
+            return False
+        while not await super().receive_nothing(timeout, interval):
+            output = await super().receive_output(timeout)
+            if not self._skipped(output):
+                self._looked_at.append(output)  # read again, in order, by the next receive
+                return False
+        return True
 
 
 def needs(what: str, available: bool, how: str) -> None:
@@ -85,7 +122,8 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
     """Open WebSocket connections on the real ASGI stack; all are closed after the test.
 
     ``await ws(user=alice)`` (session, from an allowed origin), ``await ws(token=secret)``,
-    ``await ws(name="zed")`` (a guest), ``await ws(path="/ws/chat/lobby/")``.
+    ``await ws(name="zed")`` (a guest), ``await ws(path="/ws/chat/lobby/")``; presence and typing
+    frames are skipped unless ``ambient=True``.
     """
     from config.asgi import application
 
@@ -99,6 +137,7 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
         origin: bytes | None = ORIGIN,
         name: str | None = None,
         expect_accept: bool = True,
+        ambient: bool = False,
     ) -> WebsocketCommunicator:
         headers: list[tuple[bytes, bytes]] = []
         if origin is not None:
@@ -109,7 +148,7 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
             headers.append((b"authorization", f"Bearer {token}".encode()))
         if name is not None:
             path = f"{path}?name={name}"
-        communicator = WebsocketCommunicator(application, path, headers=headers)
+        communicator = Communicator(application, path, headers=headers, ambient=ambient)
         connected, _ = await communicator.connect(timeout=5)
         assert connected is expect_accept, f"handshake {'refused' if expect_accept else 'accepted'} for {path}"
         opened.append(communicator)

@@ -97,6 +97,9 @@ INSTALLED_APPS = [
     "parley.ops",
     "parley.webhooks",
     "parley.mentions",
+    "parley.search",
+    "parley.readstate",
+    "parley.moderation",
     # The article's shop: a demo integration that raises live notifications from its own model.
     "orders",
 ]
@@ -289,6 +292,10 @@ PARLEY_GUESTS = env.bool("PARLEY_GUESTS", default=DEBUG)
 PARLEY_MAX_FRAME = env.int("PARLEY_MAX_FRAME", default=64 * 1024)
 # Longest message body, in characters.
 PARLEY_MAX_BODY = env.int("PARLEY_MAX_BODY", default=4000)
+# PostgreSQL's text search configuration for message search. 'simple' lower-cases words and
+# nothing more: no stemming and no stop words, so a word is found as typed in any language, like
+# SQLite's FTS5. The GIN index is built for it: after changing it, run migrate.
+PARLEY_SEARCH_CONFIG = env.str("PARLEY_SEARCH_CONFIG", default="simple")
 # Most messages a subscribe with `since` replays before it answers truncated=true.
 PARLEY_REPLAY_LIMIT = env.int("PARLEY_REPLAY_LIMIT", default=1000)
 # Bytes a socket may have queued for sending before it is closed as too slow (4408).
@@ -296,6 +303,9 @@ PARLEY_SOCKET_BUFFER = env.int("PARLEY_SOCKET_BUFFER", default=1024 * 1024)
 # Threads (each with its own connection) that serve sockets' queries on PostgreSQL; SQLite, which
 # takes one writer at a time, always uses one.
 PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=4)
+# With REDIS_URL, how long a server process's claim that someone is in a room lasts without being
+# renewed: the people of a process that crashed leave the rooms' presence within about this long.
+PARLEY_PRESENCE_TTL = env.float("PARLEY_PRESENCE_TTL", default=45.0)
 # How long the hub waits for a missing seq before reading it from the database, in seconds.
 PARLEY_GAP_WAIT = env.float("PARLEY_GAP_WAIT", default=0.25)
 # How often each process checks its rooms' stored heads, to repair a lost last message, in seconds.

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("parley.ops.urls")),
     # The demo shop (the article's order-status notifications).
     path("orders/", include("orders.urls")),
+    path("search/", include("parley.search.urls")),
     path("", include("parley.web.urls")),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from orders import api as orders_api
-from parley.api import notifications, publish, rooms, tokens
+from parley.api import dms, mentions, moderation, notifications, publish, rooms, search, tokens
 from parley.api.auth import API_AUTH
 from parley.api.errors import install_error_handlers
 from parley.webhooks import api as webhooks
@@ -35,4 +35,8 @@ api.add_router("", notifications.router)
 api.add_router("", tokens.router)
 api.add_router("", publish.router)
 api.add_router("", webhooks.router)
+api.add_router("", search.router)
+api.add_router("", mentions.router)
+api.add_router("", moderation.router)
+api.add_router("", dms.router)
 api.add_router("", orders_api.router)  # the demo shop (orders/)

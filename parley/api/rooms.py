@@ -6,7 +6,7 @@ the caller may not see answers exactly like a room that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema
@@ -17,10 +17,22 @@ from parley.api.auth import caller
 from parley.api.errors import ApiError, error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import JsonBody, MessageBody, RoomOut, Text, room_out
-from parley.realtime.protocol import MAX_SEQ, MessageData, Slug, message_data, validate_body
+from parley.readstate.selectors import Unread, unread_count, unread_counts
+from parley.realtime.protocol import (
+    EMOJI_PATTERN,
+    MAX_EMOJI_LENGTH,
+    MAX_SEQ,
+    MessageData,
+    Slug,
+    iso_time,
+    message_data,
+    validate_body,
+)
 from parley.rooms.models import Room
 from parley.rooms.selectors import (
     membership_roles,
+    message_edits,
+    message_state,
     messages_after,
     messages_before,
     room_for_reader,
@@ -32,7 +44,10 @@ from parley.rooms.services import (
     RoomSlugTaken,
     membership_join,
     membership_leave,
+    message_delete,
+    message_edit,
     message_post,
+    reaction_set,
     room_create,
 )
 
@@ -76,6 +91,12 @@ def _role(room: Room, request: HttpRequest) -> str | None:
     return membership_roles(user_id=caller(request).user_id, room_ids=[room.pk]).get(room.pk)
 
 
+def _unread(room: Room, request: HttpRequest) -> Unread:
+    user_id = caller(request).user_id
+    assert user_id is not None  # the API has no guests
+    return unread_count(user_id=user_id, room_id=room.pk)
+
+
 @router.get(
     "/rooms",
     response={200: list[RoomOut], **error_responses()},
@@ -83,11 +104,16 @@ def _role(room: Room, request: HttpRequest) -> str | None:
     summary="List the rooms you can enter",
 )
 def rooms_list(request: HttpRequest) -> list[RoomOut]:
-    """Public rooms, the private rooms you belong to (staff: every room), each with your role."""
+    """Public rooms, the private rooms you belong to (staff: every room), each with your role and
+    your unread count (one query for all of them, however many rooms)."""
     identity = caller(request)
+    assert identity.user_id is not None  # the API has no guests
     rooms = rooms_visible(identity=identity)
-    roles = membership_roles(user_id=identity.user_id, room_ids=[room.pk for room in rooms])
-    return [room_out(room, roles.get(room.pk)) for room in rooms]
+    room_ids = [room.pk for room in rooms]
+    roles = membership_roles(user_id=identity.user_id, room_ids=room_ids)
+    unread = unread_counts(user_id=identity.user_id, room_ids=room_ids)
+    nothing = Unread(count=0, last_read=0)
+    return [room_out(room, roles.get(room.pk), unread.get(room.pk, nothing)) for room in rooms]
 
 
 @router.post(
@@ -112,7 +138,7 @@ def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
         raise ApiError("invalid", exc.detail, status=409) from None
     except RoomCreateError as exc:
         raise ApiError("invalid", exc.detail) from None
-    return Status(201, room_out(room, "owner"))
+    return Status(201, room_out(room, "owner", Unread(count=0, last_read=0)))
 
 
 @router.get(
@@ -124,7 +150,7 @@ def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
 def rooms_get(request: HttpRequest, slug: SlugPath) -> RoomOut:
     """One room you may read. A private room you are not in answers 404, like a missing one."""
     room = room_for_reader(slug=slug, identity=caller(request))
-    return room_out(room, _role(room, request))
+    return room_out(room, _role(room, request), _unread(room, request))
 
 
 @router.post(
@@ -139,7 +165,7 @@ def rooms_join(request: HttpRequest, slug: SlugPath) -> RoomOut:
     assert identity.user is not None
     room = room_for_reader(slug=slug, identity=identity)
     membership = membership_join(room=room, user=identity.user)
-    return room_out(room, membership.role)
+    return room_out(room, membership.role, _unread(room, request))
 
 
 @router.post(
@@ -157,7 +183,7 @@ def rooms_leave(request: HttpRequest, slug: SlugPath) -> RoomOut:
         membership_leave(room=room, user=identity.user)
     except MembershipError as exc:
         raise ApiError("forbidden", exc.detail) from None
-    return room_out(room, None)
+    return room_out(room, None, _unread(room, request))
 
 
 @router.get(
@@ -169,11 +195,12 @@ def rooms_leave(request: HttpRequest, slug: SlugPath) -> RoomOut:
 def rooms_messages_list(request: HttpRequest, slug: SlugPath, query: Query[MessagesQuery]) -> MessagesPage:
     """Oldest first. With ``after``: the messages after that seq (page forward from there); otherwise
     the newest ones before ``before`` (or the newest of all; page back with the first seq you got)."""
-    room = room_for_reader(slug=slug, identity=caller(request))
+    identity = caller(request)
+    room = room_for_reader(slug=slug, identity=identity)
     if query.after is not None:
-        messages = messages_after(room=room, after=query.after, before=query.before, limit=query.limit)
+        messages = messages_after(room=room, after=query.after, before=query.before, limit=query.limit, reader=identity)
     else:
-        messages = messages_before(room=room, before=query.before, limit=query.limit)
+        messages = messages_before(room=room, before=query.before, limit=query.limit, reader=identity)
     room.refresh_from_db(fields=["last_seq"])
     return MessagesPage(room=room.slug, head=room.last_seq, messages=[MessageData(**m) for m in messages])
 
@@ -204,3 +231,128 @@ def rooms_messages_post(
     result = message_post(room=room, sender=identity, body=body, client_id=client_id_from_header(idempotency_key))
     stored = MessageData(**message_data(result.message))
     return Status(201 if result.created else 200, stored)
+
+
+# --- edits, deletes and reactions ------------------------------------------------------------
+
+SeqPath = Annotated[int, Path(ge=0, le=MAX_SEQ, description="The message's seq in the room.")]
+EmojiPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=MAX_EMOJI_LENGTH,
+        pattern=EMOJI_PATTERN,
+        description="One emoji, URL-encoded: 1 to 16 characters, not all ASCII, no white space, controls or '/'.",
+    ),
+]
+
+
+class MessageEditIn(JsonBody):
+    """The new text of one of your messages."""
+
+    body: MessageBody
+
+
+class ReactionsOut(Schema):
+    """A message's reactions after your change."""
+
+    room: str = Field(description="The room's slug.")
+    seq: int = Field(description="The message's seq.")
+    counts: dict[str, int] = Field(description="How many people put each emoji on it, in the order first used.")
+    mine: list[str] = Field(description="The emoji you put on it.")
+
+
+class EditorOut(Schema):
+    id: int = Field(description="The user's id.")
+    name: str = Field(description="The user's username.")
+
+
+class MessageEditOut(Schema):
+    """One earlier state of a message."""
+
+    action: Literal["edit", "delete"] = Field(description="What replaced this body: an edit, or the delete.")
+    previous_body: str = Field(description="The body the message had before.")
+    edited_by: EditorOut | None = Field(description="Who edited or deleted it; null for a guest or a removed user.")
+    edited_at: str = Field(description="When: ISO 8601, UTC.")
+
+
+@router.patch(
+    "/rooms/{slug}/messages/{seq}",
+    response={200: MessageData, **error_responses(403, 404, 413)},
+    operation_id="rooms_messages_edit",
+    summary="Edit one of your messages",
+)
+def rooms_messages_edit(request: HttpRequest, slug: SlugPath, seq: SeqPath, payload: MessageEditIn) -> MessageData:
+    """Replace the body of your own message and tell the room (``message_updated``). Someone else's message
+    or a deleted one answers 403; the earlier body stays in the message's edit history."""
+    identity = caller(request)
+    room = room_for_reader(slug=slug, identity=identity)
+    change = message_edit(room=room, editor=identity, seq=seq, body=payload.body)
+    return MessageData(**message_state(message=change.message, reader=identity))
+
+
+@router.delete(
+    "/rooms/{slug}/messages/{seq}",
+    response={200: MessageData, **error_responses(403, 404)},
+    operation_id="rooms_messages_delete",
+    summary="Delete a message",
+)
+def rooms_messages_delete(request: HttpRequest, slug: SlugPath, seq: SeqPath) -> MessageData:
+    """Delete your own message, or any message of a room you own or moderate (staff: any room). It keeps
+    its seq and answers with ``deleted`` true and an empty body; deleting it again changes nothing."""
+    identity = caller(request)
+    room = room_for_reader(slug=slug, identity=identity)
+    change = message_delete(room=room, actor=identity, seq=seq)
+    return MessageData(**message_state(message=change.message, reader=identity))
+
+
+def _react(request: HttpRequest, slug: str, seq: int, emoji: str, *, on: bool) -> ReactionsOut:
+    identity = caller(request)
+    room = room_for_reader(slug=slug, identity=identity)
+    state = reaction_set(room=room, user=identity, seq=seq, emoji=emoji, on=on)
+    return ReactionsOut(room=room.slug, seq=seq, counts=state.counts, mine=state.mine(identity.user_id))
+
+
+@router.put(
+    "/rooms/{slug}/messages/{seq}/reactions/{emoji}",
+    response={200: ReactionsOut, **error_responses(403, 404)},
+    operation_id="rooms_reactions_add",
+    summary="Add your reaction to a message",
+)
+def rooms_reactions_add(request: HttpRequest, slug: SlugPath, seq: SeqPath, emoji: EmojiPath) -> ReactionsOut:
+    """Put an emoji on a message (doing it twice changes nothing). A message takes at most 20 different
+    emoji (400 after that); a deleted message takes none (403)."""
+    return _react(request, slug, seq, emoji, on=True)
+
+
+@router.delete(
+    "/rooms/{slug}/messages/{seq}/reactions/{emoji}",
+    response={200: ReactionsOut, **error_responses(403, 404)},
+    operation_id="rooms_reactions_remove",
+    summary="Remove your reaction from a message",
+)
+def rooms_reactions_remove(request: HttpRequest, slug: SlugPath, seq: SeqPath, emoji: EmojiPath) -> ReactionsOut:
+    """Take your emoji off a message (nothing to do if it was not there)."""
+    return _react(request, slug, seq, emoji, on=False)
+
+
+@router.get(
+    "/rooms/{slug}/messages/{seq}/edits",
+    response={200: list[MessageEditOut], **error_responses(403, 404)},
+    operation_id="rooms_messages_edits",
+    summary="Read a message's edit history (moderators)",
+)
+def rooms_messages_edits(request: HttpRequest, slug: SlugPath, seq: SeqPath) -> list[MessageEditOut]:
+    """Every earlier body of a message, oldest first, with who replaced it and when: for the room's owners
+    and moderators, and staff (403 for everyone else)."""
+    identity = caller(request)
+    room = room_for_reader(slug=slug, identity=identity)
+    return [
+        MessageEditOut(
+            action=edit.action,  # type: ignore[arg-type]
+            previous_body=edit.previous_body,
+            edited_by=None if edit.edited_by is None else EditorOut(id=edit.edited_by.pk, name=edit.edited_by.username),
+            edited_at=iso_time(edit.edited_at) or "",
+        )
+        for edit in message_edits(room=room, seq=seq, reader=identity)
+    ]

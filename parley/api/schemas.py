@@ -9,6 +9,7 @@ from ninja import Schema
 from ninja.schema import DjangoGetter
 from pydantic import Field, StringConstraints, model_validator
 
+from parley.readstate.selectors import Unread
 from parley.rooms.models import Room
 
 
@@ -36,10 +37,15 @@ class RoomOut(Schema):
     role: Literal["owner", "moderator", "member"] | None = Field(
         description="The caller's role in the room, or null when the caller is not a member."
     )
+    unread: int = Field(
+        description="Messages after last_read that are not the caller's own and not deleted, counted among the "
+        "room's newest 1000 (show 99+ past 99)."
+    )
+    last_read: int = Field(description="The seq up to which the caller has read the room (0: nothing yet).")
 
 
-def room_out(room: Room, role: str | None) -> RoomOut:
-    """The API shape of ``room`` for a caller with ``role`` (None: not a member)."""
+def room_out(room: Room, role: str | None, unread: Unread) -> RoomOut:
+    """The API shape of ``room`` for a caller with ``role`` (None: not a member) and ``unread`` state."""
     return RoomOut(
         slug=room.slug,
         title=room.title,
@@ -47,6 +53,8 @@ def room_out(room: Room, role: str | None) -> RoomOut:
         guests_allowed=room.guests_allowed,
         head=room.last_seq,
         role=role,  # type: ignore[arg-type]
+        unread=unread.count,
+        last_read=unread.last_read,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -23,9 +24,11 @@ from django.db import InterfaceError, OperationalError
 from parley.accounts.identity import Identity
 from parley.notifications.selectors import notifications_since, notifications_unread_count
 from parley.notifications.services import notifications_mark_read
+from parley.readstate.services import read_marker_advance
 from parley.realtime import protocol
 from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.database import db_call
+from parley.realtime.events import publish_room_frame
 from parley.realtime.hub import (
     Format,
     Hub,
@@ -44,7 +47,15 @@ from parley.realtime.uvicorn_compat import transport_writer
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
 from parley.rooms.selectors import Replay, messages_before, messages_replay, room_for_reader
-from parley.rooms.services import PostResult, message_send
+from parley.rooms.services import (
+    MessageChange,
+    PostResult,
+    message_delete,
+    message_edit,
+    message_send,
+    message_updated_frame,
+    reaction_set,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +68,9 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_RATE_LIMITED = 4429
 CLOSE_TOO_LARGE = 1009
+
+# A socket says it is typing in a room at most this often; the others show it for a few seconds.
+TYPING_EVERY = 2.0
 
 INTERNAL_ERROR_DETAIL = "Something went wrong on our side; try again."
 UNAVAILABLE_DETAIL = "The database is unavailable right now; nothing was stored. Retry with the same client_id."
@@ -83,6 +97,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     outbox: Outbox | None = None
     rate_limits: SocketLimits
     inbox: Inbox | None = None
+    # Tasks started from synchronous code (closing, leaving a room), made on first use.
+    _background: set[asyncio.Task[Any]] | None = None
     hub: Hub
     subscriptions: dict[str, Subscription]
 
@@ -95,7 +111,6 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         then closed.
         """
         self.subscriptions = {}
-        self._background: set[asyncio.Task[Any]] = set()
         identity = self.scope.get("parley.identity")
         if identity is None:
             await self.accept()
@@ -192,10 +207,14 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Join ``room``'s stream and read what to replay; the caller sends it, then activates."""
         await self.unfollow(key)
         identity = self.known_identity
-        listener = Listener(key=identity.key, user_id=identity.user_id, removed=self._room_taken_away)
-        subscription = await self.hub.subscribe(room.pk, self.outbox, fmt, listener)  # type: ignore[arg-type]
+        listener = Listener(
+            key=identity.key, user_id=identity.user_id, removed=self._room_taken_away, person=person_of(identity)
+        )
+        subscription = await self.hub.subscribe(room.pk, self.outbox, fmt, listener, slug=room.slug)  # type: ignore[arg-type]
         try:
-            replay = await db_call(messages_replay)(room=room, since=since, limit=settings.PARLEY_REPLAY_LIMIT)
+            replay = await db_call(messages_replay)(
+                room=room, since=since, limit=settings.PARLEY_REPLAY_LIMIT, reader=identity
+            )
         except BaseException:
             await self.hub.unsubscribe(subscription)
             raise
@@ -221,6 +240,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` from synchronous code, keeping the task referenced until it ends."""
         task = asyncio.get_running_loop().create_task(work)
+        if self._background is None:
+            self._background = set()
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -284,6 +305,9 @@ class ParleyConsumer(SocketConsumer):
     """Protocol v1 (DESIGN.md): subscribe, unsubscribe, send, history and ping as JSON frames,
     and the signed-in user's notifications, live without asking."""
 
+    # When this socket last said it was typing, per room (made on first use).
+    _typing_sent: dict[str, float] | None = None
+
     async def ready(self) -> int | None:
         """A signed-in user's socket receives their notifications from the start."""
         identity = self.known_identity
@@ -334,6 +358,9 @@ class ParleyConsumer(SocketConsumer):
             self.push(message_frame_json(data))
         subscribed = protocol.Subscribed(ref=frame.ref, room=frame.room, head=replay.head, truncated=replay.truncated)
         self.push(subscribed.to_json())
+        # Who is here, read before going live: arrivals and departures after it follow as diffs.
+        online = await self.hub.present(room.pk)
+        self.push(encode_json({"type": "presence", "room": frame.room, "online": online}))
         subscription.activate(replay.head)
 
     async def on_unsubscribe(self, frame: protocol.Unsubscribe) -> None:
@@ -347,11 +374,29 @@ class ParleyConsumer(SocketConsumer):
 
     async def on_history(self, frame: protocol.History) -> None:
         room = await self.readable_room(frame.room)
-        messages = await db_call(messages_before)(room=room, before=frame.before, limit=frame.limit)
+        messages = await db_call(messages_before)(
+            room=room, before=frame.before, limit=frame.limit, reader=self.known_identity
+        )
         page: dict[str, Any] = {"type": "history", "room": frame.room, "messages": messages}
         if frame.ref is not None:
             page["ref"] = frame.ref
         self.push(encode_json(page))
+
+    async def on_typing(self, frame: protocol.Typing) -> None:
+        """Tell the room's other sockets this person is typing: at most once per ``TYPING_EVERY``
+        seconds per room and socket (more are dropped quietly), and no reply."""
+        subscription = self.subscriptions.get(frame.room)
+        if subscription is None:
+            raise protocol.FrameError("invalid", f"Subscribe to {frame.room!r} before saying you are typing in it.")
+        now = time.monotonic()
+        if self._typing_sent is None:
+            self._typing_sent = {}
+        if now - self._typing_sent.get(frame.room, -TYPING_EVERY) < TYPING_EVERY:
+            return
+        self._typing_sent[frame.room] = now
+        identity = self.known_identity
+        notice = {"type": "typing", "room": frame.room, "user": person_of(identity)}
+        publish_room_frame(subscription.feed.room_id, notice, exclude=identity.key)
 
     async def on_ping(self, frame: protocol.Ping) -> None:
         self.push(protocol.Pong(ref=frame.ref).to_json())
@@ -376,6 +421,34 @@ class ParleyConsumer(SocketConsumer):
         count = await db_call(notifications_mark_read)(user_id=inbox.user_id, ids=ids, everything=frame.all)
         self.push(protocol.NotificationsUnread(ref=frame.ref, count=count).to_json())
 
+    async def on_edit(self, frame: protocol.Edit) -> None:
+        room = await self.readable_room(frame.room)
+        change = await db_call(message_edit)(room=room, editor=self.known_identity, seq=frame.seq, body=frame.body)
+        self.push(_message_updated_reply(change, frame.ref))
+
+    async def on_delete(self, frame: protocol.Delete) -> None:
+        room = await self.readable_room(frame.room)
+        change = await db_call(message_delete)(room=room, actor=self.known_identity, seq=frame.seq)
+        self.push(_message_updated_reply(change, frame.ref))
+
+    async def on_react(self, frame: protocol.React) -> None:
+        room = await self.readable_room(frame.room)
+        identity = self.known_identity
+        state = await db_call(reaction_set)(room=room, user=identity, seq=frame.seq, emoji=frame.emoji, on=frame.on)
+        reply = protocol.Reactions(
+            ref=frame.ref, room=frame.room, seq=frame.seq, counts=state.counts, mine=state.mine(identity.user_id)
+        )
+        self.push(reply.to_json())
+
+    async def on_read(self, frame: protocol.Read) -> None:
+        user = self.known_identity.user
+        if user is None:
+            raise protocol.FrameError("forbidden", "Guests have no read markers; sign in to keep your place in rooms.")
+        room = await self.readable_room(frame.room)
+        state = await db_call(read_marker_advance)(user=user, room=room, seq=frame.seq)
+        reply = protocol.Unread(ref=frame.ref, room=frame.room, count=state.count, last_read=state.last_read)
+        self.push(reply.to_json())
+
     def _signed_in_inbox(self) -> Inbox:
         if self.inbox is None:
             raise protocol.FrameError("forbidden", "Only signed-in users have notifications; guests have none.")
@@ -387,9 +460,19 @@ class ParleyConsumer(SocketConsumer):
         "send": on_send,
         "history": on_history,
         "ping": on_ping,
+        "typing": on_typing,
         "notifications": on_notifications,
         "notification_read": on_notification_read,
+        "edit": on_edit,
+        "delete": on_delete,
+        "react": on_react,
+        "read": on_read,
     }
+
+
+def _message_updated_reply(change: MessageChange, ref: str | int | None) -> str:
+    fields = {key: value for key, value in message_updated_frame(change.message).items() if key != "type"}
+    return protocol.MessageUpdated(ref=ref, **fields).to_json()
 
 
 class TutorialChatConsumer(SocketConsumer):
@@ -455,3 +538,8 @@ def _tutorial_body(text: str) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
         raise protocol.FrameError("invalid", 'Send {"message": "…"} with the message as a string.')
     return protocol.validate_body(data["message"])
+
+
+def person_of(identity: Identity) -> dict[str, Any]:
+    """How others see the person behind a connection: ``{id, name, guest}``, as a message's author."""
+    return {"id": identity.user_id, "name": identity.display_name, "guest": identity.is_guest}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.conf import settings
@@ -125,6 +126,29 @@ Ref = Annotated[str, StringConstraints(max_length=128)] | Annotated[int, Field(g
 Body = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_body)]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_text)]
 
+# A reaction is a short symbol, usually one emoji: 1 to 16 characters (flags, skin tones and ZWJ
+# families take several code points), with at least one outside ASCII (a reaction is not a word),
+# and no white space, control or bidirectional-control characters, nor '/' (it travels in URL paths).
+MAX_EMOJI_LENGTH = 16
+# Distinct emoji one message can carry; more is refused, so that a reactions row stays one line.
+MAX_REACTIONS_PER_MESSAGE = 20
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_EMOJI_REFUSED = r"\s\x00-\x1F\x7F-\x9F/\u200E\u200F\u202A-\u202E\u2066-\u2069"
+# The same rule as a JSON Schema pattern, for the HTTP API's OpenAPI document (length is checked apart).
+EMOJI_PATTERN = rf"^[^{_EMOJI_REFUSED}]*[^{_EMOJI_REFUSED}\x00-\x7F][^{_EMOJI_REFUSED}]*$"
+
+
+def _check_emoji(value: str) -> str:
+    for char in value:
+        if char.isspace() or char == "/" or char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValueError("must be one emoji: no white space, control characters, bidirectional controls or '/'")
+    if value.isascii():
+        raise ValueError("must be an emoji, not plain ASCII text")
+    return value
+
+
+Emoji = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EMOJI_LENGTH), AfterValidator(_check_emoji)]
+
 
 class ClientFrame(BaseModel):
     """Fields every client frame may carry."""
@@ -198,8 +222,64 @@ class NotificationRead(ClientFrame):
         return self
 
 
+class Edit(ClientFrame):
+    """Replace the body of one of your own messages."""
+
+    type: Literal["edit"]
+    room: Slug = Field(description="The room's slug.")
+    seq: Seq = Field(description="The message's seq.")
+    body: Body = Field(description="The new text, 1 to PARLEY_MAX_BODY (default 4000) characters, not blank.")
+
+
+class Delete(ClientFrame):
+    """Delete a message: your own, or any in a room you moderate; its seq stays, its body goes."""
+
+    type: Literal["delete"]
+    room: Slug = Field(description="The room's slug.")
+    seq: Seq = Field(description="The message's seq.")
+
+
+class React(ClientFrame):
+    """Put an emoji on a message (``on``: true) or take yours off (``on``: false); signed-in users only."""
+
+    type: Literal["react"]
+    room: Slug = Field(description="The room's slug.")
+    seq: Seq = Field(description="The message's seq.")
+    emoji: Emoji = Field(
+        description="One emoji: 1 to 16 characters, not all ASCII, no white space, control characters or '/'."
+    )
+    on: bool = Field(description="true adds your reaction, false removes it.")
+
+
+class Read(ClientFrame):
+    """Mark a room read up to ``seq``; the marker never moves back. Signed-in users only."""
+
+    type: Literal["read"]
+    room: Slug = Field(description="The room's slug.")
+    seq: Seq = Field(description="The newest seq the user has seen; one beyond the room's newest counts as the newest.")
+
+
+class Typing(ClientFrame):
+    """Say you are typing in a room you follow; the others get ``typing``. No reply; at most one every 2 s counts."""
+
+    type: Literal["typing"]
+    room: Slug = Field(description="The room's slug (a room this socket is subscribed to).")
+
+
 AnyClientFrame = Annotated[
-    Subscribe | Unsubscribe | Send | History | Ping | Notifications | NotificationRead, Field(discriminator="type")
+    Subscribe
+    | Unsubscribe
+    | Send
+    | History
+    | Ping
+    | Notifications
+    | NotificationRead
+    | Edit
+    | Delete
+    | React
+    | Read
+    | Typing,
+    Field(discriminator="type"),
 ]
 CLIENT_FRAME_TYPES = (
     "subscribe",
@@ -209,6 +289,11 @@ CLIENT_FRAME_TYPES = (
     "ping",
     "notifications",
     "notification_read",
+    "edit",
+    "delete",
+    "react",
+    "read",
+    "typing",
 )
 _client_frame_adapter: TypeAdapter[AnyClientFrame] = TypeAdapter(AnyClientFrame)
 
@@ -246,6 +331,12 @@ class MessageData(BaseModel):
     body: str
     created_at: str = Field(description="When it was stored: ISO 8601, UTC.")
     client_id: str = Field(description="The client_id it was sent with.")
+    edited_at: str | None = Field(description="When its body was last edited (ISO 8601, UTC), or null.")
+    deleted: bool = Field(description="Deleted: body is then empty and reactions are gone.")
+    reactions: dict[str, int] = Field(description="How many people put each emoji on it, in the order first used.")
+    mine: list[str] = Field(
+        description="The emoji the reader put on it, in replays and history pages; [] in live message frames."
+    )
 
 
 class Message(MessageData, ServerFrame):
@@ -302,6 +393,50 @@ class Pong(Reply):
     type: Literal["pong"] = "pong"
 
 
+class Presence(ServerFrame):
+    """Who is in the room: sent right after ``subscribed``; ``presence_diff`` frames follow."""
+
+    type: Literal["presence"] = "presence"
+    room: str = Field(description="The room's slug.")
+    online: list[Author] = Field(description="Everyone with a socket following the room, each person once.")
+
+
+class PresenceDiff(ServerFrame):
+    """People arrived in or left the room (a person leaves when their last socket stops following it)."""
+
+    type: Literal["presence_diff"] = "presence_diff"
+    room: str = Field(description="The room's slug.")
+    joined: list[Author] = Field(description="People who arrived.")
+    left: list[Author] = Field(description="People who left, or whose server process stopped answering.")
+
+
+class TypingNotice(ServerFrame):
+    """Someone else in the room is typing; show it for a few seconds unless it comes again."""
+
+    type: Literal["typing"] = "typing"
+    room: str = Field(description="The room's slug.")
+    user: Author = Field(description="Who is typing: {id, name, guest}.")
+
+
+class MessageUpdated(RoomReply):
+    """A message was edited or deleted: its current state (to the room, and as the reply to ``edit`` or ``delete``)."""
+
+    type: Literal["message_updated"] = "message_updated"
+    seq: int = Field(description="The message's seq.")
+    body: str = Field(description="The current body; empty when deleted.")
+    edited_at: str | None = Field(description="When its body was last edited (ISO 8601, UTC), or null.")
+    deleted: bool = Field(description="The message was deleted: show it as such, with no reactions.")
+
+
+class Reactions(RoomReply):
+    """A message's reactions changed: the new counts (to the room, and as the reply to ``react``)."""
+
+    type: Literal["reactions"] = "reactions"
+    seq: int = Field(description="The message's seq.")
+    counts: dict[str, int] = Field(description="How many people put each emoji on it, in the order first used.")
+    mine: list[str] = Field(description="The emoji the receiving user put on it ([] for guests and non-reactors).")
+
+
 class NotificationData(BaseModel):
     """A stored notification as its recipient sees it."""
 
@@ -331,6 +466,16 @@ class NotificationsUnread(Reply):
 
     type: Literal["notifications_unread"] = "notifications_unread"
     count: int = Field(description="How many of the user's notifications are unread.")
+
+
+class Unread(RoomReply):
+    """The user's unread state in a room: the reply to ``read``, and to every socket of the user when it moves."""
+
+    type: Literal["unread"] = "unread"
+    count: int = Field(
+        description="Messages after last_read, not the user's own, not deleted (counted among the room's newest 1000)."
+    )
+    last_read: int = Field(description="The seq up to which the user has read the room (0: nothing yet).")
 
 
 class Error(Reply):
@@ -435,9 +580,32 @@ def _salvage_ref(text: str) -> str | int | None:
     return None
 
 
-def message_data(message: StoredMessage) -> dict[str, Any]:
-    """A stored message in its wire shape (``MessageData``), as plain JSON-ready values."""
+_emoji_adapter: TypeAdapter[str] = TypeAdapter(Emoji)
+
+
+def validate_emoji(value: str) -> str:
+    """Check a reaction's emoji outside a frame (the HTTP API), or raise ``FrameError`` (invalid)."""
+    try:
+        return _emoji_adapter.validate_python(value)
+    except ValidationError as exc:
+        message = str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
+        raise FrameError("invalid", f"The emoji {message[:1].lower()}{message[1:]}.") from None
+
+
+def iso_time(moment: datetime | None) -> str | None:
+    """A stored time as the protocol writes it: ISO 8601 in UTC with a ``Z``, or None."""
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def message_data(
+    message: StoredMessage, reactions: dict[str, int] | None = None, mine: list[str] | None = None
+) -> dict[str, Any]:
+    """A stored message in its wire shape (``MessageData``), as plain JSON-ready values.
+
+    ``reactions`` and ``mine`` are read by the caller, for a whole page at once; a new message has none.
+    """
     author = message.author
+    deleted = message.deleted_at is not None
     return {
         "room": message.room.slug,
         "seq": message.seq,
@@ -447,9 +615,13 @@ def message_data(message: StoredMessage) -> dict[str, Any]:
             "name": message.guest_name if author is None else author.get_username(),
             "guest": author is None,
         },
-        "body": message.body,
+        "body": "" if deleted else message.body,
         "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
         "client_id": message.client_id,
+        "edited_at": iso_time(message.edited_at),
+        "deleted": deleted,
+        "reactions": {} if deleted or reactions is None else reactions,
+        "mine": [] if deleted or mine is None else mine,
     }
 
 

@@ -25,6 +25,11 @@ CLIENT_FRAMES: list[type[BaseModel]] = [
     protocol.Ping,
     protocol.Notifications,
     protocol.NotificationRead,
+    protocol.Edit,
+    protocol.Delete,
+    protocol.React,
+    protocol.Read,
+    protocol.Typing,
 ]
 SERVER_FRAMES: list[type[BaseModel]] = [
     protocol.Message,
@@ -36,6 +41,12 @@ SERVER_FRAMES: list[type[BaseModel]] = [
     protocol.Notification,
     protocol.NotificationsReplayed,
     protocol.NotificationsUnread,
+    protocol.MessageUpdated,
+    protocol.Reactions,
+    protocol.Unread,
+    protocol.Presence,
+    protocol.PresenceDiff,
+    protocol.TypingNotice,
     protocol.Error,
 ]
 

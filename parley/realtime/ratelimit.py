@@ -63,6 +63,11 @@ RATE_SETTINGS: dict[Kind, str] = {
 }
 # Protocol v1 frames that count against a limit; the others (ping, unsubscribe) are cheap.
 FRAME_KINDS: dict[str, Kind] = {"send": "send", "subscribe": "subscribe", "history": "history"}
+# Edits, deletes and reactions write and fan out like a message does, so they share its limit.
+FRAME_KINDS.update(edit="send", delete="send", react="send")
+# A read is a small write plus a frame to the user's own sockets; clients send at most one a second,
+# so the history limit (10 a second) leaves them room and still stops a flood.
+FRAME_KINDS["read"] = "history"
 
 # While Redis does not answer, checks use this process's buckets; Redis is tried again after this.
 REDIS_RETRY_AFTER = 5.0
@@ -267,15 +272,21 @@ class RateLimited(protocol.FrameError):
 
 
 class SocketLimits:
-    """One socket's limits: its own buckets, its identity's shared ones, and its recent refusals."""
+    """One socket's limits: its own buckets, its identity's shared ones, and its recent refusals.
+
+    Every socket has one, most never use it: buckets and the refusal log are made on first use
+    (an empty deque of 50 alone is half a kilobyte, of an idle socket's thirty).
+    """
+
+    __slots__ = ("_abuse_refusals", "_abuse_window", "_identity_key", "_limiter", "_own", "_refusals")
 
     def __init__(self, identity: Identity) -> None:
         self._limiter = get_limiter()
         self._identity_key = identity_key(identity)
-        self._own: dict[Kind, TokenBucket] = {}
+        self._own: dict[Kind, TokenBucket] | None = None
         self._abuse_refusals: int = settings.PARLEY_ABUSE_REFUSALS
         self._abuse_window: float = settings.PARLEY_ABUSE_WINDOW
-        self._refusals: deque[float] = deque(maxlen=max(self._abuse_refusals, 1))
+        self._refusals: deque[float] | None = None
 
     async def check(self, kind: Kind) -> RateDecision:
         """Count a frame of ``kind``: against this socket's bucket first, then its identity's."""
@@ -283,6 +294,8 @@ class SocketLimits:
         if rate is None:
             return ALLOWED
         now = time.monotonic()
+        if self._own is None:
+            self._own = {}
         bucket = self._own.get(kind)
         if bucket is None:
             bucket = self._own[kind] = TokenBucket(rate, now)
@@ -297,6 +310,8 @@ class SocketLimits:
         return self._refused(decision, now)
 
     def _refused(self, decision: RateDecision, now: float) -> RateDecision:
+        if self._refusals is None:
+            self._refusals = deque(maxlen=max(self._abuse_refusals, 1))
         self._refusals.append(now)
         return decision
 
@@ -304,6 +319,6 @@ class SocketLimits:
     def abusive(self) -> bool:
         """Whether ``PARLEY_ABUSE_REFUSALS`` refusals fell within ``PARLEY_ABUSE_WINDOW`` seconds."""
         refusals = self._refusals
-        if self._abuse_refusals <= 0 or len(refusals) < self._abuse_refusals:
+        if self._abuse_refusals <= 0 or refusals is None or len(refusals) < self._abuse_refusals:
             return False
         return refusals[-1] - refusals[0] <= self._abuse_window

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from parley.rooms.models import Membership, Message, Room
+from parley.rooms.models import Membership, Message, MessageEdit, Room
 
 
 class MembershipInline(admin.TabularInline[Membership, Room]):
@@ -28,16 +28,41 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     raw_id_fields = ["user", "room"]
 
 
+class MessageEditInline(admin.TabularInline[MessageEdit, Message]):
+    """A message's earlier bodies, read-only: the record moderators consult after an edit or delete."""
+
+    model = MessageEdit
+    extra = 0
+    can_delete = False
+    fields = ["edited_at", "action", "edited_by", "previous_body"]
+    readonly_fields = ["edited_at", "action", "edited_by", "previous_body"]
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin[Message]):
     """Messages are stored history: the admin shows them but does not write them, so every
     message keeps the seq the service gave it and was published when it was stored."""
 
-    list_display = ["room", "seq", "author", "guest_name", "short_body", "created_at"]
+    list_display = ["room", "seq", "author", "guest_name", "short_body", "created_at", "edited_at", "deleted_at"]
     list_filter = ["room"]
     search_fields = ["body", "author__username", "guest_name"]
     list_select_related = ["room", "author"]
-    readonly_fields = ["room", "seq", "author", "guest_name", "guest_id", "body", "client_id", "created_at"]
+    readonly_fields = [
+        "room",
+        "seq",
+        "author",
+        "guest_name",
+        "guest_id",
+        "body",
+        "client_id",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+    ]
+    inlines = [MessageEditInline]
 
     def has_add_permission(self, request: object) -> bool:
         return False

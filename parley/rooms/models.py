@@ -78,6 +78,11 @@ class Message(models.Model):
     body = models.TextField()
     client_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by ``message_edit``; a deleted message keeps its row and seq (seqs have no gaps) but its
+    # ``body`` is blanked: the text it had lives on only in its ``MessageEdit`` history, which
+    # moderators can read.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["room", "seq"]
@@ -97,3 +102,48 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room.slug}#{self.seq}"
+
+
+class MessageEdit(models.Model):
+    """One earlier state of a message: the body it had before ``edited_by`` edited or deleted it.
+
+    The history of a message is for its room's moderators and staff (evidence when someone edits
+    away or deletes what they said); other people see only the current state.
+    """
+
+    class Action(models.TextChoices):
+        EDIT = "edit", "Edited"
+        DELETE = "delete", "Deleted"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.EDIT)
+    previous_body = models.TextField()
+    # Null for a guest (guests have no user row) and when the user is deleted later.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["message", "edited_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.action} at {self.edited_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Reaction(models.Model):
+    """A user's emoji on a message; each user puts each emoji on a message at most once."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The constraint's index starts with ``message``: it also serves the per-page count query.
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique_message_user_emoji")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on {self.message} by {self.user_id}"

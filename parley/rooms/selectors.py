@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
 from parley.accounts.identity import Identity
 from parley.realtime.protocol import message_data
-from parley.rooms.access import check_can_read, guests_may_use, room_not_found
-from parley.rooms.models import Membership, Message, Room
+from parley.rooms.access import RoomAccessError, check_can_read, guests_may_use, room_not_found
+from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 
 
 def room_get(*, slug: str) -> Room | None:
@@ -42,6 +43,49 @@ def _messages(room: Room) -> QuerySet[Message]:
 
 
 @dataclass(frozen=True)
+class MessageReactions:
+    """A message's reaction counts (in the order each emoji was first used) and the reader's own emoji."""
+
+    counts: dict[str, int]
+    mine: list[str]
+
+
+def reactions_of(*, message_ids: list[int], reader_id: int | None = None) -> dict[int, MessageReactions]:
+    """The reactions of these messages, by message id, in one query (messages without any are absent).
+
+    With ``reader_id``, ``mine`` lists that user's emoji on each message.
+    """
+    if not message_ids:
+        return {}
+    rows = (
+        Reaction.objects.filter(message_id__in=message_ids)
+        .values("message_id", "emoji")
+        .annotate(count=Count("id"), first=Min("id"), by_reader=Count("id", filter=Q(user_id=reader_id)))
+        .order_by("message_id", "first")
+    )
+    found: dict[int, MessageReactions] = {}
+    for row in rows:
+        entry = found.setdefault(row["message_id"], MessageReactions(counts={}, mine=[]))
+        entry.counts[row["emoji"]] = row["count"]
+        if row["by_reader"]:
+            entry.mine.append(row["emoji"])
+    return found
+
+
+def _page(rows: Iterable[Message], reader: Identity | None = None) -> list[dict[str, Any]]:
+    """Messages in their wire shape with their current reactions: one query for the whole page."""
+    messages = list(rows)
+    live = [message.pk for message in messages if message.deleted_at is None]
+    reactions = reactions_of(message_ids=live, reader_id=None if reader is None else reader.user_id)
+    empty = MessageReactions(counts={}, mine=[])
+    page = []
+    for message in messages:
+        found = reactions.get(message.pk, empty)
+        page.append(message_data(message, found.counts, found.mine))
+    return page
+
+
+@dataclass(frozen=True)
 class Replay:
     """What a subscribe with ``since`` replays: the newest missed messages, oldest first."""
 
@@ -50,8 +94,9 @@ class Replay:
     truncated: bool
 
 
-def messages_replay(*, room: Room, since: int | None, limit: int) -> Replay:
-    """The messages after ``since`` (at most the newest ``limit`` of them) and the room's head.
+def messages_replay(*, room: Room, since: int | None, limit: int, reader: Identity | None = None) -> Replay:
+    """The messages after ``since`` (at most the newest ``limit`` of them) and the room's head,
+    as they are now (edited, deleted, with their reactions and ``reader``'s own).
 
     Without ``since`` nothing is replayed. When more than ``limit`` were missed, the newest
     ``limit`` are returned, so that the connection's stream has no gap from there on; the older
@@ -62,23 +107,26 @@ def messages_replay(*, room: Room, since: int | None, limit: int) -> Replay:
         return Replay(messages=[], head=head, truncated=False)
     start = max(since, head - limit)
     rows = _messages(room).filter(seq__gt=start, seq__lte=head).order_by("seq")
-    return Replay(messages=[message_data(row) for row in rows], head=head, truncated=start > since)
+    return Replay(messages=_page(rows, reader), head=head, truncated=start > since)
 
 
-def messages_before(*, room: Room, before: int | None, limit: int) -> list[dict[str, Any]]:
-    """A page of up to ``limit`` messages older than seq ``before`` (or the newest), oldest first."""
+def messages_before(
+    *, room: Room, before: int | None, limit: int, reader: Identity | None = None
+) -> list[dict[str, Any]]:
+    """A page of up to ``limit`` messages older than seq ``before`` (or the newest), oldest first;
+    ``mine`` in each is ``reader``'s own reactions."""
     rows = _messages(room)
     if before is not None:
         rows = rows.filter(seq__lt=before)
     page = list(rows.order_by("-seq")[:limit])
     page.reverse()
-    return [message_data(row) for row in page]
+    return _page(page, reader)
 
 
 def messages_between(*, room_id: int, after: int, upto: int) -> list[dict[str, Any]]:
     """Messages with ``after`` < seq <= ``upto``, oldest first: how the hub repairs a gap."""
     rows = Message.objects.filter(room_id=room_id, seq__gt=after, seq__lte=upto).select_related("author", "room")
-    return [message_data(row) for row in rows.order_by("seq")]
+    return _page(rows.order_by("seq"))
 
 
 def room_head(*, room_id: int) -> int:
@@ -91,7 +139,9 @@ def room_heads(*, room_ids: list[int]) -> dict[int, int]:
     return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
 
 
-def messages_after(*, room: Room, after: int, before: int | None = None, limit: int) -> list[dict[str, Any]]:
+def messages_after(
+    *, room: Room, after: int, before: int | None = None, limit: int, reader: Identity | None = None
+) -> list[dict[str, Any]]:
     """A page of up to ``limit`` messages with seq above ``after`` (and below ``before``), oldest first.
 
     Paging forward: the next page starts after the last seq of this one.
@@ -99,7 +149,7 @@ def messages_after(*, room: Room, after: int, before: int | None = None, limit: 
     rows = _messages(room).filter(seq__gt=after)
     if before is not None:
         rows = rows.filter(seq__lt=before)
-    return [message_data(row) for row in rows.order_by("seq")[:limit]]
+    return _page(rows.order_by("seq")[:limit], reader)
 
 
 def membership_roles(*, user_id: int | None, room_ids: list[int]) -> dict[int, str]:
@@ -108,3 +158,33 @@ def membership_roles(*, user_id: int | None, room_ids: list[int]) -> dict[int, s
         return {}
     rows = Membership.objects.filter(user_id=user_id, room_id__in=room_ids).values_list("room_id", "role")
     return dict(rows)
+
+
+def is_moderator(*, room: Room, identity: Identity) -> bool:
+    """Whether ``identity`` may moderate ``room``: staff, or the room's owner or a moderator of it."""
+    if identity.is_staff:
+        return True
+    if identity.user is None:
+        return False
+    moderators = (Membership.Role.OWNER, Membership.Role.MODERATOR)
+    return Membership.objects.filter(room=room, user=identity.user, role__in=moderators).exists()
+
+
+def message_edits(*, room: Room, seq: int, reader: Identity) -> list[MessageEdit]:
+    """The edit history of message ``seq`` (oldest first), for the room's moderators and staff.
+
+    Raises ``RoomAccessError``: not_found for a room ``reader`` cannot read or a seq with no
+    message, forbidden for anyone who does not moderate the room.
+    """
+    check_can_read(room=room, identity=reader)
+    message = Message.objects.filter(room=room, seq=seq).first()
+    if message is None:
+        raise RoomAccessError("not_found", f"Room {room.slug!r} has no message {seq}.")
+    if not is_moderator(room=room, identity=reader):
+        raise RoomAccessError("forbidden", "Only the room's owners, moderators and staff can read edit histories.")
+    return list(message.edits.select_related("edited_by").order_by("edited_at", "id"))
+
+
+def message_state(*, message: Message, reader: Identity | None = None) -> dict[str, Any]:
+    """One message in its wire shape as it is now, with its reactions and ``reader``'s own."""
+    return _page([message], reader)[0]

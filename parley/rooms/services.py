@@ -7,15 +7,25 @@ publishing function in ``parley.realtime.events``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from parley.accounts.identity import Identity
-from parley.realtime.events import publish_message_on_commit
-from parley.rooms.access import check_can_post, room_not_found
-from parley.rooms.models import Membership, Message, Room
+from parley.realtime.events import publish_message_on_commit, publish_room_frame_on_commit
+from parley.realtime.protocol import (
+    MAX_REACTIONS_PER_MESSAGE,
+    FrameError,
+    iso_time,
+    validate_body,
+    validate_emoji,
+)
+from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
+from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
+from parley.rooms.selectors import is_moderator
 from parley.tasks.followups import message_followups
 
 
@@ -205,3 +215,170 @@ def message_broadcast(*, slugs: list[str], sender: Identity, body: str, client_i
                 raise room_not_found(slug)
             check_can_post(room=room, identity=sender)
         return [message_post(room=rooms[slug], sender=sender, body=body, client_id=client_id) for slug in slugs]
+
+
+# --- edits, deletes and reactions ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageChange:
+    """A message after an edit or delete, and whether this call changed it (False: nothing to do)."""
+
+    message: Message
+    changed: bool
+
+
+def message_updated_frame(message: Message) -> dict[str, Any]:
+    """The ``message_updated`` frame that tells a room a message's current state."""
+    deleted = message.deleted_at is not None
+    return {
+        "type": "message_updated",
+        "room": message.room.slug,
+        "seq": message.seq,
+        "body": "" if deleted else message.body,
+        "edited_at": iso_time(message.edited_at),
+        "deleted": deleted,
+    }
+
+
+def _message_for_change(*, room: Room, actor: Identity, seq: int) -> Message:
+    """Message ``seq`` of a room ``actor`` may still use, locked until commit (PostgreSQL), or raise."""
+    check_can_post(room=room, identity=actor)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the author join, and needs only the message row.
+    rows = Message.objects.select_for_update(of=("self",)).select_related("room", "author")
+    message = rows.filter(room=room, seq=seq).first()
+    if message is None:
+        raise RoomAccessError("not_found", f"Room {room.slug!r} has no message {seq}.")
+    return message
+
+
+def _is_author(message: Message, identity: Identity) -> bool:
+    if identity.user is not None:
+        return message.author_id == identity.user_id
+    return message.author_id is None and bool(identity.guest_id) and message.guest_id == identity.guest_id
+
+
+@transaction.atomic
+def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> MessageChange:
+    """Replace the body of ``editor``'s own message ``seq``, keep the old body in its history, and
+    tell the room after commit. An unchanged body stores and publishes nothing.
+
+    Raises ``RoomAccessError`` (not_found: no such room for ``editor`` or no such seq; forbidden:
+    someone else's message, or a deleted one) and ``FrameError`` for a body that is not valid.
+    """
+    body = validate_body(body)
+    message = _message_for_change(room=room, actor=editor, seq=seq)
+    if not _is_author(message, editor):
+        raise RoomAccessError("forbidden", "You can edit only your own messages.")
+    if message.deleted_at is not None:
+        raise RoomAccessError("forbidden", "This message was deleted; it cannot be edited.")
+    if message.body == body:
+        return MessageChange(message=message, changed=False)
+    now = timezone.now()
+    MessageEdit.objects.create(
+        message=message,
+        action=MessageEdit.Action.EDIT,
+        previous_body=message.body,
+        edited_by=editor.user,
+        edited_at=now,
+    )
+    message.body, message.edited_at = body, now
+    message.save(update_fields=["body", "edited_at"])
+    publish_room_frame_on_commit(room.pk, message_updated_frame(message))
+    return MessageChange(message=message, changed=True)
+
+
+@transaction.atomic
+def message_delete(*, room: Room, actor: Identity, seq: int) -> MessageChange:
+    """Delete message ``seq``: ``actor``'s own, or any when ``actor`` moderates the room (owner,
+    moderator, staff). The message keeps its seq; its body is blanked and moves to its history
+    (for moderators), its reactions are removed, and the room is told after commit. Deleting a
+    deleted message changes nothing.
+    """
+    message = _message_for_change(room=room, actor=actor, seq=seq)
+    if not _is_author(message, actor) and not is_moderator(room=room, identity=actor):
+        raise RoomAccessError("forbidden", "You can delete only your own messages (moderators: any message).")
+    if message.deleted_at is not None:
+        return MessageChange(message=message, changed=False)
+    now = timezone.now()
+    MessageEdit.objects.create(
+        message=message,
+        action=MessageEdit.Action.DELETE,
+        previous_body=message.body,
+        edited_by=actor.user,
+        edited_at=now,
+    )
+    message.body, message.deleted_at = "", now
+    message.save(update_fields=["body", "deleted_at"])
+    Reaction.objects.filter(message=message).delete()
+    publish_room_frame_on_commit(room.pk, message_updated_frame(message))
+    return MessageChange(message=message, changed=True)
+
+
+@dataclass(frozen=True)
+class ReactionState:
+    """A message's reactions after a change: counts by emoji, and each reactor's own emoji."""
+
+    message: Message
+    counts: dict[str, int]
+    mine_by_user: dict[int, list[str]]
+    changed: bool
+
+    def mine(self, user_id: int | None) -> list[str]:
+        """The emoji ``user_id`` put on the message."""
+        return [] if user_id is None else self.mine_by_user.get(user_id, [])
+
+    def frame(self) -> dict[str, Any]:
+        """The ``reactions`` frame as everyone but the reactors gets it (``mine`` empty)."""
+        return {
+            "type": "reactions",
+            "room": self.message.room.slug,
+            "seq": self.message.seq,
+            "counts": self.counts,
+            "mine": [],
+        }
+
+
+@transaction.atomic
+def reaction_set(*, room: Room, user: Identity, seq: int, emoji: str, on: bool) -> ReactionState:
+    """Put ``emoji`` on message ``seq`` for ``user`` (``on``) or take it off, and tell the room after
+    commit, each reactor with their own ``mine``. Doing what is already done changes nothing.
+
+    Signed-in users only (a guest has no row to react with): guests get forbidden. A deleted
+    message takes no reactions, and a message takes at most ``MAX_REACTIONS_PER_MESSAGE``
+    different emoji. Raises ``RoomAccessError`` and ``FrameError`` (a bad emoji; the cap).
+    """
+    emoji = validate_emoji(emoji)
+    if user.user is None:
+        raise RoomAccessError("forbidden", "Sign in to react to messages; guests cannot.")
+    # Locking the message serialises reactions to it, so the cap on distinct emoji holds.
+    message = _message_for_change(room=room, actor=user, seq=seq)
+    if message.deleted_at is not None:
+        raise RoomAccessError("forbidden", "This message was deleted; it cannot take reactions.")
+    existing = Reaction.objects.filter(message=message, user=user.user, emoji=emoji)
+    changed = False
+    if on and not existing.exists():
+        emoji_in_use = set(Reaction.objects.filter(message=message).values_list("emoji", flat=True).distinct())
+        if emoji not in emoji_in_use and len(emoji_in_use) >= MAX_REACTIONS_PER_MESSAGE:
+            raise FrameError(
+                "invalid",
+                f"This message has {MAX_REACTIONS_PER_MESSAGE} different reactions already; add one of those instead.",
+            )
+        Reaction.objects.create(message=message, user=user.user, emoji=emoji)
+        changed = True
+    elif not on:
+        changed = existing.delete()[0] > 0
+    state = _reaction_state(message, changed=changed)
+    if changed:
+        personal = {str(user_id): {"mine": mine} for user_id, mine in state.mine_by_user.items()}
+        publish_room_frame_on_commit(room.pk, state.frame(), personal=personal)
+    return state
+
+
+def _reaction_state(message: Message, *, changed: bool) -> ReactionState:
+    counts: dict[str, int] = {}
+    mine_by_user: dict[int, list[str]] = {}
+    for user_id, emoji in Reaction.objects.filter(message=message).order_by("id").values_list("user_id", "emoji"):
+        counts[emoji] = counts.get(emoji, 0) + 1
+        mine_by_user.setdefault(user_id, []).append(emoji)
+    return ReactionState(message=message, counts=counts, mine_by_user=mine_by_user, changed=changed)

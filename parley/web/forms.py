@@ -31,3 +31,33 @@ class GuestNameForm(forms.Form):
         if not valid_guest_name(name):
             raise forms.ValidationError("Use 1 to 32 letters, digits, spaces, dots, dashes or underscores.")
         return name
+
+
+class DirectMessageForm(forms.Form):
+    """Whom to message directly."""
+
+    username = forms.CharField(max_length=150, label="Username")
+
+
+MUTE_DURATIONS = [(600, "10 minutes"), (3600, "1 hour"), (86400, "1 day")]
+
+
+class RoomSettingsForm(forms.Form):
+    """A room's title and who may use it (owners)."""
+
+    title = forms.CharField(max_length=200, required=False)
+    is_private = forms.BooleanField(required=False, label="Private (members only)")
+    guests_allowed = forms.BooleanField(required=False, label="Guests welcome (public rooms)")
+
+
+class ModerateForm(forms.Form):
+    """One moderation action on one user, from the room settings page."""
+
+    action = forms.ChoiceField(
+        choices=[(name, name) for name in ("invite", "remove", "ban", "unban", "mute", "unmute", "role")]
+    )
+    username = forms.CharField(max_length=150)
+    duration = forms.TypedChoiceField(choices=MUTE_DURATIONS, coerce=int, required=False)
+    role = forms.ChoiceField(
+        choices=[("member", "Member"), ("moderator", "Moderator"), ("owner", "Owner")], required=False
+    )

@@ -13,20 +13,39 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from parley.accounts.identity import GUEST_ID_SESSION_KEY, GUEST_NAME_SESSION_KEY, guest_identity, request_identity
+from parley.accounts.identity import (
+    GUEST_ID_SESSION_KEY,
+    GUEST_NAME_SESSION_KEY,
+    Identity,
+    guest_identity,
+    request_identity,
+)
+from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.rooms.access import RoomAccessError, guests_may_use
-from parley.rooms.selectors import messages_before, room_for_reader, room_get, rooms_visible
+from parley.rooms.models import Room
+from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, rooms_visible
 from parley.rooms.services import room_get_or_create
 from parley.web.forms import GuestNameForm, JumpForm, RoomCreateForm
+from parley.web.moderation import room_header
 
 HISTORY_PAGE = 50
+
+
+def _room_list(identity: Identity) -> list[tuple[Room, Unread | None]]:
+    """The rooms ``identity`` may enter, each with the user's ``Unread`` state (None for guests),
+    read in one query for all rooms."""
+    rooms = rooms_visible(identity=identity)
+    if identity.user_id is None:
+        return [(room, None) for room in rooms]
+    unread = unread_counts(user_id=identity.user_id, room_ids=[room.pk for room in rooms])
+    return [(room, unread.get(room.pk)) for room in rooms]
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The rooms you may enter, a form to create one and a box to jump to one by name."""
     identity = request_identity(request) or guest_identity(guest_id="", name="")
-    rooms = rooms_visible(identity=identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else []
+    rooms = _room_list(identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else []
     context = {"rooms": rooms, "create_form": RoomCreateForm(), "jump_form": JumpForm()}
     return render(request, "web/index.html", context)
 
@@ -47,7 +66,7 @@ def room_create(request: HttpRequest) -> HttpResponse:
     """Create a room owned by the signed-in user and open it."""
     form = RoomCreateForm(request.POST)
     if not form.is_valid():
-        rooms = rooms_visible(identity=request_identity(request))  # type: ignore[arg-type]
+        rooms = _room_list(request_identity(request))  # type: ignore[arg-type]
         return render(
             request, "web/index.html", {"rooms": rooms, "create_form": form, "jump_form": JumpForm()}, status=400
         )
@@ -67,17 +86,26 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         readable = room_for_reader(slug=slug, identity=identity)
     except RoomAccessError as error:
+        if error.code == "forbidden" and identity.user is not None:
+            messages.error(request, error.detail)  # banned from a public room: say so
+            return redirect("index")
         if error.code == "forbidden":
             return redirect(f"{reverse('login')}?next={request.path}")
         raise Http404(error.detail) from None
-    history = messages_before(room=readable, before=None, limit=HISTORY_PAGE)
+    history = messages_before(room=readable, before=None, limit=HISTORY_PAGE, reader=identity)
+    # Where the "new messages" divider goes; guests keep no read marker (null).
+    last_read = None if identity.user_id is None else unread_count(user_id=identity.user_id, room_id=readable.pk)
     config = {
         "room": readable.slug,
         "me": {"id": identity.user_id, "name": identity.display_name, "guest": identity.is_guest},
         "maxBody": settings.PARLEY_MAX_BODY,
         "historyPage": HISTORY_PAGE,
+        # Moderators get a delete button on every message; the server checks again on each delete.
+        "moderator": is_moderator(room=readable, identity=identity),
+        "lastRead": None if last_read is None else last_read.last_read,
     }
     context = {"room": readable, "config": config, "history": history, "identity": identity}
+    context.update(room_header(room=readable, identity=identity))
     return render(request, "web/room.html", context)
 
 

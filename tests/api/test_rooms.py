@@ -39,6 +39,8 @@ def test_a_created_room_is_owned_by_its_creator(api_as, alice):
         "guests_allowed": False,
         "head": 0,
         "role": "owner",
+        "unread": 0,
+        "last_read": 0,
     }
     assert Membership.objects.get(room__slug="plans").role == "owner"
 
@@ -105,6 +107,10 @@ def test_post_a_message_answers_201_with_seq_and_id(make_room, api_as, alice):
         "body": "hello",
         "created_at": data["created_at"],
         "client_id": stored.client_id,
+        "edited_at": None,
+        "deleted": False,
+        "reactions": {},
+        "mine": [],
     }
 
 

@@ -15,11 +15,17 @@ TIMEOUT = 5.0
 Frame = dict[str, Any]
 
 
+# Who is in a room and who is typing: frames that arrive whenever people come, go or type, so
+# tests about something else skip them; tests about presence open clients with ``ignore=()``.
+AMBIENT = ("presence", "presence_diff", "typing")
+
+
 class Client:
     """One open socket: send frames, receive JSON frames with a timeout, see how it closed."""
 
-    def __init__(self, socket: ClientConnection) -> None:
+    def __init__(self, socket: ClientConnection, ignore: tuple[str, ...] = AMBIENT) -> None:
         self.socket = socket
+        self.ignore = ignore
 
     @classmethod
     async def open(
@@ -57,6 +63,8 @@ class Client:
         except TimeoutError:
             raise AssertionError(f"no frame arrived within {TIMEOUT} s") from None
         frame: Frame = json.loads(text)
+        if frame.get("type") in self.ignore:
+            return await self.recv()
         return frame
 
     async def recv_until(self, frame_type: str) -> list[Frame]:

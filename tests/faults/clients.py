@@ -25,6 +25,8 @@ from urllib.parse import urlencode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from tests.e2e.client import AMBIENT
+
 Frame = dict[str, Any]
 
 OPEN_TIMEOUT = 3.0
@@ -218,7 +220,7 @@ class Reader(ReconnectingClient):
                 self.refused += 1
                 await asyncio.sleep(backoff(self.refused))
                 await self._subscribe(socket)
-            else:
+            elif kind not in AMBIENT:
                 self.unexpected.append(frame)
 
     async def _subscribe(self, socket: ClientConnection) -> None:
@@ -360,5 +362,5 @@ class Sender(ReconnectingClient):
             self.unavailable += 1
             self._tries[client_id] = self._tries.get(client_id, 0) + 1
             retries[client_id] = time.monotonic() + backoff(self._tries[client_id])
-        else:
+        elif kind not in AMBIENT:
             self.unexpected.append(frame)

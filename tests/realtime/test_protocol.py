@@ -23,6 +23,10 @@ def _minimal(frame_type: str) -> str:
     fields = {"subscribe": ', "room": "r"', "unsubscribe": ', "room": "r"', "history": ', "room": "r"', "ping": ""}
     fields["send"] = ', "room": "r", "body": "b", "client_id": "c"'
     fields.update(notifications="", notification_read=', "all": true')
+    fields.update(edit=', "room": "r", "seq": 1, "body": "b"', delete=', "room": "r", "seq": 1')
+    fields["react"] = ', "room": "r", "seq": 1, "emoji": "\U0001f44d", "on": true'
+    fields["read"] = ', "room": "r", "seq": 0'
+    fields["typing"] = ', "room": "r"'
     return f'{{"type": "{frame_type}"{fields[frame_type]}}}'
 
 
@@ -96,5 +100,9 @@ def test_the_hubs_message_encoding_is_the_message_frame_schema():
         "body": "é <b>",
         "created_at": "2026-11-23T19:20:00.000001Z",
         "client_id": "c",
+        "edited_at": None,
+        "deleted": False,
+        "reactions": {"👍": 2},
+        "mine": ["👍"],
     }
     assert message_frame_json(data) == protocol.Message(**data).to_json()

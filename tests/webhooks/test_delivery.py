@@ -85,6 +85,10 @@ async def test_a_message_sent_on_a_socket_is_posted_signed_after_failed_attempts
             "body": "hello hooks",
             "created_at": payload["message"]["created_at"],
             "client_id": "c-1",
+            "edited_at": None,
+            "deleted": False,
+            "reactions": {},
+            "mine": [],
         }
 
         delivery = await WebhookDelivery.objects.aget(pk=payload["delivery"])

@@ -5,6 +5,8 @@
 // bell asks for everything after the newest id it holds, so none stored meanwhile is missed.
 // Each notification is also announced as a `parley:notification` event on `document`, so other
 // scripts on the page (an order page, say) can react without a socket of their own.
+// Every other frame the server pushes to the user (e.g. `unread` when a read marker moves) is
+// announced as a `parley:frame` event, for the same reason.
 // Text is always set with textContent: a notification's data never becomes HTML.
 
 const state = JSON.parse(document.getElementById("parley-bell").textContent);
@@ -104,6 +106,8 @@ function handleFrame(frame) {
       setUnread(frame.count);
       break;
     default:
+      // Other frames for the user (read markers' `unread`, …) are for the page's own scripts.
+      document.dispatchEvent(new CustomEvent("parley:frame", { detail: frame }));
       break;
   }
 }

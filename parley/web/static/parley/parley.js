@@ -33,6 +33,15 @@ let gapRequest = null; // {ref, gap, before, limit} while a history page for a g
 let gapTries = 0;
 let refCounter = 0;
 let unseen = 0; // messages that arrived while the tab was in the background
+let lastErrorDetail = ""; // what the server said last: why a room it takes away was taken
+let roomLost = false; // the server took the room away (a ban, a removal): stay out of it
+// Read state (signed-in users): the user's read marker in this room as last heard from the
+// server, and the newest seq this tab asked it to move to. Guests keep no marker.
+let readUpTo = config.lastRead ?? 0;
+let readAsked = readUpTo;
+let readTimer = null;
+let readSentAt = 0;
+const READ_EVERY_MS = 1000; // at most one `read` a second
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
@@ -178,6 +187,7 @@ function showMessage(message) {
   list.insertBefore(item, before ?? firstPending());
   regroup(item);
   rendered.set(message.seq, item);
+  decorate(item, message);
   lastSeq = Math.max(lastSeq, message.seq);
   oldestSeq = oldestSeq === null ? message.seq : Math.min(oldestSeq, message.seq);
   empty.hidden = true;
@@ -279,6 +289,7 @@ function gapFilled(frame) {
 }
 
 function handleError(frame) {
+  lastErrorDetail = frame.detail;
   const retry = RETRYABLE.has(frame.code);
   const pending = frame.ref === undefined ? undefined : unacked.get(frame.ref);
   if (pending) {
@@ -314,6 +325,53 @@ function handleError(frame) {
   showError(frame.detail);
 }
 
+// The "new messages" divider goes above the first message after `after` that someone else wrote;
+// without one (all read, or all yours), there is none.
+function placeDivider(after) {
+  for (const old of list.querySelectorAll(".first-unread")) {
+    old.classList.remove("first-unread");
+    old.querySelector(".unread-divider")?.remove();
+  }
+  if (!after) return; // first visit: everything is new, a divider would say nothing
+  const seqs = [...rendered.keys()].filter((seq) => seq > after).sort((a, b) => a - b);
+  const first = seqs.map((seq) => rendered.get(seq)).find((item) => !item.classList.contains("mine"));
+  if (!first) return;
+  const divider = document.createElement("span");
+  divider.className = "unread-divider";
+  divider.setAttribute("role", "separator");
+  divider.textContent = "New messages";
+  first.classList.add("first-unread");
+  first.prepend(divider);
+}
+
+// Tell the server how far the reader has read: the newest message on screen, once it is in view
+// in a visible tab, at most once a second.
+function noteRead() {
+  if (config.me.guest || document.hidden || !live || !nearBottom() || lastSeq <= readAsked) return;
+  if (readTimer !== null) return;
+  const wait = Math.max(0, readSentAt + READ_EVERY_MS - Date.now());
+  readTimer = setTimeout(() => {
+    readTimer = null;
+    if (document.hidden || !live || !nearBottom() || lastSeq <= readAsked) return;
+    readAsked = lastSeq;
+    readSentAt = Date.now();
+    send({ type: "read", room: config.room, seq: lastSeq, ref: `read-${++refCounter}` });
+  }, wait);
+}
+
+// The user's marker in this room moved (here, or in another tab or device). A marker never moves
+// back, so an older state is stale. Read further elsewhere than here: the divider and the title's
+// count follow.
+function handleUnread(frame) {
+  if (frame.room !== config.room || frame.last_read < readUpTo) return;
+  readUpTo = frame.last_read;
+  if (frame.last_read <= readAsked) return; // this tab's own read: leave the divider where the reader saw it
+  readAsked = frame.last_read;
+  placeDivider(frame.last_read);
+  unseen = Math.min(unseen, frame.count);
+  document.title = unseen ? `(${unseen}) ${pageTitle}` : pageTitle;
+}
+
 function handleFrame(frame) {
   switch (frame.type) {
     case "message":
@@ -322,6 +380,10 @@ function handleFrame(frame) {
       // replay, say): fetch it. With nothing on screen yet, older messages are not a gap.
       if (lastSeq > 0 && frame.seq > lastSeq + 1) noteGap(lastSeq + 1, frame.seq - 1);
       if (showMessage(frame)) noteArrival(frame);
+      noteRead();
+      break;
+    case "unread":
+      handleUnread(frame);
       break;
     case "subscribed":
       if (frame.room !== config.room) break;
@@ -331,6 +393,7 @@ function handleFrame(frame) {
       olderButton.disabled = false;
       if (frame.truncated && subscribedSince === 0) olderButton.hidden = false;
       fillGaps();
+      noteRead();
       // Resend what was typed while offline, with the same client_id: never stored twice.
       for (const [clientId, pending] of unacked) {
         clearTimeout(pending.timer);
@@ -356,12 +419,45 @@ function handleFrame(frame) {
       olderButton.disabled = false;
       break;
     }
+    case "message_updated":
+      if (frame.room === config.room) showUpdate(frame);
+      break;
+    case "reactions":
+      if (frame.room === config.room) showReactions(frame.seq, frame.counts, frame.mine);
+      break;
     case "error":
       handleError(frame);
       break;
+    case "unsubscribed":
+      // The page never unsubscribes by itself: the server took the room away.
+      if (frame.room === config.room) loseRoom(lastErrorDetail);
+      break;
     default:
+      // Presence, typing and whatever else other modules of the page show (presence.js).
+      document.dispatchEvent(new CustomEvent("parley:room-frame", { detail: frame }));
       break;
   }
+}
+
+// Other modules of the page send frames through this page's socket.
+document.addEventListener("parley:send", (event) => send(event.detail));
+
+// Banned from the room, or removed from a private one: say why, stop the composer, and do not
+// reconnect into a room that would refuse us.
+function loseRoom(detail) {
+  roomLost = true;
+  live = false;
+  for (const pending of unacked.values()) clearTimeout(pending.timer);
+  for (const note of composer.querySelectorAll(".composer-error")) note.remove();
+  const note = document.createElement("p");
+  note.className = "composer-error room-lost";
+  note.setAttribute("role", "alert");
+  note.textContent = detail || "You can no longer use this room.";
+  composer.prepend(note);
+  input.disabled = true;
+  composer.querySelector("button[type=submit]").disabled = true;
+  setConnection("offline", "No access");
+  if (socket) socket.close(1000);
 }
 
 function connect() {
@@ -375,7 +471,7 @@ function connect() {
     if (socket === ws) handleFrame(JSON.parse(event.data));
   });
   ws.addEventListener("close", (event) => {
-    if (socket !== ws) return;
+    if (socket !== ws || roomLost) return;
     live = false;
     gapRequest = null; // its answer will never come: ask again once subscribed
     if (event.code === 4401) {
@@ -392,15 +488,170 @@ function connect() {
 
 // The network is back: try now rather than at the end of the back-off.
 window.addEventListener("online", () => {
-  if (reconnectTimer === null) return;
+  if (reconnectTimer === null || roomLost) return;
   clearTimeout(reconnectTimer);
   connect();
 });
 
+// --- edits, deletes and reactions (docs/protocol.md, "Edits, deletes and reactions") ---------
+const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏"];
+
+function button(className, label, text) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = className;
+  element.setAttribute("aria-label", label);
+  element.title = label;
+  element.textContent = text;
+  return element;
+}
+
+// Give a stored message its actions (edit and delete on your own; delete on every message for
+// moderators; react for signed-in people), its "(edited)" marker and its reactions row.
+function decorate(item, message) {
+  const mine = isMine(message.author);
+  const actions = document.createElement("div");
+  actions.className = "message-actions";
+  if (!config.me.guest) {
+    const react = button("action react-open", "Add a reaction", "☺+");
+    react.addEventListener("click", () => togglePicker(item));
+    actions.append(react);
+  }
+  if (mine) {
+    const edit = button("action edit", "Edit this message", "Edit");
+    edit.addEventListener("click", () => startEditing(item));
+    actions.append(edit);
+  }
+  if (mine || config.moderator) {
+    const remove = button("action delete", "Delete this message", "Delete");
+    remove.addEventListener("click", () => {
+      if (confirm("Delete this message for everyone?")) {
+        send({ type: "delete", room: config.room, seq: Number(item.dataset.seq), ref: `del-${++refCounter}` });
+      }
+    });
+    actions.append(remove);
+  }
+  const reactions = document.createElement("div");
+  reactions.className = "reactions";
+  item.append(actions, reactions);
+  showUpdate({ seq: message.seq, body: message.body, edited_at: message.edited_at, deleted: message.deleted });
+  showReactions(message.seq, message.reactions ?? {}, message.mine ?? []);
+}
+
+function showUpdate(frame) {
+  const item = rendered.get(frame.seq);
+  if (!item) return;
+  const body = item.querySelector(".body");
+  item.classList.toggle("deleted", Boolean(frame.deleted));
+  if (frame.deleted) {
+    body.textContent = "message deleted";
+    item.querySelector(".message-actions")?.remove();
+    item.querySelector(".editor")?.remove();
+    body.hidden = false;
+    showReactions(frame.seq, {}, []);
+    return;
+  }
+  body.textContent = frame.body;
+  let marker = item.querySelector(".edited");
+  if (frame.edited_at && !marker) {
+    marker = document.createElement("span");
+    marker.className = "edited";
+    marker.textContent = "(edited)";
+    item.querySelector(".message-actions").prepend(marker);
+  }
+  if (marker && frame.edited_at) marker.title = fullFormat.format(new Date(frame.edited_at));
+}
+
+function showReactions(seq, counts, mine) {
+  const item = rendered.get(seq);
+  const row = item?.querySelector(".reactions");
+  if (!row) return;
+  row.replaceChildren();
+  for (const [emoji, count] of Object.entries(counts)) {
+    const own = mine.includes(emoji);
+    const chip = button("reaction", `${emoji} ${count}${own ? ", yours: remove it" : ": add yours"}`, "");
+    chip.setAttribute("aria-pressed", String(own));
+    chip.dataset.emoji = emoji;
+    const glyph = document.createElement("span");
+    glyph.textContent = emoji;
+    const number = document.createElement("span");
+    number.className = "count";
+    number.textContent = String(count);
+    chip.append(glyph, number);
+    chip.disabled = config.me.guest;
+    chip.addEventListener("click", () => react(seq, emoji, !own));
+    row.append(chip);
+  }
+}
+
+function react(seq, emoji, on) {
+  send({ type: "react", room: config.room, seq, emoji, on, ref: `react-${++refCounter}` });
+}
+
+function togglePicker(item) {
+  const open = item.querySelector(".picker");
+  if (open) {
+    open.remove();
+    return;
+  }
+  const picker = document.createElement("div");
+  picker.className = "picker";
+  picker.setAttribute("role", "group");
+  picker.setAttribute("aria-label", "Pick a reaction");
+  for (const emoji of QUICK_EMOJI) {
+    const choice = button("pick", `React with ${emoji}`, emoji);
+    choice.addEventListener("click", () => {
+      picker.remove();
+      react(Number(item.dataset.seq), emoji, true);
+    });
+    picker.append(choice);
+  }
+  picker.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      picker.remove();
+      item.querySelector(".react-open")?.focus();
+    }
+  });
+  item.querySelector(".reactions").before(picker);
+  picker.querySelector("button").focus();
+}
+
+// Inline editor: Enter saves, Shift+Enter is a new line, Escape cancels.
+function startEditing(item) {
+  if (item.querySelector(".editor")) return;
+  const body = item.querySelector(".body");
+  const editor = document.createElement("textarea");
+  editor.className = "editor";
+  editor.maxLength = config.maxBody;
+  editor.value = body.textContent;
+  editor.setAttribute("aria-label", "Edit your message: Enter saves, Escape cancels");
+  const finish = () => {
+    editor.remove();
+    body.hidden = false;
+    item.querySelector(".edit")?.focus();
+  };
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      finish();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      const text = editor.value;
+      if (text.trim() && text !== body.textContent) {
+        send({ type: "edit", room: config.room, seq: Number(item.dataset.seq), body: text, ref: `edit-${++refCounter}` });
+      }
+      finish();
+    }
+  });
+  body.hidden = true;
+  body.after(editor);
+  editor.focus();
+}
+
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
   const body = input.value;
-  if (!body.trim()) return;
+  if (!body.trim() || roomLost) return;
   const clientId = newClientId();
   const element = messageElement(config.me, body, null, true);
   element.classList.add("pending");
@@ -430,6 +681,7 @@ log.addEventListener(
   "scroll",
   () => {
     if (nearBottom()) latestButton.hidden = true;
+    noteRead();
   },
   { passive: true },
 );
@@ -444,6 +696,7 @@ document.addEventListener("visibilitychange", () => {
   if (document.hidden) return;
   unseen = 0;
   document.title = pageTitle;
+  noteRead();
 });
 
 olderButton.addEventListener("click", () => {
@@ -453,6 +706,7 @@ olderButton.addEventListener("click", () => {
 });
 
 for (const message of history) showMessage(message);
+placeDivider(readUpTo);
 empty.hidden = history.length > 0;
 olderButton.hidden = history.length < config.historyPage;
 scrollToNewest();

@@ -1,0 +1,29 @@
+"""Who can be @mentioned in a room: the names the composer suggests as someone types "@al"."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+
+from parley.accounts.identity import Identity
+from parley.rooms.models import Membership, Message, Room
+
+MAX_SUGGESTIONS = 8
+# How far back a public room's authors count as people in it.
+RECENT_MESSAGES = 500
+
+
+def mention_candidates(*, room: Room, identity: Identity, prefix: str, limit: int = MAX_SUGGESTIONS) -> list[str]:
+    """Up to ``limit`` usernames starting with ``prefix`` (any case) that ``identity`` may mention in ``room``.
+
+    The room's members, and in a public room also the authors of its recent messages: people the
+    reader can already see there. Inactive users and the reader are left out; sorted by name.
+    ``room`` must be one ``identity`` may read (``room_for_reader``).
+    """
+    user_ids = set(Membership.objects.filter(room=room).values_list("user_id", flat=True))
+    if not room.is_private:
+        recent = Message.objects.filter(room=room, author__isnull=False).order_by("-seq")[:RECENT_MESSAGES]
+        user_ids.update(author_id for author_id in recent.values_list("author_id", flat=True) if author_id)
+    users = User.objects.filter(pk__in=user_ids, is_active=True, username__istartswith=prefix)
+    if identity.user_id is not None:
+        users = users.exclude(pk=identity.user_id)
+    return list(users.order_by("username").values_list("username", flat=True)[:limit])

@@ -1,0 +1,275 @@
+"""Writes of moderation: members and their roles, bans, mutes, room settings, and direct conversations.
+
+Who may do what: staff may do everything; a room's owners may act on moderators and members, and
+its moderators on members only (never on owners or other moderators). Only owners (and staff)
+change roles and room settings. Every refusal is a ``ModerationError`` with a sentence a person
+can act on. A user who loses a room they follow (banned, or removed from a private room) loses
+it on every socket at once, after commit (``publish_room_kick_on_commit``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from parley.moderation.models import DirectConversation, RoomBan, RoomMute
+from parley.realtime.events import publish_room_kick_on_commit
+from parley.rooms.models import Membership, Room
+
+Role = Literal["owner", "moderator", "member"]
+# Longest mute: a year. Longer is a ban.
+MAX_MUTE = timedelta(days=365)
+MAX_REASON = 500
+MAX_TITLE = 200
+
+
+class ModerationError(Exception):
+    """A refused moderation action; ``code`` is the protocol's error code, or ``conflict`` for an
+    action the room's current state does not allow."""
+
+    def __init__(self, code: Literal["forbidden", "not_found", "conflict"], detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+# Who outranks whom: an actor acts only on people of a lower rank.
+_RANK = {Membership.Role.MEMBER: 1, Membership.Role.MODERATOR: 2, Membership.Role.OWNER: 3}
+_STAFF_RANK = 4
+
+
+def _role_of(room: Room, user: User) -> str | None:
+    return Membership.objects.filter(room=room, user=user).values_list("role", flat=True).first()
+
+
+def _rank(room: Room, user: User) -> int:
+    if user.is_staff:
+        return _STAFF_RANK
+    role = _role_of(room, user)
+    return 0 if role is None else _RANK[Membership.Role(role)]
+
+
+def _require_moderator(room: Room, actor: User) -> int:
+    """The actor's rank, when they may moderate ``room``; raise otherwise."""
+    rank = _rank(room, actor)
+    if rank < _RANK[Membership.Role.MODERATOR]:
+        raise ModerationError("forbidden", f"Only the owners and moderators of #{room.slug} can do this.")
+    return rank
+
+
+def _require_owner(room: Room, actor: User) -> int:
+    rank = _rank(room, actor)
+    if rank < _RANK[Membership.Role.OWNER]:
+        raise ModerationError("forbidden", f"Only the owners of #{room.slug} can do this.")
+    return rank
+
+
+def _not_direct(room: Room) -> None:
+    if DirectConversation.objects.filter(room=room).exists():
+        raise ModerationError(
+            "conflict", "A direct conversation is between its two people only; create a room to talk with more."
+        )
+
+
+def _user(username: str) -> User:
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ModerationError("not_found", f"There is no user {username!r}.")
+    return user
+
+
+def _target(room: Room, actor: User, actor_rank: int, username: str, doing: str) -> User:
+    """The user named ``username``, when ``actor`` may do ``doing`` to them; raise otherwise."""
+    target = _user(username)
+    if target.pk == actor.pk:
+        raise ModerationError("forbidden", f"You cannot {doing} yourself.")
+    if target.is_staff:
+        raise ModerationError("forbidden", f"{target.username} is staff; staff cannot be moderated in a room.")
+    target_rank = _rank(room, target)
+    if target_rank >= actor_rank:
+        what = "an owner" if target_rank == _RANK[Membership.Role.OWNER] else "a moderator"
+        raise ModerationError("forbidden", f"{target.username} is {what} of #{room.slug}; you cannot {doing} them.")
+    return target
+
+
+@transaction.atomic
+def member_invite(*, room: Room, actor: User, username: str) -> Membership:
+    """Make ``username`` a member of ``room`` (for a private room: let them in). Inviting a member
+    again changes nothing. A banned user must be unbanned first."""
+    _require_moderator(room, actor)
+    _not_direct(room)
+    user = _user(username)
+    if RoomBan.objects.filter(room=room, user=user).exists():
+        raise ModerationError("conflict", f"{user.username} is banned from #{room.slug}; unban them first.")
+    membership, _ = Membership.objects.get_or_create(room=room, user=user)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, room: Room, actor: User, username: str) -> None:
+    """Take ``username``'s membership of ``room`` away. In a private room they lose the room on
+    every socket at once; a public room they may still read and join again (ban them to stop that)."""
+    rank = _require_moderator(room, actor)
+    _not_direct(room)
+    target = _target(room, actor, rank, username, "remove")
+    removed, _ = Membership.objects.filter(room=room, user=target).delete()
+    if not removed:
+        raise ModerationError("not_found", f"{target.username} is not a member of #{room.slug}.")
+    if room.is_private:
+        publish_room_kick_on_commit(room.pk, target.pk, f"You were removed from #{room.slug}.")
+
+
+@transaction.atomic
+def member_ban(*, room: Room, actor: User, username: str, reason: str = "") -> RoomBan:
+    """Ban ``username`` from ``room``: their membership (and any mute) ends, every socket of theirs
+    loses the room at once, and they can neither read nor post there until unbanned. Banning a
+    banned user keeps the first ban."""
+    rank = _require_moderator(room, actor)
+    _not_direct(room)
+    target = _target(room, actor, rank, username, "ban")
+    ban, created = RoomBan.objects.get_or_create(
+        room=room, user=target, defaults={"by": actor, "reason": reason[:MAX_REASON]}
+    )
+    if created:
+        Membership.objects.filter(room=room, user=target).delete()
+        RoomMute.objects.filter(room=room, user=target).delete()
+        publish_room_kick_on_commit(room.pk, target.pk, f"You were banned from #{room.slug}.")
+    return ban
+
+
+@transaction.atomic
+def member_unban(*, room: Room, actor: User, username: str) -> bool:
+    """Lift ``username``'s ban (False when there was none). They do not become a member again: a
+    private room needs a new invitation."""
+    _require_moderator(room, actor)
+    target = _user(username)
+    deleted, _ = RoomBan.objects.filter(room=room, user=target).delete()
+    return deleted > 0
+
+
+@transaction.atomic
+def member_mute(
+    *, room: Room, actor: User, username: str, until: datetime | None = None, seconds: int | None = None
+) -> RoomMute:
+    """Keep ``username`` from posting in ``room`` until ``until`` (or for ``seconds``); they still
+    read it. Muting a muted user sets the new end."""
+    rank = _require_moderator(room, actor)
+    _not_direct(room)
+    now = timezone.now()
+    if until is None:
+        if seconds is None:
+            raise ModerationError("conflict", "Say how long the mute lasts.")
+        until = now + timedelta(seconds=seconds)
+    if until <= now:
+        raise ModerationError("conflict", "A mute must end in the future.")
+    if until - now > MAX_MUTE:
+        raise ModerationError("conflict", "A mute lasts at most a year; ban the user instead.")
+    target = _target(room, actor, rank, username, "mute")
+    if RoomBan.objects.filter(room=room, user=target).exists():
+        raise ModerationError("conflict", f"{target.username} is banned from #{room.slug} already.")
+    mute, _ = RoomMute.objects.update_or_create(room=room, user=target, defaults={"by": actor, "until": until})
+    return mute
+
+
+@transaction.atomic
+def member_unmute(*, room: Room, actor: User, username: str) -> bool:
+    """End ``username``'s mute in ``room`` now (False when they were not muted)."""
+    _require_moderator(room, actor)
+    target = _user(username)
+    deleted, _ = RoomMute.objects.filter(room=room, user=target, until__gt=timezone.now()).delete()
+    RoomMute.objects.filter(room=room, user=target).delete()  # an ended one, if any: nothing to keep
+    return deleted > 0
+
+
+@transaction.atomic
+def member_set_role(*, room: Room, actor: User, username: str, role: Role) -> Membership:
+    """Give member ``username`` the role ``role``: owners (and staff) promote members to moderators
+    and back. Making someone the owner hands the room over: the room's owners become moderators."""
+    _require_owner(room, actor)
+    _not_direct(room)
+    target = _user(username)
+    membership = Membership.objects.select_for_update().filter(room=room, user=target).first()
+    if membership is None:
+        raise ModerationError("not_found", f"{target.username} is not a member of #{room.slug}; invite them first.")
+    if membership.role == role:
+        return membership
+    if role == "owner":
+        Membership.objects.filter(room=room, role=Membership.Role.OWNER).exclude(pk=membership.pk).update(
+            role=Membership.Role.MODERATOR
+        )
+    elif membership.role == Membership.Role.OWNER:
+        raise ModerationError(
+            "conflict",
+            f"{target.username} owns #{room.slug}; make someone else the owner instead, and they become a moderator.",
+        )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def room_settings_update(*, room: Room, actor: User, title: str, is_private: bool, guests_allowed: bool) -> Room:
+    """Change ``room``'s title and who may use it (owners and staff). Guests are only ever let into
+    public rooms, whatever ``guests_allowed`` says of a private one."""
+    _require_owner(room, actor)
+    _not_direct(room)
+    title = title.strip()
+    if len(title) > MAX_TITLE:
+        raise ModerationError("conflict", f"A title is at most {MAX_TITLE} characters.")
+    room.title, room.is_private, room.guests_allowed = title, is_private, guests_allowed
+    room.save(update_fields=["title", "is_private", "guests_allowed"])
+    return room
+
+
+@dataclass(frozen=True)
+class DirectResult:
+    """A direct conversation, and whether this call created it."""
+
+    conversation: DirectConversation
+    created: bool
+
+
+def direct_slug(low_id: int, high_id: int) -> str:
+    """The slug of the private room of a direct conversation."""
+    return f"dm-{low_id}-{high_id}"
+
+
+@transaction.atomic
+def direct_conversation_open(*, user: User, username: str) -> DirectResult:
+    """The private two-person room of ``user`` and ``username``, created on first use.
+
+    Two calls at the same moment (two tabs, or both people at once) get the same room: the pair is
+    unique in the database, and the loser of the race reads what the winner stored.
+    """
+    other = _user(username)
+    if other.pk == user.pk:
+        raise ModerationError("forbidden", "You cannot start a direct conversation with yourself.")
+    low, high = sorted((int(user.pk), int(other.pk)))
+    found = _direct(low, high)
+    if found is not None:
+        return DirectResult(conversation=found, created=False)
+    try:
+        # A savepoint: losing the race rolls back this attempt only, and leaves the transaction usable.
+        with transaction.atomic():
+            room = Room.objects.create(slug=direct_slug(low, high), is_private=True)
+            Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
+            conversation = DirectConversation.objects.create(room=room, user_low_id=low, user_high_id=high)
+    except IntegrityError:
+        found = _direct(low, high)
+        if found is None:
+            # The slug was taken by something other than this pair's conversation.
+            raise ModerationError(
+                "conflict", f"The room {direct_slug(low, high)!r} exists but is not your conversation."
+            ) from None
+        return DirectResult(conversation=found, created=False)
+    return DirectResult(conversation=conversation, created=True)
+
+
+def _direct(low: int, high: int) -> DirectConversation | None:
+    rows = DirectConversation.objects.select_related("room", "user_low", "user_high")
+    return rows.filter(user_low_id=low, user_high_id=high).first()

@@ -1,0 +1,46 @@
+"""Writes of read state: moving a user's read marker forward, and telling all their sockets."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from parley.readstate.models import ReadMarker
+from parley.readstate.selectors import Unread, unread_count
+from parley.realtime.events import publish_user_frame_on_commit
+from parley.rooms.models import Room
+from parley.rooms.selectors import room_head
+
+
+@transaction.atomic
+def read_marker_advance(*, user: User, room: Room, seq: int) -> Unread:
+    """Mark ``room`` read up to ``seq`` for ``user`` and return their unread state there.
+
+    The marker only moves forward: a ``seq`` at or below it changes nothing (an old tab reporting
+    late must not un-read what a newer one read). A ``seq`` beyond the room's newest message is
+    taken as the newest. When the marker moved, every socket of the user, on every server process,
+    gets an ``unread`` frame after commit. Access is the caller's to check (``check_can_read``).
+    """
+    target = min(seq, room_head(room_id=room.pk))
+    moved = _advance(user_id=user.pk, room_id=room.pk, target=target)
+    state = unread_count(user_id=user.pk, room_id=room.pk)
+    if moved:
+        frame = {"type": "unread", "room": room.slug, "count": state.count, "last_read": state.last_read}
+        publish_user_frame_on_commit(user.pk, frame)
+    return state
+
+
+def _advance(*, user_id: int, room_id: int, target: int) -> bool:
+    """Move the marker up to ``target`` if it is below; whether it moved."""
+    if target <= 0:
+        return False  # a marker at 0 says what no marker says
+    # A conditional UPDATE, not read-then-write: two tabs reading at once cannot move it back.
+    ahead = ReadMarker.objects.filter(user_id=user_id, room_id=room_id, last_read__lt=target)
+    if ahead.update(last_read=target, updated_at=timezone.now()):
+        return True
+    _, created = ReadMarker.objects.get_or_create(user_id=user_id, room_id=room_id, defaults={"last_read": target})
+    if created:
+        return True
+    # Either it was at or past ``target`` already, or another transaction created it meanwhile.
+    return bool(ahead.update(last_read=target, updated_at=timezone.now()))
