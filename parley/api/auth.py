@@ -11,6 +11,7 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.http import HttpRequest
+from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -44,7 +45,7 @@ class BearerToken(HttpBearer):
         if api_token is None:
             # A token that does not work is an answer, not a cue to try the session cookie: a
             # client that sent one should learn that it failed.
-            raise ApiError("forbidden", "The API token is unknown or revoked.", status=401)
+            raise AuthenticationError()
         return admit(user_identity(api_token.user, token_id=api_token.pk))
 
 

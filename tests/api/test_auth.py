@@ -173,3 +173,14 @@ def test_an_unreachable_database_is_503_unavailable(tmp_path):
     assert response.status == 503
     assert body["code"] == "unavailable"
     assert "nothing was done" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_a_bad_token_is_401_even_with_a_session(make_user):
+    # A client that sent a token must learn that it failed, not act silently as the session's user.
+    client = Client()
+    client.force_login(make_user("alice"))
+    assert client.get("/api/rooms").status_code == 200
+    response = client.get("/api/rooms", headers={"Authorization": "Bearer parley_not-a-token"})
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("The Authorization header holds no active API token")

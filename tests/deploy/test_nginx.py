@@ -169,6 +169,8 @@ async def test_a_websocket_round_trip_through_nginx(deployment: Deployment):
         await reader.send(json.dumps({"type": "subscribe", "room": ROOM}))
         subscribed = await recv(reader)
         assert subscribed["type"] == "subscribed", subscribed
+        presence = await recv(reader)
+        assert presence["type"] == "presence", presence
         body = f"through nginx to {deployment.server.kind}"
         client_id = f"deploy-{deployment.server.kind}"
         await sender.send(json.dumps({"type": "send", "room": ROOM, "body": body, "client_id": client_id}))

@@ -121,6 +121,10 @@ async def test_send_is_acked_and_delivered_as_a_message(server, site, connect: C
         "body": "hello, world",
         "created_at": message["created_at"],
         "client_id": "c-1",
+        "edited_at": None,
+        "deleted": False,
+        "reactions": {},
+        "mine": [],
     }
     assert message["created_at"].endswith("Z")
     created = datetime.fromisoformat(message["created_at"])
@@ -286,6 +290,10 @@ async def test_history_pages_oldest_first(server, site, connect: Connect):
                 "body": "p 0",
                 "created_at": reply["messages"][0]["created_at"],
                 "client_id": "p-0",
+                "edited_at": None,
+                "deleted": False,
+                "reactions": {},
+                "mine": [],
             }
         ],
     }

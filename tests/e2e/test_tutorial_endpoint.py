@@ -60,6 +60,10 @@ async def test_a_tutorial_message_is_stored_and_reaches_v1_with_its_seq(server, 
         "body": "from the article",
         "created_at": message["created_at"],
         "client_id": message["client_id"],
+        "edited_at": None,
+        "deleted": False,
+        "reactions": {},
+        "mine": [],
     }
     assert message["client_id"]
     history = await reader.request({"type": "history", "room": "bridge-in"})

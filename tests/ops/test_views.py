@@ -42,7 +42,8 @@ async def test_metrics_count_sockets_frames_and_stored_messages(ws, make_user, m
     after = _metrics(await async_client.get("/metrics"))
     assert after["parley_sockets_open"] == before["parley_sockets_open"] + 1
     assert after["parley_frames_in_total"] == before["parley_frames_in_total"] + 2
-    assert after["parley_frames_out_total"] == before["parley_frames_out_total"] + 3
+    # subscribed, presence, ack and the message itself
+    assert after["parley_frames_out_total"] == before["parley_frames_out_total"] + 4
     assert after["parley_messages_stored_total"] == before["parley_messages_stored_total"] + 1
     assert after["parley_fanout_latency_seconds_count"] == before["parley_fanout_latency_seconds_count"] + 1
 
