@@ -585,9 +585,13 @@ async def soak(
     deadline = started + args.minutes * 60
     rss_start = rss_kib(server.pid)
     kill = asyncio.create_task(killer(server, args.kill_every, deadline)) if args.kill_every else None
+    rss_samples: list[tuple[float, int]] = []
+    sampler = asyncio.create_task(sample_rss(server, started, deadline, rss_samples))
     await asyncio.gather(*(client.chaos(deadline) for client in clients))
     if kill is not None:
         await kill
+    await sampler
+    after_warmup = next((rss for at, rss in rss_samples if at >= args.warmup * 60), rss_samples[-1][1])
     chaos_seconds = time.monotonic() - started
     await asyncio.gather(*(client.drain(time.monotonic() + args.settle) for client in clients))
     heads = await room_heads(args.url, tokens[-1][1], rooms)
@@ -639,11 +643,25 @@ async def soak(
         "server_rss_start_mib": round(rss_start / 1024, 1),
         "server_rss_end_mib": round(rss_end / 1024, 1),
         "server_rss_peak_mib": round(rss_peak / 1024, 1),
+        "warmup_minutes": args.warmup,
+        "server_rss_after_warmup_mib": round(after_warmup / 1024, 1),
+        "server_rss_growth_after_warmup_percent": round(100 * (rss_samples[-1][1] - after_warmup) / after_warmup, 1),
+        "server_rss_timeline_mib": [(round(at / 60, 1), round(rss / 1024, 1)) for at, rss in rss_samples],
         "server_cpu_s": round(server_cpu, 1),
         "client_cpu_s": round(client_cpu, 1),
         "server_tracebacks": server.logged_tracebacks(),
         "examples": verdict.examples,
     }
+
+
+async def sample_rss(server: Server, started: float, deadline: float, samples: list[tuple[float, int]]) -> None:
+    """The server's RSS every 30 s of the churn (a restarted server starts a new curve; don't mix
+    --kill-every with a memory soak)."""
+    while True:
+        samples.append((time.monotonic() - started, rss_kib(server.pid)))
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(min(30.0, max(0.0, deadline - time.monotonic())))
 
 
 def ok(verdict: Verdict) -> bool:
@@ -676,7 +694,9 @@ def summary(result: dict[str, Any]) -> str:
         f"order, {result['wrong']} wrong, {result['stray']} stray, {result['acked_missing']} acknowledged sends "
         f"missing, {result['stored_twice']} stored twice, {result['unacked_at_end']} never acknowledged. "
         f"Server RSS {result['server_rss_start_mib']} MiB at the start, {result['server_rss_end_mib']} MiB at the "
-        f"end (peak {result['server_rss_peak_mib']} MiB), {result['server_cpu_s']} s of CPU (the clients "
+        f"end (peak {result['server_rss_peak_mib']} MiB); after {result['warmup_minutes']} min of warm-up "
+        f"{result['server_rss_after_warmup_mib']} MiB, growing {result['server_rss_growth_after_warmup_percent']} % "
+        f"to the end of the churn; {result['server_cpu_s']} s of CPU (the clients "
         f"{result['client_cpu_s']} s); {result['server_tracebacks']} tracebacks in its log."
     )
 
@@ -694,6 +714,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--kill-every", type=float, default=0, help="SIGKILL and restart the server this often (s)")
     parser.add_argument("--ramp", type=float, default=10, help="spread the clients' first connections (s)")
     parser.add_argument("--settle", type=float, default=60, help="most seconds to wait for acks, then catch-up")
+    parser.add_argument(
+        "--warmup", type=float, default=5, help="minutes of churn before RSS growth is measured (memory soak)"
+    )
     parser.add_argument("--database-url", help="a PostgreSQL database to migrate and use (default: fresh SQLite)")
     parser.add_argument("--channel-layer-url", default="memory://")
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")

@@ -132,6 +132,7 @@ def member_ban(*, room: Room, actor: User, username: str, reason: str = "") -> R
     rank = _require_moderator(room, actor)
     _not_direct(room)
     target = _target(room, actor, rank, username, "ban")
+    _mark_restricted(room)
     ban, created = RoomBan.objects.get_or_create(
         room=room, user=target, defaults={"by": actor, "reason": reason[:MAX_REASON]}
     )
@@ -172,6 +173,7 @@ def member_mute(
     target = _target(room, actor, rank, username, "mute")
     if RoomBan.objects.filter(room=room, user=target).exists():
         raise ModerationError("conflict", f"{target.username} is banned from #{room.slug} already.")
+    _mark_restricted(room)
     mute, _ = RoomMute.objects.update_or_create(room=room, user=target, defaults={"by": actor, "until": until})
     return mute
 
@@ -273,3 +275,10 @@ def direct_conversation_open(*, user: User, username: str) -> DirectResult:
 def _direct(low: int, high: int) -> DirectConversation | None:
     rows = DirectConversation.objects.select_related("room", "user_low", "user_high")
     return rows.filter(user_low_id=low, user_high_id=high).first()
+
+
+def _mark_restricted(room: Room) -> None:
+    """Note that the room has bans or mutes, so its access checks look them up from now on."""
+    if not room.has_restrictions:
+        Room.objects.filter(pk=room.pk).update(has_restrictions=True)
+        room.has_restrictions = True

@@ -52,8 +52,8 @@ def _check(*, room: Room, identity: Identity, posting: bool) -> None:
             raise room_not_found(room.slug)
     elif identity.is_guest and not guests_may_use(room):
         raise RoomAccessError("forbidden", f"Guests cannot use room {room.slug!r}; sign in to read and post there.")
-    if identity.user_id is None:
-        return  # guests have no user row to ban or mute
+    if identity.user_id is None or not room.has_restrictions:
+        return  # guests have no user row to ban or mute; most rooms never had a ban or a mute
     # A ban ends the membership and a banned user cannot be invited back, so in a private room
     # being a member already means "not banned": only a public room needs the ban looked up.
     # Posting adds the mute; both go out as one indexed query (``room_restriction``).
