@@ -615,15 +615,27 @@ class Hub:
         """Start giving a socket its user's events; the user's first socket joins the user group."""
         await self._start()
         feed = self.users.get(inbox.user_id)
+        created = feed is None
         if feed is None:
             feed = self.users[inbox.user_id] = UserFeed(inbox.user_id)
+        # In the feed before anything can yield: a socket of the same user closing meanwhile must
+        # not find the new feed empty and take it away.
+        feed.inboxes.add(inbox)
+        if created:
             try:
                 async with self._membership:
                     await self.layer.group_add(user_group(inbox.user_id), self.channel)
             except Exception:
                 CHANNEL_LAYER.failed()  # the sweep re-joins, and reads what is missed meanwhile
+            # Read after joining the group, as a room's head is: any notification stored later
+            # comes through the group or, failing that, from the sweep.
+            try:
+                newest = await db_call(notifications_newest_ids)(user_ids=[inbox.user_id])
+            except Exception:
+                DATABASE.failed()  # the first sweep sets the watermark instead
+            else:
+                feed.watermark = max(feed.watermark or 0, newest.get(inbox.user_id, 0))
             await self.online.came(inbox.user_id)
-        feed.inboxes.add(inbox)
 
     async def detach(self, inbox: Inbox) -> None:
         """Stop giving a socket its user's events; the user's last socket leaves the user group."""
