@@ -79,7 +79,8 @@ class PublishIn(JsonBody):
         description="Slugs of the rooms to post the message in.",
     )
     message: PublishMessage = Field(default=None, description="The message; required with 'rooms'.")  # type: ignore[assignment]
-    users: list[Annotated[str, Field(min_length=1, max_length=150)]] = Field(
+    # Django's usernames: letters, digits and @.+-_ (nothing a database could choke on, like NUL).
+    users: list[Annotated[str, Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")]] = Field(
         default=None,  # type: ignore[arg-type]
         min_length=1,
         max_length=1000,

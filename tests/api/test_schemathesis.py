@@ -57,4 +57,8 @@ def test_the_api_keeps_to_its_openapi_document(case, staff_token):
         # cannot store them); JSON Schema cannot say that about every nested key and string, so a
         # generated "valid" payload may be refused with 400. Every other check still runs.
         excluded.append(positive_data_acceptance)
+    if case.operation.path == "/api/rooms/{slug}/webhooks" and case.operation.method.upper() == "POST":
+        # Whether a URL is usable (its host's syntax, no lone surrogates) goes beyond what a JSON
+        # Schema pattern can say; such URLs are refused with 400, which this check would count.
+        excluded.append(positive_data_acceptance)
     case.call_and_validate(headers={"Authorization": f"Bearer {staff_token}"}, excluded_checks=excluded)
