@@ -17,12 +17,10 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.e2e.client import AMBIENT
 from tests.servers import ServerProcess, manage, server_env
 
 ORIGIN = b"http://localhost"
-# Frames about who is in a room and who is typing, which arrive whenever people come, go or type:
-# communicators skip them unless a test asks for them (``ws(..., ambient=True)``).
-AMBIENT = frozenset({"presence", "presence_diff", "typing"})
 
 
 class Communicator(WebsocketCommunicator):  # type: ignore[misc]
@@ -30,7 +28,8 @@ class Communicator(WebsocketCommunicator):  # type: ignore[misc]
 
     def __init__(self, *args: Any, ambient: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.skipped = frozenset() if ambient else AMBIENT
+        # Presence and typing frames arrive whenever people come, go or type: skipped unless asked for.
+        self.skipped = frozenset() if ambient else frozenset(AMBIENT)
         self._looked_at: deque[dict[str, Any]] = deque()  # taken off the queue by receive_nothing
 
     def _skipped(self, output: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -81,3 +82,11 @@ def caller(request: HttpRequest) -> Identity:
     if not isinstance(identity, Identity) or identity.user is None:
         raise ApiError("forbidden", "This endpoint needs a signed-in user.", status=401)
     return identity
+
+
+def caller_user(request: HttpRequest) -> User:
+    """The signed-in user behind the request (the API has no guests)."""
+    user = caller(request).user
+    if user is None:  # ``caller`` refuses identities without a user already
+        raise ApiError("forbidden", "This endpoint needs a signed-in user.", status=401)
+    return user

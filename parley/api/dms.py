@@ -13,12 +13,12 @@ from ninja import Path, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from parley.api.auth import caller
-from parley.api.errors import ApiError, error_responses
-from parley.api.moderation import USERNAME_PATTERN
+from parley.api.auth import caller_user
+from parley.api.errors import error_responses
+from parley.api.schemas import USERNAME_PATTERN
 from parley.moderation.models import DirectConversation
 from parley.moderation.selectors import direct_conversations
-from parley.moderation.services import ModerationError, direct_conversation_open
+from parley.moderation.services import direct_conversation_open
 from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.realtime.protocol import iso_time
 
@@ -57,8 +57,7 @@ def _direct_out(conversation: DirectConversation, other: str, unread: Unread, la
 )
 def dms_list(request: HttpRequest) -> list[DirectOut]:
     """Newest activity first, each with your unread count."""
-    user = caller(request).user
-    assert user is not None  # the API has no guests
+    user = caller_user(request)
     rows = direct_conversations(user=user)
     unread = unread_counts(user_id=user.pk, room_ids=[row.conversation.room_id for row in rows])
     nothing = Unread(count=0, last_read=0)
@@ -82,13 +81,8 @@ def dms_list(request: HttpRequest) -> list[DirectOut]:
 def dms_open(request: HttpRequest, username: UsernamePath) -> Status[DirectOut]:
     """Answers the conversation (200), creating it the first time (201). The other user must exist
     and be active (404); a conversation with yourself is refused (403)."""
-    user = caller(request).user
-    assert user is not None
-    try:
-        result = direct_conversation_open(user=user, username=username)
-    except ModerationError as exc:
-        status = 409 if exc.code == "conflict" else None
-        raise ApiError("invalid" if exc.code == "conflict" else exc.code, exc.detail, status=status) from None
+    user = caller_user(request)
+    result = direct_conversation_open(user=user, username=username)
     conversation = result.conversation
     other = conversation.user_high if conversation.user_low_id == user.pk else conversation.user_low
     unread = unread_count(user_id=user.pk, room_id=conversation.room_id)

@@ -18,6 +18,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
+from parley.moderation.services import ModerationError
 from parley.realtime.protocol import ErrorCode, FrameError
 from parley.rooms.access import RoomAccessError
 
@@ -135,6 +136,12 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def on_room_access(request: HttpRequest, exc: RoomAccessError) -> HttpResponse:
         return error_response(api, request, ApiError(exc.code, exc.detail))
 
+    def on_moderation(request: HttpRequest, exc: ModerationError) -> HttpResponse:
+        # "conflict": the room's current state does not allow it (409), with the protocol's "invalid".
+        if exc.code == "conflict":
+            return error_response(api, request, ApiError("invalid", exc.detail, status=409))
+        return error_response(api, request, ApiError(exc.code, exc.detail))
+
     def on_frame_error(request: HttpRequest, exc: FrameError) -> HttpResponse:
         return error_response(api, request, ApiError(exc.code, exc.detail))
 
@@ -173,6 +180,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     handlers: list[tuple[type[Exception], Callable[[HttpRequest, Any], HttpResponse]]] = [
         (ApiError, on_api_error),
         (RoomAccessError, on_room_access),
+        (ModerationError, on_moderation),
         (FrameError, on_frame_error),
         (ValidationError, on_validation),
         (AuthenticationError, on_unauthenticated),

@@ -16,14 +16,13 @@ from ninja import Path, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from parley.api.auth import caller
-from parley.api.errors import ApiError, error_responses
-from parley.api.schemas import JsonBody, Text
+from parley.api.auth import caller, caller_user
+from parley.api.errors import error_responses
+from parley.api.schemas import USERNAME_PATTERN, JsonBody, Text, Username
 from parley.moderation.selectors import room_members
 from parley.moderation.services import (
     MAX_MUTE,
     MAX_REASON,
-    ModerationError,
     member_ban,
     member_invite,
     member_mute,
@@ -39,10 +38,6 @@ from parley.rooms.selectors import room_for_reader
 router = Router(tags=["moderation"])
 
 SlugPath = Annotated[Slug, Path(description="The room's slug.")]
-USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
-Username = Annotated[
-    str, Field(pattern=USERNAME_PATTERN, description="A username: 1 to 150 letters, digits, '.', '@', '+', '-' or '_'.")
-]
 UsernamePath = Annotated[str, Path(pattern=USERNAME_PATTERN, description="The user's username.")]
 
 
@@ -96,16 +91,9 @@ class MuteOut(Schema):
     until: str = Field(description="When the mute ends (ISO 8601 UTC).")
 
 
-def _moderation_error(exc: ModerationError) -> ApiError:
-    if exc.code == "conflict":
-        return ApiError("invalid", exc.detail, status=409)
-    return ApiError(exc.code, exc.detail)
-
-
 def _room_and_actor(request: HttpRequest, slug: str) -> tuple[Room, User]:
     identity = caller(request)
-    assert identity.user is not None  # the API has no guests
-    return room_for_reader(slug=slug, identity=identity), identity.user
+    return room_for_reader(slug=slug, identity=identity), caller_user(request)
 
 
 @router.get(
@@ -133,10 +121,7 @@ def rooms_members_invite(request: HttpRequest, slug: SlugPath, payload: MemberIn
     """Owners and moderators add a user as a member (the way into a private room). A member keeps
     their role; a banned user must be unbanned first (409)."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        membership = member_invite(room=room, actor=actor, username=payload.username)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    membership = member_invite(room=room, actor=actor, username=payload.username)
     return MemberOut(username=payload.username, role=membership.role, muted_until=None)  # type: ignore[arg-type]
 
 
@@ -150,10 +135,7 @@ def rooms_members_remove(request: HttpRequest, slug: SlugPath, username: Usernam
     """Owners and moderators take a membership away; in a private room the user loses the room at
     once on every connection. In a public room they can still read and join again: ban them for that."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        member_remove(room=room, actor=actor, username=username)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    member_remove(room=room, actor=actor, username=username)
     return Status(204, None)
 
 
@@ -166,10 +148,7 @@ def rooms_members_remove(request: HttpRequest, slug: SlugPath, username: Usernam
 def rooms_members_set_role(request: HttpRequest, slug: SlugPath, username: UsernamePath, payload: RoleIn) -> MemberOut:
     """Owners (and staff) make members moderators and back; "owner" hands the room over."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        membership = member_set_role(room=room, actor=actor, username=username, role=payload.role)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    membership = member_set_role(room=room, actor=actor, username=username, role=payload.role)
     return MemberOut(username=username, role=membership.role, muted_until=None)  # type: ignore[arg-type]
 
 
@@ -183,10 +162,7 @@ def rooms_bans_create(request: HttpRequest, slug: SlugPath, payload: BanIn) -> B
     """The user's membership ends and every connection of theirs loses the room at once; they can
     neither read nor post there until unbanned. Banning again keeps the first ban."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        ban = member_ban(room=room, actor=actor, username=payload.username, reason=payload.reason)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    ban = member_ban(room=room, actor=actor, username=payload.username, reason=payload.reason)
     return BanOut(
         username=payload.username,
         reason=ban.reason,
@@ -204,10 +180,7 @@ def rooms_bans_create(request: HttpRequest, slug: SlugPath, payload: BanIn) -> B
 def rooms_bans_delete(request: HttpRequest, slug: SlugPath, username: UsernamePath) -> Status[None]:
     """Nothing to do if the user was not banned. They are not a member again (invite them to a private room)."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        member_unban(room=room, actor=actor, username=username)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    member_unban(room=room, actor=actor, username=username)
     return Status(204, None)
 
 
@@ -220,10 +193,7 @@ def rooms_bans_delete(request: HttpRequest, slug: SlugPath, username: UsernamePa
 def rooms_mutes_create(request: HttpRequest, slug: SlugPath, payload: MuteIn) -> MuteOut:
     """The user can still read the room but not post until the mute ends; muting again sets the new end."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        mute = member_mute(room=room, actor=actor, username=payload.username, seconds=payload.duration)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    mute = member_mute(room=room, actor=actor, username=payload.username, seconds=payload.duration)
     return MuteOut(username=payload.username, until=iso_time(mute.until) or "")
 
 
@@ -236,8 +206,5 @@ def rooms_mutes_create(request: HttpRequest, slug: SlugPath, payload: MuteIn) ->
 def rooms_mutes_delete(request: HttpRequest, slug: SlugPath, username: UsernamePath) -> Status[None]:
     """Nothing to do if the user was not muted."""
     room, actor = _room_and_actor(request, slug)
-    try:
-        member_unmute(room=room, actor=actor, username=username)
-    except ModerationError as exc:
-        raise _moderation_error(exc) from None
+    member_unmute(room=room, actor=actor, username=username)
     return Status(204, None)

@@ -24,7 +24,7 @@ from parley.accounts.selectors import users_by_username
 from parley.api.auth import caller
 from parley.api.errors import ApiError, error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
-from parley.api.schemas import NOT_BLANK_PATTERN, JsonBody, MessageBody
+from parley.api.schemas import NOT_BLANK_PATTERN, JsonBody, MessageBody, Username
 from parley.notifications.services import KIND_MAX_LENGTH, NotificationError, notify
 from parley.realtime.protocol import Slug, validate_body
 from parley.rooms.services import PostResult, message_broadcast
@@ -79,8 +79,7 @@ class PublishIn(JsonBody):
         description="Slugs of the rooms to post the message in.",
     )
     message: PublishMessage = Field(default=None, description="The message; required with 'rooms'.")  # type: ignore[assignment]
-    # Django's usernames: letters, digits and @.+-_ (nothing a database could choke on, like NUL).
-    users: list[Annotated[str, Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")]] = Field(
+    users: list[Username] = Field(
         default=None,  # type: ignore[arg-type]
         min_length=1,
         max_length=1000,

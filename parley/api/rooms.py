@@ -13,7 +13,7 @@ from ninja import Path, Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from parley.api.auth import caller
+from parley.api.auth import caller, caller_user
 from parley.api.errors import ApiError, error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import JsonBody, MessageBody, RoomOut, Text, room_out
@@ -124,15 +124,14 @@ def rooms_list(request: HttpRequest) -> list[RoomOut]:
 )
 def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
     """Create a room owned by you. A slug that is taken answers 409 (code invalid)."""
-    identity = caller(request)
-    assert identity.user is not None
+    user = caller_user(request)
     try:
         room = room_create(
             slug=payload.slug,
             title=payload.title,
             is_private=payload.private,
             guests_allowed=payload.guests_allowed,
-            creator=identity.user,
+            creator=user,
         )
     except RoomSlugTaken as exc:
         raise ApiError("invalid", exc.detail, status=409) from None
@@ -161,10 +160,8 @@ def rooms_get(request: HttpRequest, slug: SlugPath) -> RoomOut:
 )
 def rooms_join(request: HttpRequest, slug: SlugPath) -> RoomOut:
     """Become a member of a room you may read (joining twice keeps your role)."""
-    identity = caller(request)
-    assert identity.user is not None
-    room = room_for_reader(slug=slug, identity=identity)
-    membership = membership_join(room=room, user=identity.user)
+    room = room_for_reader(slug=slug, identity=caller(request))
+    membership = membership_join(room=room, user=caller_user(request))
     return room_out(room, membership.role, _unread(room, request))
 
 
@@ -176,11 +173,9 @@ def rooms_join(request: HttpRequest, slug: SlugPath) -> RoomOut:
 )
 def rooms_leave(request: HttpRequest, slug: SlugPath) -> RoomOut:
     """Stop being a member (nothing to do if you were not). The only owner of a room cannot leave it (403)."""
-    identity = caller(request)
-    assert identity.user is not None
-    room = room_for_reader(slug=slug, identity=identity)
+    room = room_for_reader(slug=slug, identity=caller(request))
     try:
-        membership_leave(room=room, user=identity.user)
+        membership_leave(room=room, user=caller_user(request))
     except MembershipError as exc:
         raise ApiError("forbidden", exc.detail) from None
     return room_out(room, None, _unread(room, request))

@@ -66,6 +66,11 @@ TEXT_PATTERN = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
 NOT_BLANK_PATTERN = r"^[^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B-\x1F\x7F-\x9F]*$"
 
 Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]
+# Django's usernames: letters, digits and @.+-_ (nothing a database could choke on, like NUL).
+USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
+Username = Annotated[
+    str, Field(pattern=USERNAME_PATTERN, description="A username: 1 to 150 letters, digits, '.', '@', '+', '-' or '_'.")
+]
 MessageBody = Annotated[
     str,
     StringConstraints(min_length=1, pattern=NOT_BLANK_PATTERN),

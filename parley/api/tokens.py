@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Path, Router, Schema
 from ninja.responses import Status
@@ -14,7 +13,7 @@ from pydantic import Field
 from parley.accounts.models import ApiToken
 from parley.accounts.selectors import token_of_user, tokens_for_user
 from parley.accounts.services import token_issue, token_revoke
-from parley.api.auth import caller
+from parley.api.auth import caller_user
 from parley.api.errors import ApiError, error_responses
 from parley.api.schemas import JsonBody, Text
 from parley.realtime.protocol import MAX_SEQ
@@ -56,12 +55,6 @@ def token_out(token: ApiToken) -> TokenOut:
     )
 
 
-def _user(request: HttpRequest) -> User:
-    user = caller(request).user
-    assert user is not None
-    return user
-
-
 @router.get(
     "/tokens",
     response={200: list[TokenOut], **error_responses()},
@@ -70,7 +63,7 @@ def _user(request: HttpRequest) -> User:
 )
 def tokens_list(request: HttpRequest) -> list[TokenOut]:
     """Your tokens, newest first, revoked ones included."""
-    return [token_out(token) for token in tokens_for_user(user=_user(request))]
+    return [token_out(token) for token in tokens_for_user(user=caller_user(request))]
 
 
 @router.post(
@@ -81,7 +74,7 @@ def tokens_list(request: HttpRequest) -> list[TokenOut]:
 )
 def tokens_create(request: HttpRequest, payload: TokenCreate) -> Status[TokenCreated]:
     """A new token for you; the answer is the only time its secret is shown."""
-    issued = token_issue(user=_user(request), name=payload.name)
+    issued = token_issue(user=caller_user(request), name=payload.name)
     return Status(201, TokenCreated(**token_out(issued.token).model_dump(), secret=issued.secret))
 
 
@@ -95,7 +88,7 @@ def tokens_revoke(
     request: HttpRequest, token_id: Annotated[int, Path(ge=1, le=MAX_SEQ, description="The token's id.")]
 ) -> TokenOut:
     """The token stops working at once and the sockets it opened are closed. Revoking twice is harmless."""
-    token = token_of_user(user=_user(request), token_id=token_id)
+    token = token_of_user(user=caller_user(request), token_id=token_id)
     if token is None:
         raise ApiError("not_found", f"You have no API token with id {token_id}; GET /api/tokens lists yours.")
     token_revoke(token=token)

@@ -222,29 +222,30 @@ class NotificationRead(ClientFrame):
         return self
 
 
-class Edit(ClientFrame):
+class MessageFrame(ClientFrame):
+    """Fields of a frame about one stored message."""
+
+    room: Slug = Field(description="The room's slug.")
+    seq: Seq = Field(description="The message's seq.")
+
+
+class Edit(MessageFrame):
     """Replace the body of one of your own messages."""
 
     type: Literal["edit"]
-    room: Slug = Field(description="The room's slug.")
-    seq: Seq = Field(description="The message's seq.")
     body: Body = Field(description="The new text, 1 to PARLEY_MAX_BODY (default 4000) characters, not blank.")
 
 
-class Delete(ClientFrame):
+class Delete(MessageFrame):
     """Delete a message: your own, or any in a room you moderate; its seq stays, its body goes."""
 
     type: Literal["delete"]
-    room: Slug = Field(description="The room's slug.")
-    seq: Seq = Field(description="The message's seq.")
 
 
-class React(ClientFrame):
+class React(MessageFrame):
     """Put an emoji on a message (``on``: true) or take yours off (``on``: false); signed-in users only."""
 
     type: Literal["react"]
-    room: Slug = Field(description="The room's slug.")
-    seq: Seq = Field(description="The message's seq.")
     emoji: Emoji = Field(
         description="One emoji: 1 to 16 characters, not all ASCII, no white space, control characters or '/'."
     )
@@ -616,7 +617,7 @@ def message_data(
             "guest": author is None,
         },
         "body": "" if deleted else message.body,
-        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_time(message.created_at),
         "client_id": message.client_id,
         "edited_at": iso_time(message.edited_at),
         "deleted": deleted,
@@ -631,6 +632,6 @@ def notification_data(notification: StoredNotification) -> dict[str, Any]:
         "id": notification.pk,
         "kind": notification.kind,
         "data": notification.data,
-        "created_at": notification.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_time(notification.created_at),
         "read": notification.read_at is not None,
     }

@@ -7,6 +7,7 @@ publishing function in ``parley.realtime.events``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -25,7 +26,7 @@ from parley.realtime.protocol import (
 )
 from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
-from parley.rooms.selectors import is_moderator
+from parley.rooms.selectors import is_moderator, room_get
 from parley.tasks.followups import message_followups
 
 
@@ -107,7 +108,7 @@ def room_get_or_create(
 
     An existing room is returned unchanged: calling this twice is safe.
     """
-    room = Room.objects.filter(slug=slug).first()
+    room = room_get(slug=slug)
     if room is not None:
         return RoomResult(room=room, created=False)
     room = Room(slug=slug, title=title, is_private=is_private, guests_allowed=guests_allowed, created_by=creator)
@@ -129,7 +130,7 @@ def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> P
 
     Raises ``RoomAccessError`` when the room does not exist or ``sender`` may not post there.
     """
-    room = Room.objects.filter(slug=slug).first()
+    room = room_get(slug=slug)
     if room is None:
         raise room_not_found(slug)
     return message_post(room=room, sender=sender, body=body, client_id=client_id)
@@ -274,14 +275,7 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
         raise RoomAccessError("forbidden", "This message was deleted; it cannot be edited.")
     if message.body == body:
         return MessageChange(message=message, changed=False)
-    now = timezone.now()
-    MessageEdit.objects.create(
-        message=message,
-        action=MessageEdit.Action.EDIT,
-        previous_body=message.body,
-        edited_by=editor.user,
-        edited_at=now,
-    )
+    now = _keep_previous_body(message, MessageEdit.Action.EDIT, by=editor)
     message.body, message.edited_at = body, now
     message.save(update_fields=["body", "edited_at"])
     publish_room_frame_on_commit(room.pk, message_updated_frame(message))
@@ -300,19 +294,21 @@ def message_delete(*, room: Room, actor: Identity, seq: int) -> MessageChange:
         raise RoomAccessError("forbidden", "You can delete only your own messages (moderators: any message).")
     if message.deleted_at is not None:
         return MessageChange(message=message, changed=False)
-    now = timezone.now()
-    MessageEdit.objects.create(
-        message=message,
-        action=MessageEdit.Action.DELETE,
-        previous_body=message.body,
-        edited_by=actor.user,
-        edited_at=now,
-    )
+    now = _keep_previous_body(message, MessageEdit.Action.DELETE, by=actor)
     message.body, message.deleted_at = "", now
     message.save(update_fields=["body", "deleted_at"])
     Reaction.objects.filter(message=message).delete()
     publish_room_frame_on_commit(room.pk, message_updated_frame(message))
     return MessageChange(message=message, changed=True)
+
+
+def _keep_previous_body(message: Message, action: str, *, by: Identity) -> datetime:
+    """Put the body ``message`` has now into its history (for moderators); return the change's time."""
+    now = timezone.now()
+    MessageEdit.objects.create(
+        message=message, action=action, previous_body=message.body, edited_by=by.user, edited_at=now
+    )
+    return now
 
 
 @dataclass(frozen=True)
