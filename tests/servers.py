@@ -19,8 +19,30 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-# The reference tools (the article's tutorial app, the bare WebSocket server) live beside the repository.
-SHARED_TOOLS = REPO.parent / "shared" / "tools"
+
+
+def shared_tools() -> Path:
+    """Where the reference tools (the article's tutorial app, the bare WebSocket server) are.
+
+    ``PARLEY_SHARED_TOOLS`` when set; else ``../shared/tools`` beside the repository; else beside
+    the checkout this one was cloned from (a fresh clone in a temporary folder, as CI makes).
+    """
+    if os.environ.get("PARLEY_SHARED_TOOLS"):
+        return Path(os.environ["PARLEY_SHARED_TOOLS"])
+    beside = REPO.parent / "shared" / "tools"
+    if beside.exists():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        cloned_from = Path(origin).resolve().parent / "shared" / "tools"
+        if cloned_from.exists():
+            return cloned_from
+    return beside
+
+
+SHARED_TOOLS = shared_tools()
 GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 
 
