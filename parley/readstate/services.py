@@ -1,4 +1,5 @@
-"""Writes of read state: moving a user's read marker forward, and telling all their sockets."""
+"""Writes of read state: moving a user's read marker forward, and telling all their sockets; and
+telling the recipient of a direct message their new unread count."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from parley.moderation.models import DirectConversation
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count
 from parley.realtime.events import publish_user_frame_on_commit
-from parley.rooms.models import Room
+from parley.rooms.models import Message, Room
 from parley.rooms.selectors import room_head
 
 
@@ -29,6 +31,29 @@ def read_marker_advance(*, user: User, room: Room, seq: int) -> Unread:
         frame = {"type": "unread", "room": room.slug, "count": state.count, "last_read": state.last_read}
         publish_user_frame_on_commit(user.pk, frame)
     return state
+
+
+def direct_unread_publish(*, message: Message) -> None:
+    """When ``message`` was posted in a direct conversation, send the other person's sockets their
+    new ``unread`` state there after commit, so a new direct message badges at once.
+
+    Ordinary rooms push nothing per message (a frame per message per member, mostly to sockets that
+    do not care; their room lists re-read the API instead). A conversation has exactly one reader
+    besides the author: one frame. Call it inside the posting transaction, after the message is
+    stored, so the count includes it.
+    """
+    room = message.room
+    # Conversations live in private rooms named dm-<id>-<id>: every other message is ruled out
+    # without a query, on the hottest write path.
+    if not room.is_private or not room.slug.startswith("dm-") or message.author_id is None:
+        return
+    pair = DirectConversation.objects.filter(room_id=room.pk).values_list("user_low_id", "user_high_id").first()
+    if pair is None:
+        return
+    recipient = pair[1] if message.author_id == pair[0] else pair[0]
+    state = unread_count(user_id=recipient, room_id=room.pk)
+    frame = {"type": "unread", "room": room.slug, "count": state.count, "last_read": state.last_read}
+    publish_user_frame_on_commit(recipient, frame)
 
 
 def _advance(*, user_id: int, room_id: int, target: int) -> bool:

@@ -470,7 +470,7 @@ class NotificationsUnread(Reply):
 
 
 class Unread(RoomReply):
-    """The user's unread state in a room: the reply to ``read``, and to every socket of the user when it moves."""
+    """A user's unread state in a room: answers ``read``; to all their sockets when it moves or a DM comes."""
 
     type: Literal["unread"] = "unread"
     count: int = Field(

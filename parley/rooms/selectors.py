@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
 from parley.accounts.identity import Identity
 from parley.realtime.protocol import message_data
@@ -28,9 +29,12 @@ def room_for_reader(*, slug: str, identity: Identity) -> Room:
     return room
 
 
-def rooms_visible(*, identity: Identity) -> list[Room]:
-    """The rooms ``identity`` may enter, for the room list."""
+def rooms_visible(*, identity: Identity, include_direct: bool = True) -> list[Room]:
+    """The rooms ``identity`` may enter, for the room list; without ``include_direct``, leave out
+    the private rooms of direct conversations (the web UI lists those apart, by the other person)."""
     rooms: QuerySet[Room] = Room.objects.all()
+    if not include_direct:
+        rooms = rooms.filter(direct_conversation__isnull=True)
     if identity.is_staff:
         return list(rooms)
     if identity.user is None:
@@ -158,6 +162,44 @@ def membership_roles(*, user_id: int | None, room_ids: list[int]) -> dict[int, s
         return {}
     rows = Membership.objects.filter(user_id=user_id, room_id__in=room_ids).values_list("room_id", "role")
     return dict(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member of a room as the member list shows them: the user's id and name, and their role."""
+
+    id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class MembersPage:
+    """The first members of a room, and how many it has in all."""
+
+    members: list[Member]
+    total: int
+
+
+def room_members_page(*, room: Room, limit: int) -> MembersPage:
+    """Up to ``limit`` members of ``room``, owners first, then moderators, then by name, and the
+    number of members: one query, and a count when there are more (a 10,000-member room lists
+    ``limit`` of them, not 10,000)."""
+    rank = Case(
+        When(role=Membership.Role.OWNER, then=Value(0)),
+        When(role=Membership.Role.MODERATOR, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    memberships = Membership.objects.filter(room=room)
+    rows = (
+        memberships.annotate(rank=rank, folded=Lower("user__username"))
+        .order_by("rank", "folded", "user_id")
+        .values_list("user_id", "user__username", "role")[:limit]
+    )
+    members = [Member(id=user_id, name=name, role=role) for user_id, name, role in rows]
+    total = len(members) if len(members) < limit else memberships.count()
+    return MembersPage(members=members, total=total)
 
 
 def is_moderator(*, room: Room, identity: Identity) -> bool:

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from parley.accounts.identity import Identity, user_identity
 from parley.moderation.selectors import (
     direct_conversation_of,
-    direct_conversations,
     room_bans,
     room_members,
     room_mutes,
@@ -33,7 +32,7 @@ from parley.moderation.services import (
     member_unmute,
     room_settings_update,
 )
-from parley.readstate.selectors import unread_counts
+from parley.readstate.selectors import room_list
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
 from parley.rooms.selectors import is_moderator, membership_roles, room_for_reader
@@ -41,13 +40,14 @@ from parley.web.forms import MUTE_DURATIONS, DirectMessageForm, ModerateForm, Ro
 
 
 def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
-    """What the room page's header adds: the other person of a direct conversation (its title),
-    and whether to link the settings page (owners, moderators and staff of ordinary rooms)."""
+    """What the room page's header adds: the other person of a direct conversation (its title; the
+    user, for the avatar), and whether to link the settings page (owners, moderators and staff of
+    ordinary rooms)."""
     conversation = direct_conversation_of(room=room)
     if conversation is not None:
         other = conversation.user_high if conversation.user_low_id == identity.user_id else conversation.user_low
-        return {"direct_with": other.get_username(), "can_moderate": False}
-    return {"direct_with": None, "can_moderate": is_moderator(room=room, identity=identity)}
+        return {"direct_with": other.get_username(), "direct_other": other, "can_moderate": False}
+    return {"direct_with": None, "direct_other": None, "can_moderate": is_moderator(room=room, identity=identity)}
 
 
 def _user(request: HttpRequest) -> User:
@@ -59,11 +59,8 @@ def _user(request: HttpRequest) -> User:
 @require_GET
 def dms(request: HttpRequest) -> HttpResponse:
     """Your direct conversations, newest activity first, with unread counts; and a form to start one."""
-    user = _user(request)
-    rows = direct_conversations(user=user)
-    unread = unread_counts(user_id=user.pk, room_ids=[row.conversation.room_id for row in rows])
-    conversations = [(row, unread.get(row.conversation.room_id)) for row in rows]
-    return render(request, "web/dms.html", {"conversations": conversations, "form": DirectMessageForm()})
+    nav = room_list(identity=user_identity(_user(request)))
+    return render(request, "web/dms.html", {"nav": nav, "form": DirectMessageForm()})
 
 
 @login_required

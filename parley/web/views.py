@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,38 +17,33 @@ from django.views.decorators.http import require_GET, require_POST
 from parley.accounts.identity import (
     GUEST_ID_SESSION_KEY,
     GUEST_NAME_SESSION_KEY,
-    Identity,
     guest_identity,
     request_identity,
 )
-from parley.readstate.selectors import Unread, unread_count, unread_counts
+from parley.readstate.selectors import RoomList, room_list, unread_count
 from parley.rooms.access import RoomAccessError, guests_may_use
-from parley.rooms.models import Room
-from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, rooms_visible
+from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, room_members_page
 from parley.rooms.services import room_get_or_create
 from parley.web.forms import GuestNameForm, JumpForm, RoomCreateForm
 from parley.web.moderation import room_header
 
 HISTORY_PAGE = 50
-
-
-def _room_list(identity: Identity) -> list[tuple[Room, Unread | None]]:
-    """The rooms ``identity`` may enter, each with the user's ``Unread`` state (None for guests),
-    read in one query for all rooms."""
-    rooms = rooms_visible(identity=identity)
-    if identity.user_id is None:
-        return [(room, None) for room in rooms]
-    unread = unread_counts(user_id=identity.user_id, room_ids=[room.pk for room in rooms])
-    return [(room, unread.get(room.pk)) for room in rooms]
+# The member list shows this many members from the server; presence adds whoever else is online.
+MEMBERS_SHOWN = 100
+NO_ROOMS = RoomList(rooms=[], directs=[])
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The rooms you may enter, a form to create one and a box to jump to one by name."""
+    return _index_page(request, RoomCreateForm())
+
+
+def _index_page(request: HttpRequest, create_form: RoomCreateForm, status: int = 200) -> HttpResponse:
     identity = request_identity(request) or guest_identity(guest_id="", name="")
-    rooms = _room_list(identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else []
-    context = {"rooms": rooms, "create_form": RoomCreateForm(), "jump_form": JumpForm()}
-    return render(request, "web/index.html", context)
+    nav = room_list(identity=identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else NO_ROOMS
+    context = {"nav": nav, "create_form": create_form, "jump_form": JumpForm()}
+    return render(request, "web/index.html", context, status=status)
 
 
 @require_GET
@@ -66,17 +62,15 @@ def room_create(request: HttpRequest) -> HttpResponse:
     """Create a room owned by the signed-in user and open it."""
     form = RoomCreateForm(request.POST)
     if not form.is_valid():
-        rooms = _room_list(request_identity(request))  # type: ignore[arg-type]
-        return render(
-            request, "web/index.html", {"rooms": rooms, "create_form": form, "jump_form": JumpForm()}, status=400
-        )
+        return _index_page(request, form, status=400)
     assert isinstance(request.user, User)  # login_required
     room = room_get_or_create(**form.cleaned_data, creator=request.user).room
     return redirect("room", slug=room.slug)
 
 
 def room(request: HttpRequest, slug: str) -> HttpResponse:
-    """The chat page: the latest page of history, then live messages over the WebSocket."""
+    """The chat page: the room list, the latest page of history (then live messages over the
+    WebSocket) and the room's members (then who comes and goes, from presence)."""
     found = room_get(slug=slug)
     identity = request_identity(request)
     if identity is None:
@@ -104,7 +98,15 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "moderator": is_moderator(room=readable, identity=identity),
         "lastRead": None if last_read is None else last_read.last_read,
     }
-    context = {"room": readable, "config": config, "history": history, "identity": identity}
+    members = room_members_page(room=readable, limit=MEMBERS_SHOWN)
+    context = {
+        "room": readable,
+        "config": config,
+        "history": history,
+        "identity": identity,
+        "nav": room_list(identity=identity),
+        "members": {"members": [asdict(member) for member in members.members], "total": members.total},
+    }
     context.update(room_header(room=readable, identity=identity))
     return render(request, "web/room.html", context)
 

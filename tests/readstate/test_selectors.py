@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from parley.accounts.identity import user_identity
+from parley.accounts.identity import guest_identity, user_identity
+from parley.moderation.services import direct_conversation_open
 from parley.readstate import selectors
-from parley.readstate.selectors import Unread, unread_counts
+from parley.readstate.selectors import Unread, room_list, unread_counts
 from parley.readstate.services import read_marker_advance
 from parley.rooms.models import Message
 from parley.rooms.services import message_delete, message_post
@@ -56,3 +57,40 @@ def test_only_the_newest_window_of_messages_is_counted(make_user, make_room, mon
     read_marker_advance(user=alice, room=lobby, seq=6)
     assert unread_counts(user_id=alice.pk, room_ids=[lobby.pk]) == {lobby.pk: Unread(count=2, last_read=6)}
     assert Message.objects.filter(room=lobby).count() == 8
+
+
+def test_the_room_list_holds_rooms_and_conversations_apart_in_three_queries(
+    make_user, make_room, django_assert_num_queries
+):
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    general, lobby = make_room("general"), make_room("lobby", guests_allowed=True)
+    make_room("secret", is_private=True, members=[bob])
+    with_bob = direct_conversation_open(user=alice, username="bob").conversation.room
+    with_carol = direct_conversation_open(user=carol, username="alice").conversation.room
+    direct_conversation_open(user=bob, username="carol")  # not alice's
+    post(general, user_identity(bob), 2)
+    post(with_bob, user_identity(bob), 3)
+    read_marker_advance(user=alice, room=with_bob, seq=1)
+    post(with_carol, user_identity(carol), 1)
+
+    with django_assert_num_queries(3):
+        found = room_list(identity=user_identity(alice))
+    assert [(entry.room.slug, entry.unread) for entry in found.rooms] == [
+        ("general", Unread(count=2, last_read=0)),
+        ("lobby", Unread(count=0, last_read=0)),
+    ]
+    # Newest activity first, by the other person, never among the rooms.
+    assert [(entry.other.username, entry.unread) for entry in found.directs] == [
+        ("carol", Unread(count=1, last_read=0)),
+        ("bob", Unread(count=2, last_read=1)),
+    ]
+    assert found.directs[1].room == with_bob
+
+    # Staff may enter every room, but only their own conversations are listed, and apart.
+    staff = room_list(identity=user_identity(make_user("root", staff=True)))
+    assert [entry.room.slug for entry in staff.rooms] == ["general", "lobby", "secret"]
+    assert staff.directs == []
+    # Guests see the rooms open to guests, with no read state and no conversations.
+    guest = room_list(identity=guest_identity(guest_id="g", name="zed"))
+    assert [(entry.room, entry.unread) for entry in guest.rooms] == [(lobby, None)]
+    assert guest.directs == []

@@ -1,13 +1,15 @@
-"""Read markers: they only move forward, stop at the room's head, and say so to the user's sockets."""
+"""Read markers: they only move forward, stop at the room's head, and say so to the user's sockets;
+a direct message tells its recipient's sockets the new unread count."""
 
 from __future__ import annotations
 
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
+from parley.moderation.services import direct_conversation_open
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count
-from parley.readstate.services import read_marker_advance
+from parley.readstate.services import direct_unread_publish, read_marker_advance
 from parley.rooms.services import message_post
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +92,24 @@ def test_each_user_has_their_own_marker(alice, bob, make_user, lobby):
     read_marker_advance(user=alice, room=lobby, seq=4)
     assert unread_count(user_id=alice.pk, room_id=lobby.pk) == Unread(count=0, last_read=4)
     assert unread_count(user_id=bob.pk, room_id=lobby.pk) == Unread(count=4, last_read=0)
+
+
+def test_only_a_direct_message_publishes_the_recipients_unread_count(
+    alice, bob, lobby, make_room, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    direct = direct_conversation_open(user=alice, username="bob").conversation.room
+    look_alike = make_room("dm-998-999", is_private=True, members=[alice, bob])  # not a conversation
+    post(direct, user_identity(bob), 1)
+    post(look_alike, user_identity(bob), 1)
+    post(lobby, user_identity(bob), 1)
+    messages = {room.slug: room.messages.get() for room in (direct, look_alike, lobby)}
+
+    with django_capture_on_commit_callbacks() as published, django_assert_num_queries(0):
+        direct_unread_publish(message=messages["lobby"])  # an ordinary room: ruled out without a query
+    assert published == []
+    with django_capture_on_commit_callbacks() as published:
+        direct_unread_publish(message=messages["dm-998-999"])
+    assert published == []
+    with django_capture_on_commit_callbacks() as published, django_assert_num_queries(2):
+        direct_unread_publish(message=messages[direct.slug])
+    assert len(published) == 1

@@ -1,4 +1,5 @@
-"""The ``read`` frame: the asker gets ``unread`` with its ref, and every socket of the user the same."""
+"""The ``read`` frame: the asker gets ``unread`` with its ref, and every socket of the user the same;
+and a direct message gives its recipient's sockets their new ``unread`` at once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from parley.accounts.identity import user_identity
+from parley.moderation.services import direct_conversation_open
 from parley.readstate.models import ReadMarker
 from parley.rooms.services import message_post
 
@@ -16,6 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def post(room, user, count):
     for number in range(count):
         message_post(room=room, sender=user_identity(user), body=f"m{number}", client_id=f"c{number}")
+
+
+@sync_to_async
+def conversation_room(user, username):
+    return direct_conversation_open(user=user, username=username).conversation.room
 
 
 @sync_to_async
@@ -103,3 +110,29 @@ async def test_bad_read_frames_are_invalid(ws, alice, lobby, frame, detail):
     client = await ws(user=alice)
     await client.send_json_to(frame)
     assert await client.receive_json_from(timeout=3) == {"type": "error", "code": "invalid", "detail": detail}
+
+
+async def test_a_direct_message_gives_the_recipients_sockets_their_unread_count(ws, alice, bob, lobby):
+    room = await conversation_room(bob, "alice")
+    alices_tab, alices_phone, bobs = await ws(user=alice), await ws(user=alice), await ws(user=bob)
+    await post(room, bob, 2)
+    # No subscription needed: every socket of alice hears of each message, with the count so far.
+    for socket in (alices_tab, alices_phone):
+        for count in (1, 2):
+            frame = await socket.receive_json_from(timeout=3)
+            assert frame == {"type": "unread", "room": room.slug, "count": count, "last_read": 0}
+    assert await bobs.receive_nothing(timeout=0.3)  # the author has read what he wrote
+
+    # alice answers: bob's sockets hear of it; an ordinary room's message tells nobody.
+    await alices_tab.send_json_to({"type": "read", "room": room.slug, "seq": 2})
+    await post(room, alice, 1)
+    assert await bobs.receive_json_from(timeout=3) == {"type": "unread", "room": room.slug, "count": 1, "last_read": 0}
+    await post(lobby, bob, 1)
+    assert await alices_phone.receive_json_from(timeout=3) == {
+        "type": "unread",
+        "room": room.slug,
+        "count": 0,
+        "last_read": 2,
+    }  # alice's own read, on every socket
+    assert await alices_phone.receive_nothing(timeout=0.3)
+    assert await bobs.receive_nothing(timeout=0.3)

@@ -1,13 +1,23 @@
-"""The chat domain's reads: replay windows, history pages, visibility."""
+"""The chat domain's reads: replay windows, history pages, visibility, member lists."""
 
 from __future__ import annotations
 
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
+from parley.moderation.services import direct_conversation_open
 from parley.realtime.protocol import MessageData
 from parley.rooms.access import RoomAccessError
-from parley.rooms.selectors import messages_before, messages_between, messages_replay, room_for_reader, rooms_visible
+from parley.rooms.models import Membership
+from parley.rooms.selectors import (
+    Member,
+    messages_before,
+    messages_between,
+    messages_replay,
+    room_for_reader,
+    room_members_page,
+    rooms_visible,
+)
 from parley.rooms.services import message_post
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +97,37 @@ def test_room_list_shows_what_each_identity_may_enter(make_user, make_room):
     assert slugs(user_identity(bob)) == ["general", "lobby"]
     assert slugs(guest_identity(guest_id="g", name="zed")) == ["lobby"]
     assert slugs(user_identity(make_user("root", staff=True))) == ["general", "lobby", "secret"]
+
+
+def test_direct_conversations_can_be_left_out_of_the_room_list(make_user, make_room):
+    alice = make_user("alice")
+    make_user("bob")
+    make_room("general")
+    direct = direct_conversation_open(user=alice, username="bob").conversation.room
+    slugs = [room.slug for room in rooms_visible(identity=user_identity(alice))]
+    assert slugs == sorted(["general", direct.slug])
+    assert [room.slug for room in rooms_visible(identity=user_identity(alice), include_direct=False)] == ["general"]
+
+
+def test_a_member_page_lists_owners_then_moderators_then_names_and_counts_the_rest(
+    make_user, make_room, django_assert_num_queries
+):
+    room = make_room("town")
+    users = {name: make_user(name) for name in ("zoe", "Bea", "carl", "dan", "eve", "mod")}
+    for name, user in users.items():
+        role = {"zoe": "owner", "mod": "moderator"}.get(name, "member")
+        Membership.objects.create(room=room, user=user, role=role)
+    make_room("elsewhere", members=[make_user("outsider")])
+    with django_assert_num_queries(2):  # the page, then the count: there are more
+        page = room_members_page(room=room, limit=4)
+    assert page.members == [
+        Member(id=users["zoe"].pk, name="zoe", role="owner"),
+        Member(id=users["mod"].pk, name="mod", role="moderator"),
+        Member(id=users["Bea"].pk, name="Bea", role="member"),
+        Member(id=users["carl"].pk, name="carl", role="member"),
+    ]
+    assert page.total == 6
+    with django_assert_num_queries(1):  # all of them fit: no count needed
+        everyone = room_members_page(room=room, limit=100)
+    assert [member.name for member in everyone.members] == ["zoe", "mod", "Bea", "carl", "dan", "eve"]
+    assert everyone.total == 6

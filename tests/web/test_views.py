@@ -1,4 +1,5 @@
-"""The browser UI's pages: room list, chat page, guests, sign-up and log-in."""
+"""The browser UI's pages: room list, chat page (with its sidebar and member list), guests, sign-up
+and log-in."""
 
 from __future__ import annotations
 
@@ -8,16 +9,32 @@ import pytest
 from django.contrib.auth.models import User
 
 from parley.accounts.identity import user_identity
+from parley.moderation.services import direct_conversation_open
 from parley.rooms.models import Membership, Room
 from parley.rooms.services import message_post
+from parley.web import views
 
 pytestmark = pytest.mark.django_db
 
 
-def page_config(response):
+def page_config(response, name="parley-config"):
     html = response.content.decode()
-    start = html.index('id="parley-config"')
+    start = html.index(f'id="{name}"')
     return json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
+
+
+def sidebar(response):
+    """The sidebar's part of the page: (section, slug, name) of every entry, top to bottom."""
+    html = response.content.decode()
+    part = html[html.index('<nav class="sidebar"') : html.index("</nav>", html.index('<nav class="sidebar"'))]
+    rooms = part[: part.index('id="side-directs-title"')] if 'id="side-directs-title"' in part else part
+    entries = []
+    for section, chunk in (("rooms", rooms), ("directs", part[len(rooms) :])):
+        for item in chunk.split('data-room="')[1:]:
+            slug = item[: item.index('"')]
+            name = item[item.index('<span class="side-name">') + 24 : item.index("</span>", item.index("side-name"))]
+            entries.append((section, slug, name))
+    return entries
 
 
 def test_the_room_list_shows_only_rooms_you_may_enter(client, make_user, make_room):
@@ -126,3 +143,52 @@ def test_forms_are_csrf_protected(make_user, make_room):
     assert strict.post("/rooms/new/", {"slug": "team"}).status_code == 403
     make_room("lobby", guests_allowed=True)
     assert Client(enforce_csrf_checks=True).post("/chat/lobby/guest/", {"name": "Zed"}).status_code == 403
+
+
+def test_the_chat_page_lists_rooms_and_conversations_apart_with_the_open_one_current(client, make_user, make_room):
+    alice = make_user("alice")
+    make_user("bob")
+    make_room("general", title="General")
+    make_room("secret", is_private=True, title="Hidden Plans")
+    direct = direct_conversation_open(user=alice, username="bob").conversation.room
+    client.force_login(alice)
+    response = client.get("/chat/general/")
+    assert sidebar(response) == [("rooms", "general", "General"), ("directs", direct.slug, "bob")]
+    html = response.content.decode()
+    assert 'data-room="general" data-name="General general" data-last-read="0" aria-current="page"' in html
+    assert "Hidden Plans" not in html
+    # A conversation's page is titled by the other person, not by its dm-… slug.
+    page = client.get(f"/chat/{direct.slug}/").content.decode()
+    assert '<h1 id="room-title">bob</h1>' in page
+    assert f"#{direct.slug}" not in page
+
+
+def test_the_member_list_starts_with_the_first_members_and_the_total(client, make_user, make_room, monkeypatch):
+    monkeypatch.setattr(views, "MEMBERS_SHOWN", 2)
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    room = make_room("town")
+    Membership.objects.create(room=room, user=carol, role="owner")
+    Membership.objects.create(room=room, user=bob, role="moderator")
+    Membership.objects.create(room=room, user=alice, role="member")
+    client.force_login(alice)
+    members = page_config(client.get("/chat/town/"), "parley-members")
+    assert members == {
+        "members": [
+            {"id": carol.pk, "name": "carol", "role": "owner"},
+            {"id": bob.pk, "name": "bob", "role": "moderator"},
+        ],
+        "total": 3,
+    }
+
+
+def test_the_conversations_page_and_the_room_list_show_people_not_slugs(client, make_user, make_room):
+    alice, bob = make_user("alice"), make_user("bob")
+    make_room("general")
+    direct = direct_conversation_open(user=bob, username="alice").conversation.room
+    message_post(room=direct, sender=user_identity(bob), body="hi", client_id="c")
+    client.force_login(alice)
+    for path in ("/", "/dms/"):
+        response = client.get(path)
+        assert ("directs", direct.slug, "bob") in sidebar(response)
+        assert f'class="room-card" href="/chat/{direct.slug}/"' not in response.content.decode()
+    assert 'aria-label="1 unread"' in client.get("/dms/").content.decode()

@@ -7,9 +7,15 @@ function typingSomewhere(target) {
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || typingSomewhere(event.target)) return;
-  const box = document.getElementById("room-search-q") ?? document.getElementById("search-q");
-  if (!box) return;
+  // The room's box where it is shown, else the top bar's; on a phone, where neither fits, the
+  // search page.
+  const boxes = [document.getElementById("room-search-q"), document.getElementById("search-q")];
+  const box = boxes.find((element) => element && element.getClientRects().length > 0);
   event.preventDefault();
+  if (!box) {
+    if (document.getElementById("search-q")) location.assign("/search/");
+    return;
+  }
   box.focus();
   box.select();
 });
