@@ -177,7 +177,7 @@ def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
     """
     parts = urlsplit(url)
     if parts.scheme == "memory":
-        return {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
+        return {"BACKEND": "parley.realtime.layers.ThrottledInMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
     if parts.scheme in ("redis", "rediss"):
         config = {"hosts": [_redis_host(url)], "prefix": prefix, "capacity": 10_000}
         return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}

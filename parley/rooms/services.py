@@ -45,48 +45,115 @@ def message_post(*, room: Room, sender: Identity, body: str, client_id: str) -> 
     A second call with the same ``client_id`` from the same sender stores nothing and returns
     the first message. Posting in a public room makes a signed-in sender a member.
     """
+    locked = _room_take_next_seq(pk=room.pk)
+    if locked is None:
+        raise room_not_found(room.slug)
+    return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
+
+
+@transaction.atomic
+def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> PostResult:
+    """Post to the room named ``slug``: what a client's send does, in one call.
+
+    Raises ``RoomAccessError`` when the room does not exist or ``sender`` may not post there.
+    """
+    locked = _room_take_next_seq(slug=slug)
+    if locked is None:
+        raise room_not_found(slug)
+    return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
+
+
+def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: str) -> PostResult:
+    """The rest of a post, once ``_room_take_next_seq`` has locked ``room`` and counted its seq.
+
+    A refused or repeated post raises or rolls back, which also gives the seq back: seqs stay
+    gapless. Every statement here is on the path of every message, so there are few: with the
+    transaction's BEGIN and COMMIT, a post costs five round trips to the database.
+    """
     check_can_post(room=room, identity=sender)
-    # Taking the next seq first locks the room row (PostgreSQL) or the database (SQLite) until
-    # commit, so seqs are handed out in commit order and the duplicate check below cannot race.
-    seq = _take_next_seq(room)
-    existing = _message_by_client_id(room=room, sender=sender, client_id=client_id)
-    if existing is not None:
-        transaction.set_rollback(True)
-        return PostResult(message=existing, created=False)
-    if sender.user is not None and not room.is_private:
-        Membership.objects.get_or_create(room=room, user=sender.user)
-    message = Message.objects.create(
+    message = Message(
         room=room,
-        seq=seq,
+        seq=room.last_seq,
         author=sender.user,
         guest_name=sender.guest_name,
         guest_id=sender.guest_id,
         body=body,
         client_id=client_id,
+        created_at=timezone.now(),
     )
+    if not _message_insert_unless_repeated(message):
+        first = _message_by_client_id(room=room, sender=sender, client_id=client_id)
+        transaction.set_rollback(True)  # gives the seq back
+        return PostResult(message=first, created=False)
+    if sender.user is not None and not room.is_private:
+        Membership.objects.get_or_create(room=room, user=sender.user)
     publish_message_on_commit(message)
     message_followups(message)
     return PostResult(message=message, created=True)
 
 
-def _take_next_seq(room: Room) -> int:
-    """Add one to the room's counter and return it, in one statement.
+_ROOM_TABLE = Room._meta.db_table
+_ROOM_COLUMNS = [str(field.column) for field in Room._meta.concrete_fields]
+_MESSAGE_TABLE = Message._meta.db_table
+# Every column but the id, which the database assigns.
+_MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
 
-    ``UPDATE … RETURNING`` (PostgreSQL; SQLite 3.35 and later) does in one round trip what the
-    ORM needs an update and a select for, on the hottest write of all.
+
+def _room_take_next_seq(*, pk: int | None = None, slug: str | None = None) -> Room | None:
+    """Add one to the room's counter and return the room as it now is, in one statement; None
+    when there is no such room.
+
+    ``UPDATE … RETURNING`` (PostgreSQL; SQLite 3.35 and later) reads the room, counts its seq and
+    locks it until commit, in the round trip that the ORM would need three for. The lock (the row
+    on PostgreSQL, the database on SQLite) hands seqs out in commit order and keeps the repeat
+    check in ``_message_insert_unless_repeated`` free of races. The room comes back with its
+    current flags (private, guests, webhooks, restrictions), so access is checked on fresh data.
     """
-    table = connection.ops.quote_name(Room._meta.db_table)
+    quote = connection.ops.quote_name
+    column, value = ("id", pk) if slug is None else ("slug", slug)
+    returning = ", ".join(quote(name) for name in _ROOM_COLUMNS)
+    sql = (
+        f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('last_seq')} + 1 "
+        f"WHERE {quote(column)} = %s RETURNING {returning}"
+    )
+    # A raw query set turns the row into a Room with the backend's converters (SQLite answers
+    # booleans as 0 and 1); list() runs the statement to its end, which SQLite needs to finish it.
+    rooms = list(Room.objects.raw(sql, [value]))
+    return rooms[0] if rooms else None
+
+
+def _message_insert_unless_repeated(message: Message) -> bool:
+    """Insert ``message`` and set its id; False, inserting nothing, when its sender already
+    stored a message with its ``client_id`` in the room (a retried send).
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` answers "is this a repeat?" and stores the
+    message in one round trip, where a look-up first would take two on every post. The unique
+    constraints on (room, author, client_id) and (room, guest_id, client_id) are what conflicts;
+    the seq cannot, as the room's row is locked.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
+    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in _MESSAGE_FIELDS]
+    sql = (
+        f"INSERT INTO {quote(_MESSAGE_TABLE)} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq", [room.pk])
+        cursor.execute(sql, values)
         row = cursor.fetchone()
-    return int(row[0])
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    return True
 
 
-def _message_by_client_id(*, room: Room, sender: Identity, client_id: str) -> Message | None:
+def _message_by_client_id(*, room: Room, sender: Identity, client_id: str) -> Message:
     messages = Message.objects.filter(room=room, client_id=client_id)
     if sender.user is not None:
-        return messages.filter(author_id=sender.user_id).first()
-    return messages.filter(author__isnull=True, guest_id=sender.guest_id).first()
+        return messages.get(author_id=sender.user_id)
+    return messages.get(author__isnull=True, guest_id=sender.guest_id)
 
 
 @dataclass(frozen=True)
@@ -123,17 +190,6 @@ def membership_join(*, room: Room, user: User, role: str = Membership.Role.MEMBE
     """Make ``user`` a member of ``room`` (keeping an existing role)."""
     membership, _ = Membership.objects.get_or_create(room=room, user=user, defaults={"role": role})
     return membership
-
-
-def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> PostResult:
-    """Post to the room named ``slug``: what a client's send does, in one call.
-
-    Raises ``RoomAccessError`` when the room does not exist or ``sender`` may not post there.
-    """
-    room = room_get(slug=slug)
-    if room is None:
-        raise room_not_found(slug)
-    return message_post(room=room, sender=sender, body=body, client_id=client_id)
 
 
 class RoomCreateError(ValueError):

@@ -30,7 +30,7 @@ PER_SENDER = 15
 @pytest.fixture(scope="module")
 def site(site_factory, postgres_url: str) -> Site:
     return site_factory(
-        rooms=(*(RoomSpec(slug) for slug in ROOMS.values()), RoomSpec("repaired")),
+        rooms=(*(RoomSpec(slug) for slug in ROOMS.values()), RoomSpec("repaired-daphne"), RoomSpec("repaired-uvicorn")),
         users=(UserSpec("alice"), UserSpec("bob")),
         database_url=postgres_url,
     )
@@ -127,20 +127,26 @@ async def test_every_reader_gets_every_message_once_in_seq_order(
         assert await late.request({"type": "ping"}) == {"type": "pong"}
 
 
-async def test_messages_whose_publish_never_arrives_are_repaired_from_storage(site: Site, connect: Connect):
+@pytest.mark.parametrize(("reading_kind", "writing_kind"), [("daphne", "uvicorn"), ("uvicorn", "daphne")])
+async def test_messages_whose_publish_never_arrives_are_repaired_from_storage(
+    site: Site, connect: Connect, reading_kind: str, writing_kind: str
+):
     """Two processes whose (in-memory) layers never meet: the hub must still bring a reader every
-    message the other process stored, from the database, in order and once, last one included."""
+    message the other process stored, from the database, in order and once, last one included.
+
+    A repair delivers what it read as one run, which Uvicorn's sockets get in a single write."""
     env = {"CHANNEL_LAYER_URL": "memory://", "PARLEY_SWEEP_INTERVAL": "0.2"}
-    reading, writing = site.start("daphne", **env), site.start("uvicorn", **env)
+    reading, writing = site.start(reading_kind, **env), site.start(writing_kind, **env)
+    room = f"repaired-{reading_kind}"
     try:
         reader = await connect(reading, token=site.token("alice"))
-        assert (await reader.request({"type": "subscribe", "room": "repaired"}))["head"] == 0
+        assert (await reader.request({"type": "subscribe", "room": room}))["head"] == 0
         sender = await connect(writing, token=site.token("bob"))
-        for i in range(3):
-            frame = {"type": "send", "room": "repaired", "body": f"r {i}", "client_id": f"r-{i}"}
+        for i in range(5):
+            frame = {"type": "send", "room": room, "body": f"r {i}", "client_id": f"r-{i}"}
             assert (await sender.request(frame))["seq"] == i + 1
-        messages = [await reader.recv() for _ in range(3)]
-        assert [(m["seq"], m["body"]) for m in messages] == [(1, "r 0"), (2, "r 1"), (3, "r 2")]
+        messages = [await reader.recv() for _ in range(5)]
+        assert [(m["seq"], m["body"]) for m in messages] == [(i + 1, f"r {i}") for i in range(5)]
         assert await reader.request({"type": "ping"}) == {"type": "pong"}
     finally:
         reading.stop()
