@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from parley.moderation.models import DirectConversation, RoomBan, RoomMute
-from parley.realtime.events import publish_room_kick_on_commit
-from parley.rooms.models import Membership, Room
+from parley.realtime.events import publish_room_closed_on_commit, publish_room_kick_on_commit
+from parley.rooms.models import DIRECT_SLUG_PREFIX, Membership, Room
 
 Role = Literal["owner", "moderator", "member"]
 # Longest mute: a year. Longer is a ban.
@@ -223,8 +223,15 @@ def room_settings_update(*, room: Room, actor: User, title: str, is_private: boo
     title = title.strip()
     if len(title) > MAX_TITLE:
         raise ModerationError("conflict", f"A title is at most {MAX_TITLE} characters.")
+    closing = is_private and not room.is_private
     room.title, room.is_private, room.guests_allowed = title, is_private, guests_allowed
     room.save(update_fields=["title", "is_private", "guests_allowed"])
+    if closing:
+        # Whoever follows the room without being a member (or staff) must stop receiving it now,
+        # not at their next subscribe.
+        readers = {*Membership.objects.filter(room=room).values_list("user_id", flat=True)}
+        readers |= {*User.objects.filter(is_staff=True).values_list("pk", flat=True)}
+        publish_room_closed_on_commit(room.pk, readers, f"#{room.slug} is now private, for its members only.")
     return room
 
 
@@ -238,7 +245,7 @@ class DirectResult:
 
 def direct_slug(low_id: int, high_id: int) -> str:
     """The slug of the private room of a direct conversation."""
-    return f"dm-{low_id}-{high_id}"
+    return f"{DIRECT_SLUG_PREFIX}{low_id}-{high_id}"
 
 
 @transaction.atomic

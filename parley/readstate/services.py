@@ -11,7 +11,7 @@ from parley.moderation.models import DirectConversation
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count
 from parley.realtime.events import publish_user_frame_on_commit
-from parley.rooms.models import Message, Room
+from parley.rooms.models import DIRECT_SLUG_PREFIX, Message, Room
 from parley.rooms.selectors import room_head
 
 
@@ -45,7 +45,7 @@ def direct_unread_publish(*, message: Message) -> None:
     room = message.room
     # Conversations live in private rooms named dm-<id>-<id>: every other message is ruled out
     # without a query, on the hottest write path.
-    if not room.is_private or not room.slug.startswith("dm-") or message.author_id is None:
+    if not room.is_private or not room.slug.startswith(DIRECT_SLUG_PREFIX) or message.author_id is None:
         return
     pair = DirectConversation.objects.filter(room_id=room.pk).values_list("user_low_id", "user_high_id").first()
     if pair is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -189,4 +190,11 @@ def publish_room_kick_on_commit(room_id: int, user_id: int, detail: str) -> None
     """After commit, take the room away from every socket of a user (a ban): each is told ``detail``
     in a ``forbidden`` error and gets ``unsubscribed``."""
     event = {"type": ROOM_KICK, "room_id": room_id, "user_id": user_id, "detail": detail}
+    transaction.on_commit(partial(publish, room_group(room_id), event))
+
+
+def publish_room_closed_on_commit(room_id: int, readers: Iterable[int], detail: str) -> None:
+    """After commit, take the room away from every socket whose user is not one of ``readers``,
+    guests included (the room became private), as ``publish_room_kick_on_commit`` does for one user."""
+    event = {"type": ROOM_KICK, "room_id": room_id, "keep": sorted(readers), "detail": detail}
     transaction.on_commit(partial(publish, room_group(room_id), event))

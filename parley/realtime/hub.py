@@ -19,7 +19,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Collection, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -419,11 +419,14 @@ class RoomFeed:
                 text = texts[user] = encode_json({**frame, **own} if own else frame)
             subscription.offer_frame(text)
 
-    def kick(self, user_id: int, detail: str) -> None:
-        """Take the room away from the sockets of ``user_id``."""
+    def kick(self, detail: str, *, user_id: int | None = None, keep: Collection[int] | None = None) -> None:
+        """Take the room away from the sockets of ``user_id`` or, given ``keep``, from every socket
+        whose user is not in it (guests included)."""
         for subscription in list(self.subscriptions):
             listener = subscription.listener
-            if listener is not None and listener.user_id == user_id:
+            if listener is None:
+                continue
+            if listener.user_id not in keep if keep is not None else listener.user_id == user_id:
                 listener.removed(self.room_id, detail)
 
     def _fan_out(self, events: list[RoomEvent]) -> None:
@@ -840,7 +843,8 @@ class Hub:
             elif kind == ROOM_FRAME:
                 feed.broadcast(event["frame"], event.get("exclude"), event.get("personal"))
             else:
-                feed.kick(event["user_id"], event["detail"])
+                keep = event.get("keep")
+                feed.kick(event["detail"], user_id=event.get("user_id"), keep=None if keep is None else set(keep))
             return
         if kind == TOKEN_REVOKED:
             token_forget(event["token_id"])

@@ -12,12 +12,21 @@ from django.db import models
 
 SLUG_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 slug_validator = RegexValidator(SLUG_PATTERN, "Use 1 to 64 letters, digits, '-' or '_'.")
+# Direct conversations live in private rooms named dm-<id>-<id> (parley.moderation); a room someone
+# created under such a name would stand in the way of a pair's conversation.
+DIRECT_SLUG_PREFIX = "dm-"
+not_direct_slug_validator = RegexValidator(
+    f"^{DIRECT_SLUG_PREFIX}",
+    f"Names starting with {DIRECT_SLUG_PREFIX!r} are kept for direct messages; choose another name.",
+    inverse_match=True,
+)
 
 
 class Room(models.Model):
     """A chat room; ``last_seq`` is the seq of its newest stored message (0 when empty)."""
 
-    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    # Direct conversations' rooms are created without these checks: only they may use the prefix.
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator, not_direct_slug_validator])
     title = models.CharField(max_length=200, blank=True)
     is_private = models.BooleanField(default=False, help_text="Only members can see a private room.")
     guests_allowed = models.BooleanField(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from parley.moderation.services import member_ban, member_mute
+from parley.moderation.services import member_ban, member_mute, room_settings_update
 from parley.rooms.services import room_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +77,23 @@ async def test_a_muted_user_still_receives_but_cannot_send(ws, owner, bob, town)
     await owners.send_json_to({"type": "send", "room": "town", "body": "quiet please", "client_id": "o1"})
     message = await next_of(bobs, "message")
     assert (message["type"], message["body"]) == ("message", "quiet please")
+
+
+async def test_a_room_made_private_is_taken_from_everyone_but_its_members(ws, owner, bob, town):
+    await sync_to_async(room_settings_update)(room=town, actor=owner, title="", is_private=False, guests_allowed=True)
+    bobs = await subscribed(ws, town, bob)
+    guest = await ws(name="zed")
+    await guest.send_json_to({"type": "subscribe", "room": "town"})
+    assert (await next_of(guest, "subscribed"))["room"] == "town"
+    owners = await subscribed(ws, town, owner)
+
+    await sync_to_async(room_settings_update)(room=town, actor=owner, title="", is_private=True, guests_allowed=False)
+    for outsider in (bobs, guest):
+        error = await next_of(outsider, "error")
+        assert (error["code"], error["detail"]) == ("forbidden", "#town is now private, for its members only.")
+        assert await next_of(outsider, "unsubscribed") == {"type": "unsubscribed", "room": "town"}
+
+    await owners.send_json_to({"type": "send", "room": "town", "body": "members only now", "client_id": "o1"})
+    assert (await next_of(owners, "message"))["body"] == "members only now"
+    assert await bobs.receive_nothing(timeout=0.3)
+    assert await guest.receive_nothing(timeout=0.1)

@@ -115,7 +115,7 @@ def test_room_get_or_create_is_idempotent_and_makes_the_creator_owner(make_user)
     assert Membership.objects.get(room=created.room, user=alice).role == Membership.Role.OWNER
 
 
-@pytest.mark.parametrize("slug", ["", "has space", "a/b", "x" * 65, "émoji"])
+@pytest.mark.parametrize("slug", ["", "has space", "a/b", "x" * 65, "émoji", "dm-1-2"])
 def test_room_slugs_are_checked(slug):
     with pytest.raises(ValidationError):
         room_get_or_create(slug=slug)
