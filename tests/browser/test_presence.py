@@ -3,28 +3,12 @@ the other arrive, type and leave."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import PASSWORD, WAIT_MS, Parley, log_in, open_room
-from tests.e2e.conftest import claim_redis_db  # noqa: F401  (fixture)
-from tests.servers import ServerProcess
+from tests.browser.pages import PASSWORD, WAIT_MS, log_in, open_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-
-@pytest.fixture
-def two_servers(browser, server_factory: Callable[..., ServerProcess], claim_redis_db) -> tuple[Parley, str]:  # noqa: F811
-    """Two server processes on one database, sharing Redis for the layer and for presence."""
-    redis_url = f"redis://127.0.0.1:6379/{claim_redis_db()}"
-    first = server_factory(CHANNEL_LAYER_URL=redis_url, REDIS_URL=redis_url)
-    second = server_factory(CHANNEL_LAYER_URL=redis_url, REDIS_URL=redis_url)
-    parley = Parley(server=first, browser=browser)
-    parley.create_users("alice", "bob")
-    parley.manage("createroom", "general", "--title", "General")
-    return parley, second.http_url
 
 
 def test_two_people_on_two_processes_see_each_other_arrive_type_and_leave(two_servers):

@@ -4,14 +4,10 @@ follows a read made elsewhere."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.pages import WAIT_MS, Parley, log_in, message, open_room, wait_live
-from tests.e2e.conftest import claim_redis_db  # noqa: F401  (fixture)
-from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -38,18 +34,6 @@ def post_as_bob(parley: Parley, *bodies: str) -> None:
 
 def badge(page: Page):
     return page.locator('.room-card[data-room="general"] .unread-count')
-
-
-@pytest.fixture
-def two_servers(browser, server_factory: Callable[..., ServerProcess], claim_redis_db) -> tuple[Parley, str]:  # noqa: F811
-    """Two server processes on one database and one Redis channel layer; the second one's address."""
-    layer = f"redis://127.0.0.1:6379/{claim_redis_db()}"
-    first = server_factory(CHANNEL_LAYER_URL=layer)
-    second = server_factory(CHANNEL_LAYER_URL=layer)
-    parley = Parley(server=first, browser=browser)
-    parley.create_users("alice", "bob")
-    parley.manage("createroom", "general", "--title", "General")
-    return parley, second.http_url
 
 
 def test_reading_in_one_tab_clears_the_badge_in_a_tab_on_another_process(two_servers):

@@ -140,3 +140,77 @@ async def test_edits_and_reactions_share_the_send_rate_limit(ws, settings, alice
     await alices.send_json_to({"type": "edit", "room": "lobby", "seq": seq, "body": "y", "ref": 9})
     error = await next_of(alices, "error")
     assert (error["code"], error["ref"]) == ("rate_limited", 9)
+
+
+async def test_taking_a_reaction_off_counts_down_and_a_change_of_nothing_tells_no_one(ws, alice, bob, lobby):
+    alices, bobs = await subscribed(ws, lobby, user=alice), await subscribed(ws, lobby, user=bob)
+    seq = await sent(alices, "thumbs")
+    for client in (alices, bobs):
+        await client.send_json_to({"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": True, "ref": 1})
+        await reply_and_broadcast(client, "reactions")
+        await next_of(alices if client is bobs else bobs, "reactions")
+    await bobs.send_json_to({"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": False, "ref": "off"})
+    reply, _ = await reply_and_broadcast(bobs, "reactions")
+    assert (reply["ref"], reply["counts"], reply["mine"]) == ("off", {"👍": 1}, [])
+    to_alice = await next_of(alices, "reactions")
+    assert (to_alice["counts"], to_alice["mine"]) == ({"👍": 1}, ["👍"])  # hers is still on
+
+    # Removing one you do not have, or adding one you have: the answer only, nothing to the room.
+    for frame in (
+        {"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": False, "ref": "again"},
+        {"type": "react", "room": "lobby", "seq": seq, "emoji": "🎉", "on": False, "ref": "never"},
+    ):
+        await bobs.send_json_to(frame)
+        answer = await next_of(bobs, "reactions")
+        assert (answer["ref"], answer["counts"], answer["mine"]) == (frame["ref"], {"👍": 1}, [])
+    await alices.send_json_to({"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": True, "ref": "dup"})
+    assert (await next_of(alices, "reactions"))["ref"] == "dup"
+    assert await alices.receive_nothing(timeout=0.3)
+    assert await bobs.receive_nothing(timeout=0.3)
+
+    # The last one off: the emoji goes from the counts.
+    await alices.send_json_to({"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": False})
+    assert (await next_of(bobs, "reactions"))["counts"] == {}
+
+
+async def test_a_deleted_message_takes_no_edit_or_reaction_and_a_second_delete_changes_nothing(ws, alice, bob, lobby):
+    alices, bobs = await subscribed(ws, lobby, user=alice), await subscribed(ws, lobby, user=bob)
+    seq = await sent(alices, "short-lived")
+    await bobs.send_json_to({"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": True})
+    await next_of(alices, "reactions")
+    await alices.send_json_to({"type": "delete", "room": "lobby", "seq": seq, "ref": "d1"})
+    reply, _ = await reply_and_broadcast(alices, "message_updated")
+    assert {key: reply[key] for key in ("ref", "seq", "body", "deleted")} == {
+        "ref": "d1",
+        "seq": seq,
+        "body": "",
+        "deleted": True,
+    }
+    assert (await next_of(bobs, "message_updated"))["deleted"] is True
+
+    for client, frame in (
+        (alices, {"type": "edit", "room": "lobby", "seq": seq, "body": "back again", "ref": "e"}),
+        (bobs, {"type": "react", "room": "lobby", "seq": seq, "emoji": "🎉", "on": True, "ref": "r"}),
+    ):
+        await client.send_json_to(frame)
+        error = await next_of(client, "error")
+        assert (error["code"], error["ref"]) == ("forbidden", frame["ref"]), frame
+    await alices.send_json_to({"type": "delete", "room": "lobby", "seq": seq, "ref": "d2"})
+    again = await next_of(alices, "message_updated")
+    assert (again["ref"], again["body"], again["deleted"]) == ("d2", "", True)
+    assert await alices.receive_nothing(timeout=0.3)  # no broadcast: nothing changed
+    assert await bobs.receive_nothing(timeout=0.3)
+
+
+async def test_an_unchanged_edit_is_answered_with_the_current_state_and_tells_no_one(ws, alice, bob, lobby):
+    alices, bobs = await subscribed(ws, lobby, user=alice), await subscribed(ws, lobby, user=bob)
+    await alices.send_json_to({"type": "send", "room": "lobby", "body": "as it was", "client_id": "c"})
+    # The sender's ack and its copy of the message, in either order, so that nothing is left to come.
+    own = {frame["type"]: frame for frame in [await alices.receive_json_from(), await alices.receive_json_from()]}
+    seq = own["ack"]["seq"]
+    assert (await next_of(bobs, "message"))["seq"] == own["message"]["seq"] == seq
+    await alices.send_json_to({"type": "edit", "room": "lobby", "seq": seq, "body": "as it was", "ref": "same"})
+    reply = await next_of(alices, "message_updated")
+    assert (reply["ref"], reply["body"], reply["edited_at"], reply["deleted"]) == ("same", "as it was", None, False)
+    assert await alices.receive_nothing(timeout=0.3)
+    assert await bobs.receive_nothing(timeout=0.3)
