@@ -127,9 +127,9 @@ def _message_insert_unless_repeated(message: Message) -> bool:
     stored a message with its ``client_id`` in the room (a retried send).
 
     ``INSERT … ON CONFLICT DO NOTHING RETURNING`` answers "is this a repeat?" and stores the
-    message in one round trip, where a look-up first would take two on every post. The unique
-    constraints on (room, author, client_id) and (room, guest_id, client_id) are what conflicts;
-    the seq cannot, as the room's row is locked.
+    message in one round trip; looking first took a round trip of its own on every post. The
+    unique constraints on (room, author, client_id) and (room, guest_id, client_id) are what
+    conflicts: the seq cannot, as it was counted under the room's lock.
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)
