@@ -46,7 +46,7 @@ from parley.realtime.ratelimit import FRAME_KINDS, Kind, RateLimited, SocketLimi
 from parley.realtime.uvicorn_compat import transport_writer
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
-from parley.rooms.selectors import Replay, messages_before, messages_replay, room_for_reader
+from parley.rooms.selectors import Replay, messages_before, messages_replay_for_reader, room_for_reader
 from parley.rooms.services import (
     MessageChange,
     PostResult,
@@ -101,6 +101,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     _background: set[asyncio.Task[Any]] | None = None
     hub: Hub
     subscriptions: dict[str, Subscription]
+    # Rooms being joined (replay still being read): None, or why the room was taken away meanwhile.
+    _joining: dict[str, str | None]
 
     async def connect(self) -> None:
         """Called when the handshake arrives.
@@ -111,6 +113,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         then closed.
         """
         self.subscriptions = {}
+        self._joining = {}
         identity = self.scope.get("parley.identity")
         if identity is None:
             await self.accept()
@@ -211,15 +214,29 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             key=identity.key, user_id=identity.user_id, removed=self._room_taken_away, person=person_of(identity)
         )
         subscription = await self.hub.subscribe(room.pk, self.outbox, fmt, listener, slug=room.slug)  # type: ignore[arg-type]
+        # From here a ban, or the room turning private, finds the subscription (see
+        # _room_taken_away); the replay's own access check covers what happened before.
+        self.subscriptions[key] = subscription
+        self._joining[key] = None
         try:
-            replay = await db_call(messages_replay)(
-                room=room, since=since, limit=settings.PARLEY_REPLAY_LIMIT, reader=identity
+            replay = await db_call(messages_replay_for_reader)(
+                slug=room.slug, reader=identity, since=since, limit=settings.PARLEY_REPLAY_LIMIT
             )
         except BaseException:
-            await self.hub.unsubscribe(subscription)
+            self._joining.pop(key, None)
+            if self.subscriptions.get(key) is subscription:
+                del self.subscriptions[key]
+                await self.hub.unsubscribe(subscription)
             raise
-        self.subscriptions[key] = subscription
         return subscription, replay
+
+    def joined(self, key: str) -> None:
+        """Finish following ``key``, just before the subscribe is answered: from now on the room
+        being taken away is told to the client on its own. Raises ``RoomAccessError`` when it was
+        taken away while the socket was joining, so that the subscribe is answered with that."""
+        detail = self._joining.pop(key, None)
+        if detail is not None:
+            raise RoomAccessError("forbidden", detail)
 
     async def unfollow(self, key: str) -> None:
         """Leave a room's stream, if this socket follows it."""
@@ -232,10 +249,14 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if subscription.feed.room_id == room_id:
                 del self.subscriptions[key]
                 self.in_background(self.hub.unsubscribe(subscription))
-                self.room_taken_away(key, detail)
+                if key in self._joining:
+                    self._joining[key] = detail  # the subscribe in progress answers with it
+                else:
+                    self.room_taken_away(key, detail)
 
     def room_taken_away(self, key: str, detail: str) -> None:
-        """Called when this socket may no longer follow the room it follows as ``key`` (a ban)."""
+        """Called when this socket may no longer follow the room it follows as ``key`` (a ban, a
+        removal, or the room made private)."""
 
     def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` from synchronous code, keeping the task referenced until it ends."""
@@ -354,12 +375,13 @@ class ParleyConsumer(SocketConsumer):
     async def on_subscribe(self, frame: protocol.Subscribe) -> None:
         room = await self.readable_room(frame.room)
         subscription, replay = await self.follow(frame.room, room, "v1", since=frame.since)
+        # Who is here, read before going live: arrivals and departures after it follow as diffs.
+        online = await self.hub.present(room.pk)
+        self.joined(frame.room)
         for data in replay.messages:
             self.push(message_frame_json(data))
         subscribed = protocol.Subscribed(ref=frame.ref, room=frame.room, head=replay.head, truncated=replay.truncated)
         self.push(subscribed.to_json())
-        # Who is here, read before going live: arrivals and departures after it follow as diffs.
-        online = await self.hub.present(room.pk)
         self.push(encode_json({"type": "presence", "room": frame.room, "online": online}))
         subscription.activate(replay.head)
 
@@ -491,10 +513,11 @@ class TutorialChatConsumer(SocketConsumer):
         slug = self.scope["url_route"]["kwargs"]["room"]
         try:
             room = await self.readable_room(slug)
+            self.slug = slug
+            subscription, replay = await self.follow(slug, room, "tutorial")
+            self.joined(slug)
         except RoomAccessError as error:
             return CLOSE_NOT_FOUND if error.code == "not_found" else CLOSE_FORBIDDEN
-        self.slug = slug
-        subscription, replay = await self.follow(slug, room, "tutorial")
         subscription.activate(replay.head)
         return None
 

@@ -32,6 +32,8 @@ USER_NOTIFICATION = "user.notification"
 USER_UNREAD = "user.unread"
 ROOM_FRAME = "room.frame"
 ROOM_KICK = "room.kick"
+# Its own type, not room.kick with a list: a process of the previous version ignores unknown types.
+ROOM_CLOSED = "room.closed"
 USER_FRAME = "user.frame"
 TOKEN_REVOKED = "token.revoked"
 # Every hub joins this group: any process may hold a socket or a cached lookup of any token.
@@ -196,5 +198,5 @@ def publish_room_kick_on_commit(room_id: int, user_id: int, detail: str) -> None
 def publish_room_closed_on_commit(room_id: int, readers: Iterable[int], detail: str) -> None:
     """After commit, take the room away from every socket whose user is not one of ``readers``,
     guests included (the room became private), as ``publish_room_kick_on_commit`` does for one user."""
-    event = {"type": ROOM_KICK, "room_id": room_id, "keep": sorted(readers), "detail": detail}
+    event = {"type": ROOM_CLOSED, "room_id": room_id, "readers": sorted(readers), "detail": detail}
     transaction.on_commit(partial(publish, room_group(room_id), event))

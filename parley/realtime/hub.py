@@ -29,6 +29,7 @@ from django.conf import settings
 from parley.notifications.selectors import notifications_after, notifications_newest_ids
 from parley.realtime.database import db_call
 from parley.realtime.events import (
+    ROOM_CLOSED,
     ROOM_FRAME,
     ROOM_KICK,
     ROOM_MESSAGE,
@@ -220,13 +221,14 @@ class Outbox:
         writer and nothing waiting, else one by one as ``push`` does."""
         if self.closed:
             return
-        if (
-            self._catching_up is None
-            and not self._paused
-            and self._writer is not None
-            and self._writer.write(batch.joined(fmt))
-        ):
-            return
+        writer = self._writer
+        if writer is not None and self._catching_up is None and not self._paused:
+            joined = batch.joined(fmt)
+            # Only within the socket's buffer limit: a run that a slow reader could not take (a
+            # long outage's backlog, say) goes frame by frame, through the flow control that
+            # queues, limits and closes.
+            if len(joined) + writer.backlog() <= self._limit and writer.write(joined):
+                return
         for event in batch.events:
             self.push(*event.encoded(fmt))
 
@@ -277,8 +279,8 @@ class Outbox:
 @dataclass(frozen=True, slots=True, eq=False)
 class Listener:
     """Who is behind a subscription: ``key`` as ``Identity.key`` (so a person's own typing is not
-    echoed to them), ``user_id`` (whom a ban removes), and ``removed(room_id, detail)``, called when
-    the room is taken away from them."""
+    echoed to them), ``user_id`` (whom a ban, a removal or a room made private removes), and
+    ``removed(room_id, detail)``, called when the room is taken away from them."""
 
     key: str
     user_id: int | None
@@ -419,14 +421,18 @@ class RoomFeed:
                 text = texts[user] = encode_json({**frame, **own} if own else frame)
             subscription.offer_frame(text)
 
-    def kick(self, detail: str, *, user_id: int | None = None, keep: Collection[int] | None = None) -> None:
-        """Take the room away from the sockets of ``user_id`` or, given ``keep``, from every socket
-        whose user is not in it (guests included)."""
+    def kick(self, user_id: int, detail: str) -> None:
+        """Take the room away from the sockets of ``user_id``."""
+        self._take_away(detail, lambda listener: listener.user_id == user_id)
+
+    def close_to_all_but(self, readers: Collection[int], detail: str) -> None:
+        """Take the room away from every socket whose user is not one of ``readers``, guests included."""
+        self._take_away(detail, lambda listener: listener.user_id not in readers)
+
+    def _take_away(self, detail: str, whom: Callable[[Listener], bool]) -> None:
         for subscription in list(self.subscriptions):
             listener = subscription.listener
-            if listener is None:
-                continue
-            if listener.user_id not in keep if keep is not None else listener.user_id == user_id:
+            if listener is not None and whom(listener):
                 listener.removed(self.room_id, detail)
 
     def _fan_out(self, events: list[RoomEvent]) -> None:
@@ -754,7 +760,12 @@ class Hub:
                 continue
             if self._joined_after != CHANNEL_LAYER.failures:
                 await self._rejoin()
-            self._dispatch(event)
+            try:
+                self._dispatch(event)
+            except Exception:
+                # One malformed event (from a process of another version, say) must not end the
+                # reading, and with it every delivery of this process.
+                logger.exception("hub could not dispatch an event of type %r", event.get("type"))
 
     async def _sweep_forever(self) -> None:
         """Every ``PARLEY_SWEEP_INTERVAL`` seconds: re-join groups when due, and compare what is
@@ -834,7 +845,7 @@ class Hub:
 
     def _dispatch(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind in (ROOM_MESSAGE, ROOM_FRAME, ROOM_KICK):
+        if kind in (ROOM_MESSAGE, ROOM_FRAME, ROOM_KICK, ROOM_CLOSED):
             feed = self.feeds.get(event["room_id"])
             if feed is None:
                 return
@@ -842,9 +853,10 @@ class Hub:
                 feed.accept(event["seq"], event["message"], event.get("stored_at"))
             elif kind == ROOM_FRAME:
                 feed.broadcast(event["frame"], event.get("exclude"), event.get("personal"))
+            elif kind == ROOM_KICK:
+                feed.kick(event["user_id"], event["detail"])
             else:
-                keep = event.get("keep")
-                feed.kick(event["detail"], user_id=event.get("user_id"), keep=None if keep is None else set(keep))
+                feed.close_to_all_but(set(event["readers"]), event["detail"])
             return
         if kind == TOKEN_REVOKED:
             token_forget(event["token_id"])

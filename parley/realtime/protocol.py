@@ -367,7 +367,9 @@ class Subscribed(RoomReply):
 
 
 class Unsubscribed(RoomReply):
-    """Confirms an unsubscribe."""
+    """Confirms an unsubscribe; or, without a ``ref`` and right after an ``error`` ``forbidden``
+    that says why, tells that the room was taken away: the user was banned or removed, or the
+    room was made private and the user is not a member."""
 
     type: Literal["unsubscribed"] = "unsubscribed"
 

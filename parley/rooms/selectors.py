@@ -98,6 +98,14 @@ class Replay:
     truncated: bool
 
 
+def messages_replay_for_reader(*, slug: str, reader: Identity, since: int | None, limit: int) -> Replay:
+    """``messages_replay`` for a socket that has just joined the room's stream, after checking
+    again that ``reader`` may read it: the check that let them subscribe may have read the room
+    before a ban or before it turned private, whose news the stream would then have missed."""
+    room = room_for_reader(slug=slug, identity=reader)
+    return messages_replay(room=room, since=since, limit=limit, reader=reader)
+
+
 def messages_replay(*, room: Room, since: int | None, limit: int, reader: Identity | None = None) -> Replay:
     """The messages after ``since`` (at most the newest ``limit`` of them) and the room's head,
     as they are now (edited, deleted, with their reactions and ``reader``'s own).

@@ -129,7 +129,9 @@ def _message_insert_unless_repeated(message: Message) -> bool:
     ``INSERT … ON CONFLICT DO NOTHING RETURNING`` answers "is this a repeat?" and stores the
     message in one round trip; looking first took a round trip of its own on every post. The
     unique constraints on (room, author, client_id) and (room, guest_id, client_id) are what
-    conflicts: the seq cannot, as it was counted under the room's lock.
+    conflicts: the seq cannot, as it was counted under the room's lock (were the messages ever
+    out of step with the room's counter, a restored backup say, the look-up of the first message
+    would find none and the post would fail loudly rather than store a gap).
     """
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)

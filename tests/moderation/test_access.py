@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from parley.accounts.identity import guest_identity, user_identity
-from parley.moderation.services import member_ban, member_invite, member_mute
+from parley.moderation.services import member_ban, member_invite, member_mute, room_settings_update
 from parley.rooms.access import RoomAccessError, check_can_post, check_can_read
+from parley.rooms.selectors import messages_replay_for_reader, room_for_reader
 from parley.rooms.services import room_create
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +89,20 @@ def test_posting_looks_up_ban_and_mute_in_one_query(owner, bob, settings):
     with CaptureQueriesContext(connection) as guest_queries:
         check_can_post(room=room, identity=guest_identity(guest_id="g", name="zed"))
     assert len(guest_queries) == 0  # guests have no user row to ban or mute
+
+
+def test_the_replay_of_a_new_subscription_checks_access_again(owner, bob):
+    """The subscribe checked a room that was public and bob not banned; by the time the socket has
+    joined the stream both may have changed, and the replay's own check sees it."""
+    room = room_create(slug="town", creator=owner)
+    stale = room_for_reader(slug="town", identity=user_identity(bob))  # what the subscribe read
+    assert messages_replay_for_reader(slug=stale.slug, reader=user_identity(bob), since=0, limit=10).head == 0
+    member_ban(room=room, actor=owner, username="bob")
+    with pytest.raises(RoomAccessError) as caught:
+        messages_replay_for_reader(slug=stale.slug, reader=user_identity(bob), since=0, limit=10)
+    assert caught.value.code == "forbidden"
+    room_settings_update(room=room, actor=owner, title="", is_private=True, guests_allowed=False)
+    guest = guest_identity(guest_id="g1", name="zed")
+    with pytest.raises(RoomAccessError) as caught:
+        messages_replay_for_reader(slug="town", reader=guest, since=None, limit=10)
+    assert caught.value.code == "not_found"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -10,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.db.models import F
 
 from parley.realtime.events import ROOM_MESSAGE, room_group
-from parley.realtime.hub import Outbox
+from parley.realtime.hub import EventBatch, Outbox, RoomEvent, RoomFeed, Subscription
 from parley.realtime.protocol import message_data
 from parley.rooms.models import Message, Room
 
@@ -126,3 +127,25 @@ async def test_a_lost_last_message_is_found_by_the_head_sweep(ws, make_room, set
     # No event at all reaches the hub: only the stored head tells it something is missing.
     await sync_to_async(store_silently)(room, 2)
     assert await received_seqs(reader, 2, wait=2) == [1, 2]
+
+
+async def test_a_run_of_events_reaches_a_subscription_once_each_in_order_wherever_it_stands():
+    """A batch (a repair's run) given to subscriptions that are behind it, inside it, or not live yet."""
+    sent: dict[str, list[int]] = {"behind": [], "inside": [], "joining": []}
+
+    def outbox_for(name):
+        async def send(message):
+            sent[name].append(json.loads(message["text"])["seq"])
+
+        return Outbox(send, limit=100_000, on_overflow=lambda: None)
+
+    feed = RoomFeed(room_id=1, slug="lobby")
+    subscriptions = {name: Subscription(feed, outbox_for(name), "v1") for name in sent}
+    subscriptions["behind"].activate(3)
+    subscriptions["inside"].activate(5)  # it was given up to 5 already (a replay, say)
+    batch = EventBatch([RoomEvent(seq, {"room": "lobby", "seq": seq, "body": f"m{seq}"}) for seq in range(4, 8)])
+    for subscription in subscriptions.values():
+        subscription.offer_all(batch)
+    subscriptions["joining"].activate(4)  # its replay ended at 4: 5, 6 and 7 come from what it held
+    await asyncio.sleep(0.01)
+    assert sent == {"behind": [4, 5, 6, 7], "inside": [6, 7], "joining": [5, 6, 7]}
