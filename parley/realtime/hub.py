@@ -573,16 +573,16 @@ class UserFeed:
     def notification(self, data: dict[str, Any], unread: int | None) -> None:
         """A notification from the layer or from storage: to every inbox, once."""
         notification_id = int(data["id"])
-        if self.watermark is not None and notification_id <= self.watermark:
-            return  # the sweep read it from storage already
-        if not self._delivered.add(notification_id):
-            return
-        text = encode_json({"type": "notification", **data})
-        for inbox in self.inboxes:
-            inbox.offer(notification_id, text)
+        # Not below the watermark (the sweep read it from storage already), and not twice.
+        if (self.watermark is None or notification_id > self.watermark) and self._delivered.add(notification_id):
+            text = encode_json({"type": "notification", **data})
+            for inbox in self.inboxes:
+                inbox.offer(notification_id, text)
+            FRAMES_OUT.inc(len(self.inboxes))
         if unread is not None:
+            # Only the layer's event carries the count: when the sweep won the race and delivered
+            # the notification from storage, the count must still go out.
             self.unread(unread)
-        FRAMES_OUT.inc(len(self.inboxes))
 
     def unread(self, count: int) -> None:
         self.frame({"type": "notifications_unread", "count": count})

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.db.models import F
 
 from parley.realtime.events import ROOM_MESSAGE, room_group
-from parley.realtime.hub import EventBatch, Outbox, RoomEvent, RoomFeed, Subscription
+from parley.realtime.hub import EventBatch, Inbox, Outbox, RoomEvent, RoomFeed, Subscription, UserFeed
 from parley.realtime.protocol import message_data
 from parley.rooms.models import Message, Room
 
@@ -149,3 +149,19 @@ async def test_a_run_of_events_reaches_a_subscription_once_each_in_order_whereve
     subscriptions["joining"].activate(4)  # its replay ended at 4: 5, 6 and 7 come from what it held
     await asyncio.sleep(0.01)
     assert sent == {"behind": [4, 5, 6, 7], "inside": [6, 7], "joining": [5, 6, 7]}
+
+
+async def test_the_unread_count_goes_out_when_the_sweep_delivered_the_notification_first():
+    sent = []
+
+    async def send(message):
+        sent.append(json.loads(message["text"]))
+
+    feed = UserFeed(user_id=1)
+    feed.inboxes.add(Inbox(1, Outbox(send, limit=10_000, on_overflow=lambda: None), on_revoked=lambda: None))
+    stored = {"id": 7, "kind": "order.status", "data": {"order_id": 7}}
+    feed.catch_up(7, [stored])  # the sweep read it from storage before the layer's event arrived
+    feed.notification(stored, unread=1)  # the layer's event: the notification again, and the count
+    await asyncio.sleep(0.01)
+    assert [frame["type"] for frame in sent] == ["notification", "notifications_unread"]
+    assert sent[1]["count"] == 1
