@@ -262,18 +262,12 @@ def membership_leave(*, room: Room, user: User) -> bool:
 def message_broadcast(*, slugs: list[str], sender: Identity, body: str, client_id: str) -> list[PostResult]:
     """Post the same message from ``sender`` to every room in ``slugs``, in one transaction.
 
-    Every room is looked up and checked before anything is stored, so a missing or forbidden
-    room (``RoomAccessError``) stores nothing at all. Each room sees ``client_id`` once, so a
-    retried broadcast stores nothing new.
+    A missing or forbidden room (``RoomAccessError``) raises inside the transaction, which then
+    stores nothing at all. Each room sees ``client_id`` once, so a retried broadcast stores nothing
+    new.
     """
     with transaction.atomic():
-        rooms = {room.slug: room for room in Room.objects.filter(slug__in=slugs)}
-        for slug in slugs:
-            room = rooms.get(slug)
-            if room is None:
-                raise room_not_found(slug)
-            check_can_post(room=room, identity=sender)
-        return [message_post(room=rooms[slug], sender=sender, body=body, client_id=client_id) for slug in slugs]
+        return [message_send(slug=slug, sender=sender, body=body, client_id=client_id) for slug in slugs]
 
 
 # --- edits, deletes and reactions ------------------------------------------------------------

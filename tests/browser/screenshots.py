@@ -93,6 +93,13 @@ notify(
 """
 
 
+def open_panel(page: Page, button: str, path: Path) -> None:
+    """Open a drawer or panel with ``button``, let it slide in, and photograph the page."""
+    page.locator(button).click()
+    page.wait_for_timeout(400)
+    page.screenshot(path=path)
+
+
 def shoot(browser: Browser, base_url: str, out: Path) -> None:
     def page(width: int = 1280, height: int = 800, **options: object) -> Page:
         context = browser.new_context(
@@ -172,9 +179,7 @@ def shoot(browser: Browser, base_url: str, out: Path) -> None:
     open_room(tablet, "lobby")
     settle(tablet)
     tablet.screenshot(path=out / "chat-tablet.png")
-    tablet.locator("#people-button").click()
-    tablet.wait_for_timeout(400)
-    tablet.screenshot(path=out / "chat-tablet-members.png")
+    open_panel(tablet, "#people-button", out / "chat-tablet-members.png")
 
     phone = page(390, 844, is_mobile=True, has_touch=True, device_scale_factor=2)
     log_in(phone, "alice")
@@ -182,13 +187,9 @@ def shoot(browser: Browser, base_url: str, out: Path) -> None:
     open_room(phone, "lobby")
     settle(phone)
     phone.screenshot(path=out / "chat-phone.png")
-    phone.locator("#menu-button").click()
-    phone.wait_for_timeout(400)
-    phone.screenshot(path=out / "chat-phone-drawer.png")
+    open_panel(phone, "#menu-button", out / "chat-phone-drawer.png")
     phone.keyboard.press("Escape")
-    phone.locator("#people-button").click()
-    phone.wait_for_timeout(400)
-    phone.screenshot(path=out / "chat-phone-members.png")
+    open_panel(phone, "#people-button", out / "chat-phone-members.png")
     phone.keyboard.press("Escape")
     phone.keyboard.press("Control+k")
     phone.wait_for_timeout(200)
@@ -197,9 +198,7 @@ def shoot(browser: Browser, base_url: str, out: Path) -> None:
     dark_phone = page(390, 844, is_mobile=True, has_touch=True, device_scale_factor=2, color_scheme="dark")
     log_in(dark_phone, "alice")
     open_room(dark_phone, "lobby")
-    dark_phone.locator("#menu-button").click()
-    dark_phone.wait_for_timeout(400)
-    dark_phone.screenshot(path=out / "chat-phone-drawer-dark.png")
+    open_panel(dark_phone, "#menu-button", out / "chat-phone-drawer-dark.png")
 
 
 def main() -> None:
