@@ -60,7 +60,10 @@ class RoomCreate(JsonBody):
     """A new room; the caller becomes its owner."""
 
     slug: Slug = Field(
-        description="1 to 64 letters, digits, '-' or '_'; unique; not starting with 'dm-' (kept for direct messages)."
+        description=(
+            "1 to 64 letters, digits, '-' or '_'; unique; not starting with 'dm-' in any case "
+            "(kept for direct messages)."
+        )
     )
     title: Text = Field(default="", max_length=200, description="Shown instead of the slug; optional.")
     private: bool = Field(default=False, strict=True, description="Members only, and invisible to everyone else.")

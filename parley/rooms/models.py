@@ -6,6 +6,8 @@ Models hold data and constraints only; writes go through ``services`` and reads 
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -13,12 +15,14 @@ from django.db import models
 SLUG_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 slug_validator = RegexValidator(SLUG_PATTERN, "Use 1 to 64 letters, digits, '-' or '_'.")
 # Direct conversations live in private rooms named dm-<id>-<id> (parley.moderation); a room someone
-# created under such a name would stand in the way of a pair's conversation.
+# created under such a name would stand in the way of a pair's conversation. Any case of the prefix
+# is kept: "DM-1-2" beside "dm-1-2" reads as the same conversation to a person.
 DIRECT_SLUG_PREFIX = "dm-"
 not_direct_slug_validator = RegexValidator(
     f"^{DIRECT_SLUG_PREFIX}",
-    f"Names starting with {DIRECT_SLUG_PREFIX!r} are kept for direct messages; choose another name.",
+    f"Names starting with {DIRECT_SLUG_PREFIX!r} (in any case) are kept for direct messages; choose another name.",
     inverse_match=True,
+    flags=re.IGNORECASE,
 )
 
 

@@ -201,8 +201,9 @@ def test_bad_page_parameters_are_refused(five_messages, api_as, alice, query):
     assert response.json()["detail"].startswith("Query parameter ")
 
 
-def test_a_slug_kept_for_direct_messages_is_refused_with_a_sentence(api_as, alice):
-    response = api_as(alice).post("/rooms", {"slug": "dm-1-2"})
+@pytest.mark.parametrize("slug", ["dm-1-2", "DM-1-2", "dM-1-2"])
+def test_a_slug_kept_for_direct_messages_is_refused_with_a_sentence(api_as, alice, slug):
+    response = api_as(alice).post("/rooms", {"slug": slug})
     assert response.status_code == 400
     assert "kept for direct messages" in response.json()["detail"]
     assert not Room.objects.exists()

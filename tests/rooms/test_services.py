@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 
 from parley.accounts.identity import guest_identity, user_identity
 from parley.rooms.access import RoomAccessError
@@ -115,8 +116,20 @@ def test_room_get_or_create_is_idempotent_and_makes_the_creator_owner(make_user)
     assert Membership.objects.get(room=created.room, user=alice).role == Membership.Role.OWNER
 
 
-@pytest.mark.parametrize("slug", ["", "has space", "a/b", "x" * 65, "émoji", "dm-1-2"])
+@pytest.mark.parametrize("slug", ["", "has space", "a/b", "x" * 65, "émoji", "dm-1-2", "DM-1-2", "Dm-x"])
 def test_room_slugs_are_checked(slug):
     with pytest.raises(ValidationError):
         room_get_or_create(slug=slug)
     assert not Room.objects.exists()
+
+
+@pytest.mark.parametrize("slug", ["dm-1-2", "DM-1-2", "dM-team"])
+def test_createroom_refuses_a_name_kept_for_direct_messages_in_any_case(slug):
+    with pytest.raises(CommandError, match="kept for direct messages"):
+        call_command("createroom", slug)
+    assert not Room.objects.exists()
+
+
+def test_names_that_only_contain_dm_are_not_reserved():
+    assert room_get_or_create(slug="adm-1").created
+    assert room_get_or_create(slug="dm_1").created

@@ -66,9 +66,10 @@ def test_signed_in_users_create_rooms_they_own(client, make_user):
     assert "already exists" in again.content.decode()
 
 
-def test_a_room_name_kept_for_direct_messages_is_refused_on_the_form(client, make_user):
+@pytest.mark.parametrize("slug", ["dm-1-2", "DM-1-2", "Dm-7-8"])
+def test_a_room_name_kept_for_direct_messages_is_refused_on_the_form(client, make_user, slug):
     client.force_login(make_user("alice"))
-    response = client.post("/rooms/new/", {"slug": "dm-1-2"})
+    response = client.post("/rooms/new/", {"slug": slug})
     assert response.status_code == 400
     assert "kept for direct messages" in response.content.decode()
     assert not Room.objects.exists()
