@@ -92,9 +92,35 @@ def _target(room: Room, actor: User, actor_rank: int, username: str, doing: str)
         raise ModerationError("forbidden", f"{target.username} is staff; staff cannot be moderated in a room.")
     target_rank = _rank(room, target)
     if target_rank >= actor_rank:
-        what = "an owner" if target_rank == _RANK[Membership.Role.OWNER] else "a moderator"
-        raise ModerationError("forbidden", f"{target.username} is {what} of #{room.slug}; you cannot {doing} them.")
+        raise ModerationError(
+            "forbidden", f"{target.username} is {_rank_name(target_rank, room)}; you cannot {doing} them."
+        )
     return target
+
+
+def _rank_name(rank: int, room: Room) -> str:
+    if rank == _STAFF_RANK:
+        return "staff"
+    role = "an owner" if rank == _RANK[Membership.Role.OWNER] else "a moderator"
+    return f"{role} of #{room.slug}"
+
+
+def _check_lift(room: Room, actor_rank: int, imposed_by: User | None, what: str) -> None:
+    """Raise unless an actor of ``actor_rank`` may lift a ban or mute that ``imposed_by`` imposed.
+
+    Besides the rules for imposing it (checked by ``_target``), a decision is undone only by
+    someone of at least the rank its maker has now: moderators lift each other's bans and mutes,
+    never an owner's or staff's.
+    """
+    if imposed_by is None:
+        return
+    imposer_rank = _rank(room, imposed_by)
+    if imposer_rank > actor_rank:
+        raise ModerationError(
+            "forbidden",
+            f"This {what} was imposed by {imposed_by.username}, who is {_rank_name(imposer_rank, room)}; "
+            "only they, or someone of at least their rank, can lift it.",
+        )
 
 
 @transaction.atomic
@@ -146,11 +172,16 @@ def member_ban(*, room: Room, actor: User, username: str, reason: str = "") -> R
 @transaction.atomic
 def member_unban(*, room: Room, actor: User, username: str) -> bool:
     """Lift ``username``'s ban (False when there was none). They do not become a member again: a
-    private room needs a new invitation."""
-    _require_moderator(room, actor)
-    target = _user(username)
-    deleted, _ = RoomBan.objects.filter(room=room, user=target).delete()
-    return deleted > 0
+    private room needs a new invitation. The rank rules are those of banning, and the ban's maker
+    must not outrank the actor (``_check_lift``)."""
+    rank = _require_moderator(room, actor)
+    target = _target(room, actor, rank, username, "unban")
+    ban = RoomBan.objects.select_for_update(of=("self",)).select_related("by").filter(room=room, user=target).first()
+    if ban is None:
+        return False
+    _check_lift(room, rank, ban.by, "ban")
+    ban.delete()
+    return True
 
 
 @transaction.atomic
@@ -180,12 +211,19 @@ def member_mute(
 
 @transaction.atomic
 def member_unmute(*, room: Room, actor: User, username: str) -> bool:
-    """End ``username``'s mute in ``room`` now (False when they were not muted)."""
-    _require_moderator(room, actor)
-    target = _user(username)
-    deleted, _ = RoomMute.objects.filter(room=room, user=target, until__gt=timezone.now()).delete()
-    RoomMute.objects.filter(room=room, user=target).delete()  # an ended one, if any: nothing to keep
-    return deleted > 0
+    """End ``username``'s mute in ``room`` now (False when they were not muted). The rank rules are
+    those of muting (so nobody unmutes themselves), and the mute's maker must not outrank the
+    actor (``_check_lift``)."""
+    rank = _require_moderator(room, actor)
+    target = _target(room, actor, rank, username, "unmute")
+    mute = RoomMute.objects.select_for_update(of=("self",)).select_related("by").filter(room=room, user=target).first()
+    if mute is None:
+        return False
+    running = mute.until > timezone.now()
+    if running:
+        _check_lift(room, rank, mute.by, "mute")
+    mute.delete()  # an ended one too: nothing to keep
+    return running
 
 
 @transaction.atomic

@@ -111,3 +111,16 @@ def test_a_direct_conversation_needs_someone_else_who_exists(people, api_as):
         "detail": "You cannot start a direct conversation with yourself.",
     }
     assert owner.post("/dms/nobody").status_code == 404
+
+
+def test_lifting_a_ban_or_mute_follows_the_rank_rules(club, people, api_as):
+    owner, mod = api_as(people["owner"]), api_as(people["mod"])
+    assert owner.post("/rooms/club/mutes", {"username": "mod", "duration": 600}).status_code == 200
+    himself = mod.delete("/rooms/club/mutes/mod")
+    assert (himself.status_code, himself.json()["detail"]) == (403, "You cannot unmute yourself.")
+    assert owner.post("/rooms/club/bans", {"username": "bob"}).status_code == 200
+    owners_ban = mod.delete("/rooms/club/bans/bob")
+    assert owners_ban.status_code == 403
+    assert owners_ban.json()["detail"].startswith("This ban was imposed by owner, who is an owner of #club")
+    assert owner.delete("/rooms/club/bans/bob").status_code == 204
+    assert owner.delete("/rooms/club/mutes/mod").status_code == 204

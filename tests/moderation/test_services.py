@@ -127,3 +127,72 @@ def test_room_settings_are_for_owners(room, people):
     room_settings_update(room=room, actor=people["owner"], title=" Team ", is_private=False, guests_allowed=True)
     room.refresh_from_db()
     assert (room.title, room.is_private, room.guests_allowed) == ("Team", False, True)
+
+
+# Lifting a ban or a mute: the rules of imposing it, nobody lifts their own, and a decision is undone
+# only by someone of at least the rank of whoever made it.
+LIFTS = [(member_ban, member_unban, "ban"), (member_mute, member_unmute, "mute")]
+
+
+def impose(action, *, room, actor, username):
+    if action is member_mute:
+        return member_mute(room=room, actor=actor, username=username, seconds=600)
+    return member_ban(room=room, actor=actor, username=username)
+
+
+def test_a_muted_moderator_cannot_unmute_himself(room, people):
+    member_mute(room=room, actor=people["owner"], username="mod", seconds=600)
+    with pytest.raises(ModerationError, match=r"You cannot unmute yourself\.") as refused:
+        member_unmute(room=room, actor=people["mod"], username="mod")
+    assert refused.value.code == "forbidden"
+    assert RoomMute.objects.filter(room=room, user=people["mod"]).exists()
+
+
+def test_a_moderator_cannot_unmute_another_moderator(room, people, make_user):
+    make_user("mod2")
+    member_invite(room=room, actor=people["owner"], username="mod2")
+    member_set_role(room=room, actor=people["owner"], username="mod2", role="moderator")
+    member_mute(room=room, actor=people["owner"], username="mod2", seconds=600)
+    with pytest.raises(ModerationError, match="mod2 is a moderator of #team; you cannot unmute them"):
+        member_unmute(room=room, actor=people["mod"], username="mod2")
+    assert member_unmute(room=room, actor=people["owner"], username="mod2") is True
+
+
+@pytest.mark.parametrize(("imposing", "lifting", "what"), LIFTS)
+def test_a_moderator_cannot_lift_what_the_owner_imposed(room, people, imposing, lifting, what):
+    impose(imposing, room=room, actor=people["owner"], username="bob")
+    with pytest.raises(ModerationError, match=f"This {what} was imposed by owner, who is an owner of #team") as refused:
+        lifting(room=room, actor=people["mod"], username="bob")
+    assert refused.value.code == "forbidden"
+    assert lifting(room=room, actor=people["owner"], username="bob") is True
+
+
+@pytest.mark.parametrize(("imposing", "lifting", "what"), LIFTS)
+def test_staff_decisions_are_lifted_by_staff_only(room, people, make_user, imposing, lifting, what):
+    staff = make_user("admin", staff=True)
+    impose(imposing, room=room, actor=staff, username="bob")
+    with pytest.raises(ModerationError, match=f"This {what} was imposed by admin, who is staff"):
+        lifting(room=room, actor=people["owner"], username="bob")
+    assert lifting(room=room, actor=make_user("admin2", staff=True), username="bob") is True
+
+
+@pytest.mark.parametrize(("imposing", "lifting", "what"), LIFTS)
+def test_moderators_lift_each_others_decisions(room, people, make_user, imposing, lifting, what):
+    mod2 = make_user("mod2")
+    member_invite(room=room, actor=people["owner"], username="mod2")
+    member_set_role(room=room, actor=people["owner"], username="mod2", role="moderator")
+    impose(imposing, room=room, actor=people["mod"], username="bob")
+    assert lifting(room=room, actor=mod2, username="bob") is True
+
+
+def test_an_owner_who_hands_the_room_over_ranks_as_the_moderator_he_became(room, people):
+    member_ban(room=room, actor=people["owner"], username="carol")
+    member_set_role(room=room, actor=people["owner"], username="bob", role="owner")
+    # The old owner is a moderator now: another moderator may lift his ban.
+    assert member_unban(room=room, actor=people["mod"], username="carol") is True
+
+
+def test_members_lift_nothing(room, people):
+    member_mute(room=room, actor=people["mod"], username="carol", seconds=600)
+    with pytest.raises(ModerationError, match="Only the owners and moderators"):
+        member_unmute(room=room, actor=people["bob"], username="carol")
