@@ -82,6 +82,16 @@ def _fresh_channel_layers() -> Iterator[None]:
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_failed_logins() -> Iterator[None]:
+    """Each test starts with no failed log-ins counted in this process (the log-in throttle)."""
+    from parley.accounts.login_throttle import login_counts_forget
+
+    login_counts_forget()
+    yield
+    login_counts_forget()
+
+
 @pytest.fixture
 def make_user() -> Callable[..., User]:
     """Create a user: ``make_user("alice", staff=True)``."""

@@ -209,6 +209,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The log-in throttle first: it refuses a throttled username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "parley.accounts.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "index"
 LOGOUT_REDIRECT_URL = "index"
@@ -343,6 +348,31 @@ PARLEY_ABUSE_WINDOW = env.float("PARLEY_ABUSE_WINDOW", default=10.0)
 # ignored and the client address is the socket's peer (Uvicorn already puts the forwarded address
 # there for proxies it trusts, --forwarded-allow-ips).
 PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
+
+
+def _failures(name: str, default: str) -> tuple[int, int] | None:
+    """A log-in failure limit "N/S": at most N failed log-ins within any S seconds; "0" is off."""
+    text = env.str(name, default=default).strip()
+    if text == "0":
+        return None
+    count, _, seconds = text.partition("/")
+    try:
+        limit = int(count), int(seconds)
+    except ValueError:
+        limit = 0, 0
+    if limit[0] < 1 or limit[1] < 1:
+        raise ImproperlyConfigured(
+            f'{name} is {text!r}: write "failures/seconds" (e.g. "5/300": 5 failed log-ins in 5 minutes), '
+            'or "0" for no limit.'
+        )
+    return limit
+
+
+# Failed log-ins (every password check: the log-in page, the admin's) per username and per client
+# address (read as for handshakes, PARLEY_TRUSTED_PROXIES); past either, every attempt is refused,
+# the right password too, until the oldest failure leaves the window (parley/accounts/login_throttle.py).
+PARLEY_LOGIN_FAILURES = _failures("PARLEY_LOGIN_FAILURES", "5/300")
+PARLEY_LOGIN_ADDRESS_FAILURES = _failures("PARLEY_LOGIN_ADDRESS_FAILURES", "20/300")
 
 # --- Background work (parley/tasks), webhooks, mention e-mails --------------------------------
 

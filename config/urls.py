@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from parley.accounts.login_throttle import AdminLoginForm
 from parley.api.api import api
+
+# The admin's log-in says how long to wait when failed log-ins are throttled, not "wrong password".
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

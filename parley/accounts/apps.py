@@ -9,3 +9,11 @@ class AccountsConfig(AppConfig):
     name = "parley.accounts"
     label = "accounts"
     verbose_name = "Accounts and API tokens"
+
+    def ready(self) -> None:
+        """Count failed log-ins, for the log-in throttle (``LoginThrottleBackend``)."""
+        from django.contrib.auth.signals import user_login_failed
+
+        from parley.accounts.login_throttle import on_login_failed
+
+        user_login_failed.connect(on_login_failed, dispatch_uid="parley.accounts.login_throttle")

@@ -69,6 +69,21 @@ def valid_guest_name(name: str) -> bool:
     return bool(GUEST_NAME_PATTERN.match(name)) and bool(name.strip())
 
 
+def forwarded_client_address(*, forwarded_for: str | None, peer: str | None) -> str | None:
+    """The connecting client's IP address: ``peer``, or a hop of ``X-Forwarded-For`` behind proxies.
+
+    With ``PARLEY_TRUSTED_PROXIES`` = n, it is the address the n-th proxy from here appended to
+    ``X-Forwarded-For`` (entries further left are whatever the client chose to send); with 0, the
+    header is ignored and it is the socket's peer (None when the server does not say: a Unix socket).
+    """
+    proxies: int = getattr(settings, "PARLEY_TRUSTED_PROXIES", 0)
+    if proxies > 0 and forwarded_for is not None:
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
+    return peer
+
+
 def request_identity(request: HttpRequest) -> Identity | None:
     """The identity behind an HTTP request: the signed-in user, a named guest, or None."""
     if request.user.is_authenticated:

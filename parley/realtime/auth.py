@@ -24,6 +24,7 @@ from parley.accounts.identity import (
     GUEST_ID_SESSION_KEY,
     GUEST_NAME_SESSION_KEY,
     Identity,
+    forwarded_client_address,
     guest_identity,
     user_identity,
     valid_guest_name,
@@ -144,20 +145,15 @@ class IdentityMiddleware:
 
 
 def client_address(scope: Scope) -> str | None:
-    """The connecting client's IP address, or None when the server does not say (a Unix socket).
-
-    With ``PARLEY_TRUSTED_PROXIES`` = n, it is the address the n-th proxy from here appended to
-    ``X-Forwarded-For`` (entries further left are whatever the client chose to send); with 0, the
-    header is ignored and it is the socket's peer.
-    """
-    proxies: int = settings.PARLEY_TRUSTED_PROXIES
-    forwarded = header(scope, b"x-forwarded-for") if proxies > 0 else None
-    if forwarded is not None:
-        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
-        if hops:
-            return hops[-min(proxies, len(hops))]
+    """The connecting client's IP address (``forwarded_client_address``), or None when the server
+    does not say (a Unix socket)."""
+    # Most handshakes come with no proxy to trust: the headers are not even looked at then.
+    forwarded = header(scope, b"x-forwarded-for") if settings.PARLEY_TRUSTED_PROXIES > 0 else None
     client = scope.get("client")
-    return str(client[0]) if client else None
+    return forwarded_client_address(
+        forwarded_for=None if forwarded is None else forwarded.decode("latin-1"),
+        peer=str(client[0]) if client else None,
+    )
 
 
 HANDSHAKE_LIMITED_DETAIL = "Too many connections from your address; reconnect in {wait} s."

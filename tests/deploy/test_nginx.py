@@ -188,3 +188,28 @@ async def test_a_foreign_origin_is_refused_through_nginx(deployment: Deployment)
     with pytest.raises(InvalidStatus) as refused:
         await open_socket(deployment, token=deployment.site.token("alice"), origin="https://evil.example")
     assert refused.value.response.status_code == 403
+
+
+def post_form(port: int, path: str) -> int:
+    """The status of a form POST (no CSRF token: Parley would answer 403) through nginx's TLS port."""
+    connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=client_tls())
+    try:
+        body = "username=alice&password=guess"
+        headers = {"Host": SERVER_NAME, "Content-Type": "application/x-www-form-urlencoded"}
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_log_in_posts_are_rate_limited_by_nginx(deployment: Deployment):
+    """deploy/nginx.conf lets 10 log-in POSTs through at once (then one every 6 s) per address."""
+    port = deployment.nginx.https_port
+    statuses = [post_form(port, "/accounts/login/") for _ in range(16)]
+    assert 429 not in statuses[:10], statuses
+    assert statuses[-4:] == [429] * 4, statuses
+    assert post_form(port, "/admin/login/") == 429  # the admin's log-in shares the limit
+    # Only POSTs count: the page itself still loads.
+    assert get(port, "/accounts/login/", tls=True).status == 200

@@ -1,0 +1,167 @@
+"""Failed log-ins are limited per username and per client address, on Parley's log-in page and on
+the admin's: past the limit every attempt is refused, the right password too, with the wait."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from django.contrib.auth import authenticate
+from django.test import Client
+
+from parley.accounts import login_throttle
+from parley.accounts.login_throttle import LoginCounts
+from tests.e2e.conftest import claim_redis_db  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "right-horse-battery-staple-7"
+THROTTLED = re.compile(r"Too many failed log-ins for this account or address\. Try again in (\d+) seconds?\.")
+
+
+def log_in(client: Client, username: str, password: str, *, path: str = "/accounts/login/", **extra: str):
+    return client.post(path, {"username": username, "password": password}, **extra)
+
+
+def signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_fifty_wrong_passwords_then_the_right_one_is_refused_with_the_wait(make_user):
+    make_user("alice", password=PASSWORD)
+    client = Client()
+    for attempt in range(50):
+        response = log_in(client, "alice", f"guess-{attempt}")
+        assert response.status_code == 200
+    response = log_in(client, "alice", PASSWORD)
+    assert not signed_in(client)
+    found = THROTTLED.search(response.content.decode())
+    assert found, response.content.decode()[:2000]
+    assert 0 < int(found.group(1)) <= 300
+    assert b"Please enter a correct username" not in response.content
+
+
+def test_the_limit_is_per_username_whatever_the_case(make_user, settings):
+    settings.PARLEY_LOGIN_FAILURES = (3, 300)
+    make_user("alice", password=PASSWORD)
+    make_user("bob", password=PASSWORD)
+    for attempt in range(3):
+        # Each from its own address: only the username's limit can be what refuses.
+        log_in(Client(), "ALICE" if attempt % 2 else "alice", "wrong", REMOTE_ADDR=f"203.0.113.{attempt}")
+    alice = Client()
+    assert THROTTLED.search(log_in(alice, "alice", PASSWORD, REMOTE_ADDR="198.51.100.1").content.decode())
+    assert not signed_in(alice)
+    bob = Client()
+    log_in(bob, "bob", PASSWORD, REMOTE_ADDR="198.51.100.1")
+    assert signed_in(bob)
+
+
+def test_the_limit_is_per_address_across_usernames(make_user, settings):
+    settings.PARLEY_LOGIN_ADDRESS_FAILURES = (4, 300)
+    make_user("carol", password=PASSWORD)
+    for attempt in range(4):
+        log_in(Client(), f"nobody-{attempt}", "wrong", REMOTE_ADDR="203.0.113.7")
+    refused = Client()
+    assert THROTTLED.search(log_in(refused, "carol", PASSWORD, REMOTE_ADDR="203.0.113.7").content.decode())
+    other = Client()
+    log_in(other, "carol", PASSWORD, REMOTE_ADDR="203.0.113.8")
+    assert signed_in(other)
+
+
+def test_the_address_is_read_behind_trusted_proxies_only(settings):
+    settings.PARLEY_LOGIN_ADDRESS_FAILURES = (2, 300)
+    settings.PARLEY_LOGIN_FAILURES = None
+    # No proxy trusted: X-Forwarded-For is whatever the client wrote, so the peer is what counts.
+    for forged in ("1.1.1.1", "2.2.2.2"):
+        log_in(Client(), "x", "wrong", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=forged)
+    assert THROTTLED.search(log_in(Client(), "y", "wrong", REMOTE_ADDR="10.0.0.5").content.decode())
+    # One proxy trusted: the address it appended is the client's, whatever came before it.
+    settings.PARLEY_TRUSTED_PROXIES = 1
+    for forged in ("1.1.1.1", "2.2.2.2"):
+        log_in(Client(), "x", "wrong", REMOTE_ADDR="10.0.0.6", HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.50")
+    behind_proxy = {"REMOTE_ADDR": "10.0.0.6", "HTTP_X_FORWARDED_FOR": "203.0.113.50"}
+    assert THROTTLED.search(log_in(Client(), "z", "wrong", **behind_proxy).content.decode())
+    other_client = {"REMOTE_ADDR": "10.0.0.6", "HTTP_X_FORWARDED_FOR": "203.0.113.51"}
+    assert not THROTTLED.search(log_in(Client(), "z", "wrong", **other_client).content.decode())
+
+
+def test_the_admin_log_in_is_throttled_too_and_says_so(make_user, settings):
+    settings.PARLEY_LOGIN_FAILURES = (3, 300)
+    make_user("root", password=PASSWORD, staff=True)
+    client = Client()
+    for _ in range(3):
+        response = log_in(client, "root", "wrong", path="/admin/login/")
+        assert b"Please enter the correct username and password" in response.content
+    response = log_in(client, "root", PASSWORD, path="/admin/login/")
+    assert response.status_code == 200
+    assert THROTTLED.search(response.content.decode()), response.content.decode()[:3000]
+    assert not signed_in(client)
+
+
+def test_a_refused_attempt_is_not_counted_and_the_lock_ends_with_the_window(make_user, settings):
+    settings.PARLEY_LOGIN_FAILURES = (2, 3)
+    make_user("dave", password=PASSWORD)
+    log_in(Client(), "dave", "wrong")
+    first_counted = time.monotonic()  # at the latest
+    log_in(Client(), "dave", "wrong")
+    for _ in range(3):  # refused while locked: these do not push the window forward
+        assert THROTTLED.search(log_in(Client(), "dave", "wrong").content.decode())
+    time.sleep(max(0.0, first_counted + 3.1 - time.monotonic()))
+    client = Client()
+    response = log_in(client, "dave", PASSWORD)
+    assert signed_in(client), response.content.decode()[-1500:]
+
+
+def test_authenticate_without_a_request_is_throttled_by_username(make_user, settings):
+    """Any code that checks a password through Django (here as ``Client.login`` does) meets the limit."""
+    settings.PARLEY_LOGIN_FAILURES = (2, 300)
+    erin = make_user("erin", password=PASSWORD)
+    assert authenticate(username="erin", password="wrong") is None
+    assert authenticate(username="erin", password="wrong") is None
+    assert authenticate(username="erin", password=PASSWORD) is None
+    assert authenticate(username="other", password="x") is None  # others are not affected...
+    assert authenticate(username="erin", password=PASSWORD) is None  # ...and erin still waits
+    settings.PARLEY_LOGIN_FAILURES = None
+    assert authenticate(username="erin", password=PASSWORD) == erin
+
+
+def test_counts_in_redis_are_shared_by_every_process(claim_redis_db, settings):  # noqa: F811
+    """Two ``LoginCounts`` on one Redis stand for two server processes."""
+    url = f"redis://127.0.0.1:6379/{claim_redis_db()}"
+    first, second = LoginCounts(url), LoginCounts(url)
+    limit = (3, 300)
+    for _ in range(3):
+        first.count(limit, "username", "frank")
+    assert 0 < second.wait(limit, "username", "frank") <= 300
+    assert second.wait(limit, "username", "grace") == 0.0
+
+
+def test_while_redis_does_not_answer_this_process_counts(caplog):
+    counts = LoginCounts("redis://127.0.0.1:1/0")  # nothing listens there
+    limit = (2, 300)
+    counts.count(limit, "username", "heidi")
+    counts.count(limit, "username", "heidi")
+    assert counts.wait(limit, "username", "heidi") > 0
+    assert [record.levelname for record in caplog.records if "log-in limits" in record.getMessage()] == ["ERROR"]
+
+
+def test_settings_parse_failures_per_seconds(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import _failures
+
+    monkeypatch.setenv("PARLEY_X", "7/60")
+    assert _failures("PARLEY_X", "5/300") == (7, 60)
+    monkeypatch.setenv("PARLEY_X", "0")
+    assert _failures("PARLEY_X", "5/300") is None
+    for bad in ("5", "a/b", "0/10", "3/0"):
+        monkeypatch.setenv("PARLEY_X", bad)
+        with pytest.raises(ImproperlyConfigured):
+            _failures("PARLEY_X", "5/300")
+
+
+def test_the_limits_default_without_settings(settings):
+    del settings.PARLEY_LOGIN_FAILURES
+    del settings.PARLEY_LOGIN_ADDRESS_FAILURES
+    assert login_throttle.configured_limits() == {"username": (5, 300), "address": (20, 300)}
