@@ -348,6 +348,10 @@ PARLEY_ABUSE_WINDOW = env.float("PARLEY_ABUSE_WINDOW", default=10.0)
 # ignored and the client address is the socket's peer (Uvicorn already puts the forwarded address
 # there for proxies it trusts, --forwarded-allow-ips).
 PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
+# Seconds a request's header may take to arrive, from the connection's opening or the request's
+# first byte, under Uvicorn and Gunicorn with Parley's protocol (parley/ops/servers.py): a slower
+# one (slow-loris) is answered 408 and closed. 0: no limit.
+PARLEY_HEADER_TIMEOUT = env.float("PARLEY_HEADER_TIMEOUT", default=10.0)
 
 
 def _failures(name: str, default: str) -> tuple[int, int] | None:

@@ -15,7 +15,9 @@ from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-worker_class = "uvicorn_worker.UvicornWorker"
+# Uvicorn workers whose connections must send a whole request header within PARLEY_HEADER_TIMEOUT
+# seconds (default 10), or are answered 408 and closed: plain Uvicorn waits for ever (slow-loris).
+worker_class = "parley.ops.servers.UvicornWorker"
 bind = "127.0.0.1:8000"
 workers = 2
 # On SIGTERM a worker closes its WebSockets (clients reconnect and resume with `since`); one that

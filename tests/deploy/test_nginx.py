@@ -12,8 +12,11 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import ssl
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from websockets.exceptions import InvalidStatus
 from tests.deploy.conftest import SERVER_NAME, Nginx
 from tests.e2e.conftest import claim_empty_redis_db, flush_redis_dbs
 from tests.e2e.site import RoomSpec, Site, UserSpec
-from tests.servers import ServerProcess, manage
+from tests.servers import ServerProcess, free_port, manage
 
 pytestmark = [pytest.mark.e2e]
 
@@ -213,3 +216,31 @@ def test_log_in_posts_are_rate_limited_by_nginx(deployment: Deployment):
     assert post_form(port, "/admin/login/") == 429  # the admin's log-in shares the limit
     # Only POSTs count: the page itself still loads.
     assert get(port, "/accounts/login/", tls=True).status == 200
+
+
+def closed_after(connection: socket.socket, data: bytes) -> float:
+    """Send ``data``, then the seconds until nginx closes the connection."""
+    started = time.monotonic()
+    connection.sendall(data)
+    while connection.recv(4096):
+        pass
+    return time.monotonic() - started
+
+
+def test_nginx_closes_half_sent_requests_after_client_header_timeout(nginx_factory, tmp_path: Path):
+    """deploy/nginx.conf's client_header_timeout (10 s) on both servers; nothing needs to run behind."""
+    nginx = nginx_factory(upstream_port=free_port(), static=tmp_path)
+    half = b"GET /ws/ HTTP/1.1\r\nHost: chat.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+
+    def plain() -> float:
+        with socket.create_connection(("127.0.0.1", nginx.http_port), timeout=20) as connection:
+            return closed_after(connection, half)
+
+    def tls() -> float:
+        raw = socket.create_connection(("127.0.0.1", nginx.https_port), timeout=20)
+        with client_tls().wrap_socket(raw, server_hostname=SERVER_NAME) as connection:
+            return closed_after(connection, half)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        took = [future.result() for future in [pool.submit(plain), pool.submit(tls)]]
+    assert all(9 <= seconds <= 13 for seconds in took), took
