@@ -7,6 +7,7 @@ module that reads it. Production secrets have no defaults: with debug off, a mis
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -406,6 +407,19 @@ PARLEY_WEBHOOK_TIMEOUT = env.float("PARLEY_WEBHOOK_TIMEOUT", default=10.0)
 PARLEY_WEBHOOK_MAX_ATTEMPTS = env.int("PARLEY_WEBHOOK_MAX_ATTEMPTS", default=8)
 PARLEY_WEBHOOK_RETRY_DELAY = env.float("PARLEY_WEBHOOK_RETRY_DELAY", default=1.0)
 PARLEY_WEBHOOK_RETRY_MAX_DELAY = env.float("PARLEY_WEBHOOK_RETRY_MAX_DELAY", default=600.0)
+# Networks webhooks may reach although they are not public (CIDRs, comma-separated, e.g.
+# 10.20.0.0/16,fd00:1::/64): by default a receiver must resolve to public addresses only.
+PARLEY_WEBHOOK_ALLOWED_NETWORKS = env.list("PARLEY_WEBHOOK_ALLOWED_NETWORKS", default=[])
+for _network in PARLEY_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError as _error:
+        raise ImproperlyConfigured(
+            f"PARLEY_WEBHOOK_ALLOWED_NETWORKS holds {_network!r}, which is not a network ({_error}); "
+            "write each as an address with its prefix length, such as 10.20.0.0/16."
+        ) from None
+# Most webhooks one room may have (paused and stopped ones count).
+PARLEY_WEBHOOKS_PER_ROOM = env.int("PARLEY_WEBHOOKS_PER_ROOM", default=10)
 # Seconds after an @mention before a user who is not connected gets one e-mail for what they missed.
 PARLEY_MENTION_EMAIL_DELAY = env.float("PARLEY_MENTION_EMAIL_DELAY", default=300.0)
 # Where links in e-mails point, e.g. https://chat.example.com (no links when empty).

@@ -61,3 +61,16 @@ class ModerateForm(forms.Form):
     role = forms.ChoiceField(
         choices=[("member", "Member"), ("moderator", "Moderator"), ("owner", "Owner")], required=False
     )
+
+
+class WebhookAddForm(forms.Form):
+    """A webhook for the room: the receiver's URL and the secret it checks signatures with (owners)."""
+
+    url = forms.CharField(max_length=2000, label="Receiver URL")
+    secret = forms.CharField(min_length=16, max_length=200, label="Secret", widget=forms.PasswordInput)
+
+
+class WebhookActionForm(forms.Form):
+    """Pause, resume or delete one of the room's webhooks."""
+
+    action = forms.ChoiceField(choices=[(name, name) for name in ("pause", "resume", "delete")])

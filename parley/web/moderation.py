@@ -1,4 +1,5 @@
-"""The browser UI of direct messages and of a room's settings (members, roles, bans and mutes).
+"""The browser UI of direct messages and of a room's settings (members, roles, bans and mutes; the
+webhooks panel's actions are in ``webhooks``).
 
 Thin views: ``parley.moderation`` selectors read and services write; every refusal is shown as
 the service's sentence.
@@ -36,7 +37,8 @@ from parley.readstate.selectors import room_list
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
 from parley.rooms.selectors import is_moderator, membership_roles, room_for_reader
-from parley.web.forms import MUTE_DURATIONS, DirectMessageForm, ModerateForm, RoomSettingsForm
+from parley.web.forms import MUTE_DURATIONS, DirectMessageForm, ModerateForm, RoomSettingsForm, WebhookAddForm
+from parley.webhooks.selectors import webhooks_of_room
 
 
 def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
@@ -50,7 +52,8 @@ def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
     return {"direct_with": None, "direct_other": None, "can_moderate": is_moderator(room=room, identity=identity)}
 
 
-def _user(request: HttpRequest) -> User:
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a view behind ``login_required``."""
     assert isinstance(request.user, User)  # login_required
     return request.user
 
@@ -59,7 +62,7 @@ def _user(request: HttpRequest) -> User:
 @require_GET
 def dms(request: HttpRequest) -> HttpResponse:
     """Your direct conversations, newest activity first, with unread counts; and a form to start one."""
-    nav = room_list(identity=user_identity(_user(request)))
+    nav = room_list(identity=user_identity(signed_in_user(request)))
     return render(request, "web/dms.html", {"nav": nav, "form": DirectMessageForm()})
 
 
@@ -72,16 +75,16 @@ def dm_open(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Type the username of the person to message.")
         return redirect("dms")
     try:
-        result = direct_conversation_open(user=_user(request), username=form.cleaned_data["username"])
+        result = direct_conversation_open(user=signed_in_user(request), username=form.cleaned_data["username"])
     except ModerationError as exc:
         messages.error(request, exc.detail)
         return redirect("dms")
     return redirect("room", slug=result.conversation.room.slug)
 
 
-def _moderated_room(request: HttpRequest, slug: str) -> Room:
+def moderated_room(request: HttpRequest, slug: str) -> Room:
     """The room, when the signed-in user may moderate it; 404 otherwise (as for a missing room)."""
-    identity = user_identity(_user(request))
+    identity = user_identity(signed_in_user(request))
     try:
         room = room_for_reader(slug=slug, identity=identity)
     except RoomAccessError as error:
@@ -94,8 +97,8 @@ def _moderated_room(request: HttpRequest, slug: str) -> Room:
 @login_required
 @require_GET
 def room_settings(request: HttpRequest, slug: str) -> HttpResponse:
-    """The settings page: title and flags (owners), members with roles, bans and mutes."""
-    room = _moderated_room(request, slug)
+    """The settings page: title and flags (owners), members with roles, bans and mutes, webhooks (owners)."""
+    room = moderated_room(request, slug)
     return _settings_page(request, room, RoomSettingsForm(initial=_settings_initial(room)))
 
 
@@ -104,12 +107,15 @@ def _settings_initial(room: Room) -> dict[str, object]:
 
 
 def _settings_page(request: HttpRequest, room: Room, form: RoomSettingsForm, status: int = 200) -> HttpResponse:
-    user = _user(request)
+    user = signed_in_user(request)
     role = membership_roles(user_id=user.pk, room_ids=[room.pk]).get(room.pk)
+    is_owner = user.is_staff or role == "owner"
     context = {
         "room": room,
         "settings_form": form,
-        "is_owner": user.is_staff or role == "owner",
+        "is_owner": is_owner,
+        "webhooks": webhooks_of_room(room_id=room.pk) if is_owner else [],
+        "webhook_form": WebhookAddForm(),
         "members": room_members(room=room),
         "bans": room_bans(room=room),
         "mutes": room_mutes(room=room),
@@ -122,12 +128,12 @@ def _settings_page(request: HttpRequest, room: Room, form: RoomSettingsForm, sta
 @require_POST
 def room_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
     """Save the room's title and flags (owners and staff)."""
-    room = _moderated_room(request, slug)
+    room = moderated_room(request, slug)
     form = RoomSettingsForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, room, form, status=400)
     try:
-        room_settings_update(room=room, actor=_user(request), **form.cleaned_data)
+        room_settings_update(room=room, actor=signed_in_user(request), **form.cleaned_data)
     except ModerationError as exc:
         messages.error(request, exc.detail)
     else:
@@ -139,12 +145,12 @@ def room_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
     """One action on one user: invite, remove, ban, unban, mute (for a chosen time), unmute, or a new role."""
-    room = _moderated_room(request, slug)
+    room = moderated_room(request, slug)
     form = ModerateForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a user and what to do; for a mute, how long.")
         return redirect("room-settings", slug=room.slug)
-    actor, data = _user(request), form.cleaned_data
+    actor, data = signed_in_user(request), form.cleaned_data
     username, action = data["username"], data["action"]
     try:
         done = _moderate(room, actor, action, username, data)

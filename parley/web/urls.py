@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from parley.web import moderation, views
+from parley.web import moderation, views, webhooks
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("chat/<slug:slug>/settings/", moderation.room_settings, name="room-settings"),
     path("chat/<slug:slug>/settings/save/", moderation.room_settings_save, name="room-settings-save"),
     path("chat/<slug:slug>/settings/moderate/", moderation.room_moderate, name="room-moderate"),
+    path("chat/<slug:slug>/settings/webhooks/", webhooks.room_webhook_add, name="room-webhook-add"),
+    path("chat/<slug:slug>/settings/webhooks/<int:webhook_id>/", webhooks.room_webhook_change, name="room-webhook"),
     path("dms/", moderation.dms, name="dms"),
     path("dms/new/", moderation.dm_open, name="dm-open"),
 ]

@@ -5,24 +5,44 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
 from parley.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
-from parley.webhooks.services import room_webhooks_flag_refresh
+from parley.webhooks.services import WebhookError, check_webhook_url, room_webhooks_flag_refresh
+
+
+class WebhookForm(forms.ModelForm[Webhook]):
+    """The admin's webhook form: its URL is checked as the API checks it (public receivers only)."""
+
+    url = forms.CharField(max_length=2000)
+
+    class Meta:
+        model = Webhook
+        fields = ["room", "url", "secret", "active", "created_by"]
+
+    def clean_url(self) -> str:
+        try:
+            return check_webhook_url(str(self.cleaned_data["url"]))
+        except WebhookError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin[Webhook]):
-    list_display = ["id", "room", "url", "active", "created_by", "created_at"]
+    form = WebhookForm
+    list_display = ["id", "room", "url", "active", "stopped_reason", "created_by", "created_at"]
     list_filter = ["active"]
     search_fields = ["room__slug", "url"]
     raw_id_fields = ["room", "created_by"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["stopped_reason", "created_at"]
 
     def save_model(self, request: HttpRequest, obj: Webhook, form: ModelForm[Webhook], change: bool) -> None:
+        if obj.active:
+            obj.stopped_reason = ""  # staff switched it back on: the reason it stopped for is over
         super().save_model(request, obj, form, change)
         room_webhooks_flag_refresh(room_id=obj.room_id)
 

@@ -4,6 +4,10 @@ The POST is made with httpx's async client on the runner's event loop, never in 
 (inline, that thread is the server's, shared with every socket). A runner takes a delivery by
 moving its ``next_attempt_at`` forward by a lease in one conditional UPDATE, so two runners (two
 workers, or a retry timer and a sweep) never POST the same attempt twice.
+
+Before each attempt the webhook's creator must still be allowed to read the room, and the client
+connects only to addresses it checked (``addresses.PublicOnlyTransport``). Either refusal fails
+the delivery at once, without retries, and stops the webhook with the reason for its owners to see.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.realtime.protocol import message_data
+from parley.webhooks.addresses import AddressRefused, PublicOnlyTransport
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
+from parley.webhooks.services import webhook_refusal, webhook_stop
 from parley.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature
 
 EVENT_MESSAGE_CREATED = "message.created"
@@ -46,6 +52,8 @@ class AttemptOutcome:
     status_code: int | None
     error: str
     duration_ms: int
+    # Set when the receiver's address was refused: why the webhook stops (no retry could succeed).
+    stop_reason: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -80,12 +88,20 @@ def delivery_claim(*, delivery_id: int) -> DeliveryJob | None:
     ).update(next_attempt_at=now + lease)
     if not taken:
         return None
-    delivery = WebhookDelivery.objects.select_related("webhook", "message__room", "message__author").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related(
+        "webhook__room", "webhook__created_by", "message__room", "message__author"
+    ).get(pk=delivery_id)
     webhook = delivery.webhook
     if not webhook.active:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
         delivery.save(update_fields=["status", "next_attempt_at"])
+        return None
+    refusal = webhook_refusal(webhook=webhook)
+    if refusal is not None:
+        # Nothing is sent: the outcome is recorded like an attempt, so the admin shows why.
+        not_sent = AttemptOutcome(status_code=None, error=f"Not sent: {refusal}.", duration_ms=0, stop_reason=refusal)
+        delivery_record(delivery_id=delivery_id, outcome=not_sent)
         return None
     body = webhook_body(delivery)
     headers = {
@@ -116,13 +132,15 @@ def delivery_record(*, delivery_id: int, outcome: AttemptOutcome) -> float | Non
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif delivery.attempts >= settings.PARLEY_WEBHOOK_MAX_ATTEMPTS:
+    elif outcome.stop_reason or delivery.attempts >= settings.PARLEY_WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
         retry_in = retry_delay(delivery.attempts)
         delivery.next_attempt_at = now + timedelta(seconds=retry_in)
     delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
+    if outcome.stop_reason:
+        webhook_stop(webhook_id=delivery.webhook_id, reason=outcome.stop_reason)
     return retry_in
 
 
@@ -135,8 +153,13 @@ def _client() -> httpx.AsyncClient:
     client = _clients.get(loop)
     if client is None:
         # Redirects are not followed: a receiver that moved answers 3xx, which is a failed attempt
-        # the admin shows, rather than the signed body going somewhere nobody registered.
-        client = _clients[loop] = httpx.AsyncClient(timeout=settings.PARLEY_WEBHOOK_TIMEOUT, follow_redirects=False)
+        # the admin shows, rather than the signed body going somewhere nobody registered (or inside).
+        client = _clients[loop] = httpx.AsyncClient(
+            transport=PublicOnlyTransport(),
+            timeout=settings.PARLEY_WEBHOOK_TIMEOUT,
+            follow_redirects=False,
+            trust_env=False,
+        )
     return client
 
 
@@ -145,6 +168,10 @@ async def delivery_post(job: DeliveryJob) -> AttemptOutcome:
     started = time.monotonic()
     try:
         response = await _client().post(job.url, content=job.body, headers=job.headers)
+    except AddressRefused as address:
+        elapsed = int((time.monotonic() - started) * 1000)
+        reason = f"its receiver's address is not public: {address.reason}"
+        return AttemptOutcome(status_code=None, error=f"Refused: {address}", duration_ms=elapsed, stop_reason=reason)
     except httpx.HTTPError as error:
         elapsed = int((time.monotonic() - started) * 1000)
         return AttemptOutcome(status_code=None, error=f"{type(error).__name__}: {error}".strip(), duration_ms=elapsed)

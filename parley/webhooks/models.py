@@ -12,6 +12,8 @@ from django.db import models
 
 from parley.rooms.models import Message, Room
 
+STOPPED_REASON_MAX = 500
+
 
 class Webhook(models.Model):
     """A URL that receives every new message of ``room``, signed with ``secret``."""
@@ -20,7 +22,11 @@ class Webhook(models.Model):
     url = models.URLField(max_length=2000)
     # Shared with the receiver, who recomputes X-Parley-Signature with it; never shown again.
     secret = models.CharField(max_length=200)
+    # Off: new messages are not delivered to it. An owner pauses it, or Parley stops it and says
+    # why in ``stopped_reason`` (its creator lost the right to read the room, its receiver's
+    # address is not public); resuming clears the reason.
     active = models.BooleanField(default=True)
+    stopped_reason = models.CharField(max_length=STOPPED_REASON_MAX, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -31,6 +37,13 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room.slug} → {self.url}"
+
+    @property
+    def status(self) -> str:
+        """``active``, ``paused`` (by an owner) or ``stopped`` (by Parley, see ``stopped_reason``)."""
+        if self.active:
+            return "active"
+        return "stopped" if self.stopped_reason else "paused"
 
 
 class WebhookDelivery(models.Model):

@@ -17,4 +17,9 @@ def deliveries_due(*, limit: int = 200) -> list[int]:
 
 def webhooks_of_room(*, room_id: int) -> list[Webhook]:
     """A room's webhooks, oldest first."""
-    return list(Webhook.objects.filter(room_id=room_id).order_by("id"))
+    return list(Webhook.objects.filter(room_id=room_id).select_related("created_by").order_by("id"))
+
+
+def webhook_of_room(*, room_id: int, webhook_id: int) -> Webhook | None:
+    """Webhook ``webhook_id`` if it belongs to room ``room_id``, else None."""
+    return Webhook.objects.filter(room_id=room_id, pk=webhook_id).first()

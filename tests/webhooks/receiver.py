@@ -3,6 +3,7 @@ keeps every request it got."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -48,8 +49,8 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
-    """Run a receiver on a free port of 127.0.0.1 for the duration of the block."""
+def webhook_receiver(statuses: list[int] | None = None, *, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """Run a receiver on a free port of 127.0.0.1 for the duration of the block (over TLS with ``tls``)."""
     receiver: Receiver | None = None
 
     class Handler(BaseHTTPRequestHandler):
@@ -66,6 +67,8 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     receiver = Receiver(port=server.server_address[1], statuses=list(statuses or []))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

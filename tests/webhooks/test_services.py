@@ -18,16 +18,6 @@ pytestmark = pytest.mark.django_db
 SECRET = "s3cret-of-the-receiver-0123"
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def room(alice) -> Room:
-    return room_get_or_create(slug="shop", creator=alice).room  # alice owns it
-
-
 def flag(room: Room) -> bool:
     return Room.objects.values_list("has_webhooks", flat=True).get(pk=room.pk)
 

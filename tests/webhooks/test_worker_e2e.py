@@ -95,6 +95,7 @@ async def test_a_separately_started_worker_delivers_a_signed_post_and_retries(
         "REDIS_URL": layer,
         "PARLEY_WEBHOOK_RETRY_DELAY": "0.2",
         "PARLEY_TASKS_SWEEP_INTERVAL": "1",
+        "PARLEY_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",  # the receiver runs on this machine
     }
     server = site.start("daphne", **env)
     assert "PARLEY_TASKS" not in server.env  # worker mode comes from the Redis layer
