@@ -32,7 +32,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -212,9 +211,14 @@ def on_login_failed(sender: object, credentials: dict[str, Any], request: HttpRe
     login_failure_count(request=request, username=str(username) if username is not None else None)
 
 
-class LoginThrottleBackend(BaseBackend):
+class LoginThrottleBackend:
     """First in ``AUTHENTICATION_BACKENDS``: refuses a log-in while its username or address is
-    throttled, before any other backend checks the password. It never signs anyone in."""
+    throttled, before any other backend checks the password. It never signs anyone in.
+
+    Not a ``BaseBackend``, and without ``get_user`` on purpose: Django's ``force_login`` and
+    ``login`` without a backend take the first backend that has one, and a session recorded with
+    this one would belong to nobody.
+    """
 
     def authenticate(self, request: HttpRequest | None, username: str | None = None, **credentials: Any) -> None:
         if username is None:

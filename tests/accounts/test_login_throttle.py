@@ -165,3 +165,10 @@ def test_the_limits_default_without_settings(settings):
     del settings.PARLEY_LOGIN_FAILURES
     del settings.PARLEY_LOGIN_ADDRESS_FAILURES
     assert login_throttle.configured_limits() == {"username": (5, 300), "address": (20, 300)}
+
+
+def test_force_login_and_sessions_keep_working_behind_the_throttle(client, make_user):
+    """``force_login`` records the first backend with ``get_user``: it must not be the throttle."""
+    alice = make_user("alice")
+    client.force_login(alice)
+    assert client.get("/accounts/login/").context["user"] == alice
