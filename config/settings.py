@@ -111,6 +111,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The API's 404 and 405 answers in its JSON; a page's form over DATA_UPLOAD_MAX_MEMORY_SIZE
+    # answers 413 (it must come before CsrfViewMiddleware, which would read the form first).
+    "parley.api.middleware.ApiErrorsMiddleware",
+    "parley.web.middleware.RequestTooLargeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

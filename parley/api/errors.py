@@ -12,8 +12,11 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
@@ -23,6 +26,7 @@ from parley.realtime.protocol import ErrorCode, FrameError
 from parley.rooms.access import RoomAccessError
 
 logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("django.security")
 
 STATUS: dict[ErrorCode, int] = {
     "invalid": 400,
@@ -80,6 +84,12 @@ def error_response(api: NinjaAPI, request: HttpRequest, error: ApiError) -> Http
     if error.retry_after is not None:
         response["Retry-After"] = str(max(1, -int(-error.retry_after // 1)))  # whole seconds, rounded up
     return response
+
+
+def body_too_large_detail() -> str:
+    """The sentence for a request body over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+    limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE).replace("\xa0", " ")
+    return f"The request body is larger than the {limit} the server reads; nothing was done. Send less."
 
 
 def describe_validation_errors(errors: Iterable[dict[str, Any]]) -> ApiError:
@@ -164,6 +174,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
             detail += "."
         return error_response(api, request, ApiError(code, detail, status=exc.status_code))
 
+    def on_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # Raised by Django when the body is read: too large is the client's to fix, not a server
+        # failure, so it is answered without a traceback; the rest are logged as Django logs them.
+        if isinstance(exc, RequestDataTooBig):
+            return error_response(api, request, ApiError("too_large", body_too_large_detail()))
+        security_logger.warning("API request %s %s refused: %s", request.method, request.path, exc)
+        return error_response(api, request, ApiError("invalid", f"The request was refused: {exc}"))
+
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return error_response(api, request, ApiError("not_found", "There is nothing at this address."))
 
@@ -185,6 +203,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (ValidationError, on_validation),
         (AuthenticationError, on_unauthenticated),
         (HttpError, on_http_error),
+        (SuspiciousOperation, on_suspicious),
         (Http404, on_not_found),
         (OperationalError, on_database_down),
         (InterfaceError, on_database_down),
