@@ -87,7 +87,7 @@ def _out(webhook: Webhook, room: Room) -> WebhookOut:
         room=room.slug,
         url=webhook.url,
         active=webhook.active,
-        status=webhook.status,  # type: ignore[arg-type]
+        status=webhook.status,
         stopped_reason=webhook.stopped_reason,
         created_by=None if creator is None else creator.get_username(),
         created_at=webhook.created_at,

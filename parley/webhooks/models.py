@@ -7,6 +7,8 @@ Models hold data and constraints only; writes go through ``services`` and ``deli
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.conf import settings
 from django.db import models
 
@@ -39,7 +41,7 @@ class Webhook(models.Model):
         return f"{self.room.slug} → {self.url}"
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["active", "paused", "stopped"]:
         """``active``, ``paused`` (by an owner) or ``stopped`` (by Parley, see ``stopped_reason``)."""
         if self.active:
             return "active"
