@@ -13,7 +13,7 @@ from pydantic import Field
 from parley.accounts.models import ApiToken
 from parley.accounts.selectors import token_of_user, tokens_for_user
 from parley.accounts.services import token_issue, token_revoke
-from parley.api.auth import caller_user
+from parley.api.auth import caller, caller_user
 from parley.api.errors import ApiError, error_responses
 from parley.api.schemas import JsonBody, Text
 from parley.realtime.protocol import MAX_SEQ
@@ -66,14 +66,26 @@ def tokens_list(request: HttpRequest) -> list[TokenOut]:
     return [token_out(token) for token in tokens_for_user(user=caller_user(request))]
 
 
+TOKENS_MINT_TOKENS = (
+    "A token cannot mint tokens: create tokens from a signed-in session (the session cookie with "
+    "X-CSRFToken, as /api/docs does in a signed-in browser) or with 'manage.py issuetoken'."
+)
+
+
 @router.post(
     "/tokens",
-    response={201: TokenCreated, **error_responses()},
+    response={201: TokenCreated, **error_responses(403)},
     operation_id="tokens_create",
     summary="Create an API token",
 )
 def tokens_create(request: HttpRequest, payload: TokenCreate) -> Status[TokenCreated]:
-    """A new token for you; the answer is the only time its secret is shown."""
+    """A new token for you; the answer is the only time its secret is shown.
+
+    Only a signed-in session may call this, never a bearer token: a stolen token that could mint
+    others would outlive its own revocation.
+    """
+    if caller(request).token_id is not None:
+        raise ApiError("forbidden", TOKENS_MINT_TOKENS)
     issued = token_issue(user=caller_user(request), name=payload.name)
     return Status(201, TokenCreated(**token_out(issued.token).model_dump(), secret=issued.secret))
 
