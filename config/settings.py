@@ -424,6 +424,16 @@ for _network in PARLEY_WEBHOOK_ALLOWED_NETWORKS:
         ) from None
 # Most webhooks one room may have (paused and stopped ones count).
 PARLEY_WEBHOOKS_PER_ROOM = env.int("PARLEY_WEBHOOKS_PER_ROOM", default=10)
+# Origins besides this site that a notification's data.url may link to (comma-separated, e.g.
+# https://shop.example.com); by default the bell links only to paths on this site.
+PARLEY_NOTIFICATION_URL_ORIGINS = env.list("PARLEY_NOTIFICATION_URL_ORIGINS", default=[])
+for _origin in PARLEY_NOTIFICATION_URL_ORIGINS:
+    _parts = urlsplit(_origin)
+    if _parts.scheme not in ("http", "https") or not _parts.netloc or _parts.path.strip("/") or "@" in _parts.netloc:
+        raise ImproperlyConfigured(
+            f"PARLEY_NOTIFICATION_URL_ORIGINS holds {_origin!r}: write each as scheme://host[:port], "
+            "such as https://shop.example.com."
+        )
 # Seconds after an @mention before a user who is not connected gets one e-mail for what they missed.
 PARLEY_MENTION_EMAIL_DELAY = env.float("PARLEY_MENTION_EMAIL_DELAY", default=300.0)
 # Where links in e-mails point, e.g. https://chat.example.com (no links when empty).

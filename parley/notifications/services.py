@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from parley.notifications.links import link_allowed, link_rule
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notifications_unread_count
 from parley.realtime.events import publish_notification_on_commit, publish_unread_on_commit
@@ -24,7 +25,8 @@ KIND_MAX_LENGTH = 64
 
 
 class NotificationError(ValueError):
-    """A notification that cannot be raised as asked (an empty kind, data that is not an object)."""
+    """A notification that cannot be raised as asked (an empty kind, data that is not an object, a
+    ``data.url`` that leads off the site)."""
 
 
 @transaction.atomic
@@ -35,7 +37,8 @@ def notify(
 
     ``users`` may be user objects or ids; a user named twice is notified once. Every open socket of
     each recipient receives a ``notification`` frame after the transaction commits (never before,
-    so a rolled-back change is never announced), followed by its new unread count.
+    so a rolled-back change is never announced), followed by its new unread count. A ``url`` in
+    ``data`` (the bell's link) must be a path on this site or on an allowed origin (``links.py``).
     """
     kind = kind.strip()
     if not kind or len(kind) > KIND_MAX_LENGTH:
@@ -44,6 +47,8 @@ def notify(
         data = {}
     if not isinstance(data, dict):
         raise NotificationError("A notification's data must be a JSON object.")
+    if "url" in data and not link_allowed(data["url"]):
+        raise NotificationError(link_rule())
     user_ids = sorted({user if isinstance(user, int) else int(user.pk) for user in users})
     # Locking the recipients (in id order, so two calls never deadlock) makes each recipient's
     # notification ids grow in commit order: a client resuming after id N can miss nothing.

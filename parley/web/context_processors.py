@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from parley.notifications.links import link_origins
 from parley.notifications.selectors import notifications_page, notifications_unread_count
 
 BELL_RECENT = 10
@@ -21,4 +22,6 @@ def notification_bell(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     recent = notifications_page(user_id=user.pk, limit=BELL_RECENT)
-    return {"bell": {"unread": notifications_unread_count(user_id=user.pk), "recent": recent}}
+    unread = notifications_unread_count(user_id=user.pk)
+    # The origins besides this one that a notification may link to: the script checks every link.
+    return {"bell": {"unread": unread, "recent": recent, "link_origins": link_origins()}}

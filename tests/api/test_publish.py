@@ -128,6 +128,17 @@ def test_a_staff_session_may_publish(make_user, make_room, client):
         ({"users": ["alice"], "notification": {"kind": ""}}, 400, None),
         ({"users": ["alice"], "notification": {"kind": "k", "data": [1]}}, 400, None),
         ({"rooms": ["not a slug"], "message": {"body": "x"}}, 400, None),
+        (
+            {
+                "rooms": ["lobby"],
+                "message": {"body": "x"},
+                "users": ["alice"],
+                "notification": {"kind": "k", "data": {"url": "//evil.example"}},
+            },
+            400,
+            "A notification's data.url must be a path on this site starting with a single '/', such as "
+            "'/orders/7/' (PARLEY_NOTIFICATION_URL_ORIGINS may allow other sites).",
+        ),
     ],
 )
 def test_bad_publish_calls_are_refused_and_store_nothing(make_user, make_room, api_as, staff, payload, status, detail):

@@ -3,6 +3,7 @@ reading in one tab clears the count in the other."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -55,7 +56,7 @@ def test_a_notification_from_another_process_rings_the_bell_in_every_tab(parley_
     expect(items).to_have_count(2)
     expect(items.nth(0).locator(".bell-text")).to_have_text("<img src=x onerror=alert(1)>")
     expect(items.nth(1).locator("a")).to_have_text("Order #42 is now shipped.")
-    expect(items.nth(1).locator("a")).to_have_attribute("href", "/orders/42/")
+    expect(items.nth(1).locator("a")).to_have_attribute("href", re.compile(r"^http://[^/]+/orders/42/$"))
     assert first.locator("#bell-list img").count() == 0
 
     first.get_by_role("button", name="Mark all read").click()
@@ -65,3 +66,44 @@ def test_a_notification_from_another_process_rings_the_bell_in_every_tab(parley_
     expect(bell_count(second)).to_be_hidden()
     second.locator("#bell-button").click()
     expect(second.locator("#bell-list li.read")).to_have_count(2)
+
+
+# Rows stored before notify checked data.url (or written around it): the bell must still make no
+# link off the site, whatever the browser's URL parser makes of them.
+STORE_AROUND_NOTIFY = """
+from django.contrib.auth import get_user_model
+from parley.notifications.models import Notification
+alice = get_user_model().objects.get(username="alice")
+for url in {urls!r}:
+    Notification.objects.create(recipient=alice, kind="greeting", data={{"text": repr(url), "url": url}})
+"""
+OFF_SITE = [
+    "//evil.example/a",
+    "/\\evil.example/b",
+    "/\t/evil.example/c",
+    " //evil.example/d",
+    "https://evil.example/e",
+    "javascript:alert(1)",
+    7,
+]
+# Each with the link the bell makes: always absolute, so "/.//x" (the path "//x") stays on the site.
+ON_SITE = {"/search/?q=on-site": "/search/?q=on-site", "/.//evil.example/f": "//evil.example/f"}
+ALLOWED = {"https://shop.example.com/orders/7/": "https://shop.example.com/orders/7/"}
+
+
+def test_the_bell_links_only_to_this_site_and_allowed_origins(browser, server_factory: Callable[..., ServerProcess]):
+    parley = Parley(server=server_factory(PARLEY_NOTIFICATION_URL_ORIGINS="https://shop.example.com"), browser=browser)
+    try:
+        parley.create_users("alice")
+        parley.manage("shell", "-c", STORE_AROUND_NOTIFY.format(urls=[*OFF_SITE, *ON_SITE, *ALLOWED]))
+        page = parley.new_page()
+        log_in(page, "alice")
+        page.locator("#bell-button").click()
+        expect(page.locator("#bell-list li")).to_have_count(len(OFF_SITE) + len(ON_SITE) + len(ALLOWED))
+        hrefs = page.locator("#bell-list a").evaluate_all("links => links.map(link => link.getAttribute('href'))")
+        expected = [parley.url + path for path in ON_SITE.values()] + list(ALLOWED.values())
+        assert sorted(hrefs) == sorted(expected)
+        # The others are shown, as text without a link.
+        expect(page.locator("#bell-list span.bell-text")).to_have_count(len(OFF_SITE))
+    finally:
+        parley.close()

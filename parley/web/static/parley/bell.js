@@ -7,7 +7,8 @@
 // scripts on the page (an order page, say) can react without a socket of their own.
 // Every other frame the server pushes to the user (e.g. `unread` when a read marker moves) is
 // announced as a `parley:frame` event, for the same reason.
-// Text is always set with textContent: a notification's data never becomes HTML.
+// Text is always set with textContent: a notification's data never becomes HTML, and a link is
+// made only to this site or to an origin the server allows (`safeHref`), whatever is stored.
 
 const state = JSON.parse(document.getElementById("parley-bell").textContent);
 const bell = document.getElementById("bell");
@@ -26,6 +27,22 @@ let attempt = 0;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
+// `url` as a link this bell may make, or null: resolved by the browser's own URL parser (which
+// reads "/\\evil.example" and "/\t/evil.example" as "//evil.example"), it must stay on this site
+// or on an origin the server lists; javascript: and data: URLs have no such origin.
+function safeHref(url) {
+  if (typeof url !== "string") return null;
+  let resolved;
+  try {
+    resolved = new URL(url, location.href);
+  } catch {
+    return null;
+  }
+  if (resolved.protocol !== "http:" && resolved.protocol !== "https:") return null;
+  const origins = state.link_origins ?? [];
+  return resolved.origin === location.origin || origins.includes(resolved.origin) ? resolved.href : null;
+}
+
 // What a notification says, and where it leads, by kind.
 function describe(notification) {
   const data = notification.data || {};
@@ -33,17 +50,20 @@ function describe(notification) {
     case "order.status":
       return { text: `Order #${data.order_id} is now ${data.status}.`, href: `/orders/${data.order_id}/` };
     case "mention":
+      // A mention in a room you can no longer read comes without its room, author or excerpt.
+      if (data.withheld) return { text: "A mention in a room you can no longer read.", href: null };
       return {
-        text: `${data.author} mentioned you in #${data.room}: ${data.excerpt ?? ""}`,
+        text: `${data.author}${data.author_guest ? " (guest)" : ""} mentioned you in #${data.room}: ${data.excerpt ?? ""}`,
         href: `/chat/${encodeURIComponent(data.room)}/`,
       };
     default:
-      return { text: data.text ?? data.title ?? notification.kind, href: data.url?.startsWith("/") ? data.url : null };
+      return { text: data.text ?? data.title ?? notification.kind, href: data.url };
   }
 }
 
 function render(notification) {
-  const { text, href } = describe(notification);
+  const { text, href: wanted } = describe(notification);
+  const href = safeHref(wanted);
   const item = document.createElement("li");
   item.className = notification.read ? "read" : "unread";
   item.dataset.id = String(notification.id);
