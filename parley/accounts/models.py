@@ -1,4 +1,4 @@
-"""API tokens: bearer credentials for clients that are not browsers."""
+"""API tokens (bearer credentials for clients that are not browsers) and the look-alike keys of usernames."""
 
 from __future__ import annotations
 
@@ -27,3 +27,18 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class UsernameKey(models.Model):
+    """A registered username's ``name_key`` (parley/accounts/names.py), kept so that a guest's name
+    is checked against every username at once, by an index, whatever its case or look-alike letters.
+
+    Kept up to date when a user is saved (``username_key_save``); written for existing users by the
+    migration that made the table.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    key = models.CharField(max_length=300, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 
-from parley.accounts.models import ApiToken
+from parley.accounts.models import ApiToken, UsernameKey
+from parley.accounts.names import name_key
 from parley.accounts.services import TOKEN_PREFIX, token_digest
 
 
@@ -39,3 +41,12 @@ def token_of_user(*, user: User, token_id: int) -> ApiToken | None:
 def users_by_username(*, usernames: list[str]) -> dict[str, User]:
     """The active users with these usernames, by username (unknown ones are left out)."""
     return {user.username: user for user in User.objects.filter(username__in=usernames, is_active=True)}
+
+
+def name_registered(*, name: str) -> bool:
+    """Whether ``name`` is a registered username, or looks like one: the same but for case,
+    Unicode forms or look-alike letters (``name_key``). Guests may not take such names."""
+    user_model = get_user_model()
+    if user_model._default_manager.filter(**{f"{user_model.USERNAME_FIELD}__iexact": name.strip()}).exists():
+        return True  # even a user saved without its key (bulk_create, update) keeps their name
+    return UsernameKey.objects.filter(key=name_key(name)).exists()

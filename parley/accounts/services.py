@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from parley.accounts.models import ApiToken
+from parley.accounts.models import ApiToken, UsernameKey
+from parley.accounts.names import name_key
 from parley.realtime.events import publish_token_revoked_on_commit
 
 TOKEN_PREFIX = "parley_"
@@ -67,3 +68,8 @@ def user_get_or_create(*, username: str, is_staff: bool = False, password: str |
     if changed:
         user.save(update_fields=changed)
     return user
+
+
+def username_key_save(*, user_id: int, username: str) -> None:
+    """Store the look-alike key of a user's username, that guest names are checked against."""
+    UsernameKey.objects.update_or_create(user_id=user_id, defaults={"key": name_key(username)})

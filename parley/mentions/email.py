@@ -39,6 +39,12 @@ class MentionEmail:
     notification_ids: list[int]
 
 
+def mention_author(data: dict[str, object]) -> str:
+    """Who mentioned: the username, or a guest's name marked as a guest's (anyone can type any name)."""
+    author = str(data.get("author") or "Someone")
+    return f"{author} (guest)" if data.get("author_guest") else author
+
+
 def mention_email_recipients_due() -> list[int]:
     """Users with an unread, un-e-mailed mention older than the delay (the sweep's question)."""
     now = timezone.now()
@@ -85,9 +91,10 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
     subject = (
         f"{len(taken)} mentions while you were away"
         if len(taken) > 1
-        else f"{taken[0].data.get('author', 'Someone')} mentioned you in #{taken[0].data.get('room', '')}"
+        else f"{mention_author(taken[0].data)} mentioned you in #{taken[0].data.get('room', '')}"
     )
-    context = {"user": user, "mentions": [n.data for n in taken], "rooms": rooms, "site_url": settings.PARLEY_SITE_URL}
+    mentions = [{**n.data, "author": mention_author(n.data)} for n in taken]
+    context = {"user": user, "mentions": mentions, "rooms": rooms, "site_url": settings.PARLEY_SITE_URL}
     text = render_to_string("mentions/email.txt", context)
     return MentionEmail(
         user_id=user_id, to=user.email, subject=subject, text=text, notification_ids=[n.pk for n in taken]

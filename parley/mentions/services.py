@@ -54,7 +54,7 @@ def mentioned_readers(*, message: Message) -> list[User]:
 def mentions_notify(*, message_id: int) -> list[int]:
     """Notify the users message ``message_id`` mentions; return their ids.
 
-    Each gets a ``mention`` notification ``{room, seq, message_id, author, excerpt}``, and after
+    Each gets a ``mention`` notification ``{room, seq, message_id, author, author_guest, excerpt}``, and after
     ``PARLEY_MENTION_EMAIL_DELAY`` seconds an e-mail check (``mentions.email``) runs for them.
     """
     message = Message.objects.select_related("room", "author").filter(pk=message_id).first()
@@ -69,6 +69,8 @@ def mentions_notify(*, message_id: int) -> list[int]:
         "seq": message.seq,
         "message_id": message.pk,
         "author": author,
+        # A guest's name is whatever they typed: every place that shows it says it is a guest's.
+        "author_guest": message.author_id is None,
         "excerpt": mention_excerpt(message.body),
     }
     notify(readers, MENTION, data)

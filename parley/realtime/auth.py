@@ -29,7 +29,7 @@ from parley.accounts.identity import (
     user_identity,
     valid_guest_name,
 )
-from parley.accounts.selectors import token_active
+from parley.accounts.selectors import name_registered, token_active
 from parley.accounts.services import token_digest
 from parley.realtime.consumers import CLOSE_RATE_LIMITED
 from parley.realtime.database import db_call
@@ -99,7 +99,7 @@ class IdentityMiddleware:
         if user is not None:
             return user_identity(user), ""
         if settings.PARLEY_GUESTS:
-            return self._guest(scope), ""
+            return await self._guest(scope), ""
         return None, "Sign in, or connect with 'Authorization: Bearer <token>'."
 
     @staticmethod
@@ -133,14 +133,18 @@ class IdentityMiddleware:
         return user if user.is_authenticated else None
 
     @staticmethod
-    def _guest(scope: Scope) -> Identity:
+    async def _guest(scope: Scope) -> Identity:
+        """A guest, named as their session or ``?name=`` says, unless that name is not valid or is a
+        registered user's (or looks like one, ``name_registered``): then ``guest-`` and four hex digits."""
         session = scope.get("session") or {}
         guest_id = session.get(GUEST_ID_SESSION_KEY) or uuid.uuid4().hex
         name = session.get(GUEST_NAME_SESSION_KEY, "")
         if not name:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            asked = query.get("name", [""])[0].strip()
-            name = asked if valid_guest_name(asked) else f"guest-{guest_id[:4]}"
+            name = query.get("name", [""])[0].strip()
+        # A session's name was checked when it was picked, but the username may have been registered since.
+        if not valid_guest_name(name) or await db_call(name_registered)(name=name):
+            name = f"guest-{guest_id[:4]}"
         return guest_identity(guest_id=guest_id, name=name)
 
 

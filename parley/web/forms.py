@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from parley.accounts.identity import valid_guest_name
+from parley.accounts.selectors import name_registered
 from parley.rooms.models import Room, slug_validator
 
 
@@ -30,6 +31,10 @@ class GuestNameForm(forms.Form):
         name = str(self.cleaned_data["name"]).strip()
         if not valid_guest_name(name):
             raise forms.ValidationError("Use 1 to 32 letters, digits, spaces, dots, dashes or underscores.")
+        if name_registered(name=name):
+            raise forms.ValidationError(
+                "That name belongs to a registered user, or looks like one: pick another, or log in."
+            )
         return name
 
 

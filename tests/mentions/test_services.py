@@ -34,6 +34,7 @@ def test_each_mentioned_reader_gets_one_mention_notification(people):
         "seq": message.seq,
         "message_id": message.pk,
         "author": "alice",
+        "author_guest": False,
         "excerpt": "@Bob and @carol, see @bob's note; @alice @nobody",
     }
 
@@ -51,7 +52,7 @@ def test_guests_can_mention_users_and_long_bodies_are_cut(settings, people):
     message = post(lobby, guest_identity(guest_id="g1", name="zed"), "@bob " + "word " * 100)
     mentions_notify(message_id=message.pk)
     data = Notification.objects.get(kind="mention").data
-    assert data["author"] == "zed"
+    assert (data["author"], data["author_guest"]) == ("zed", True)  # the bell says "zed (guest) mentioned you"
     assert len(data["excerpt"]) == 140
     assert data["excerpt"].endswith("…")
 
@@ -71,5 +72,6 @@ async def test_a_mention_sent_on_a_socket_reaches_the_mentioned_users_socket(ws,
         "seq": ack["seq"],
         "message_id": ack["id"],
         "author": "alice",
+        "author_guest": False,
         "excerpt": "ping @bob",
     }
