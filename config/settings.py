@@ -339,11 +339,13 @@ def _rate(name: str, default: str) -> tuple[float, int] | None:
     return per_second, at_once
 
 
-# Rate limits, per identity and per socket (sends, subscribes, history), per API caller and per
+# Rate limits, per identity and per socket (sends, subscribes, history, other frames), per API caller and per
 # client address (handshakes). Shared by all processes through Redis when REDIS_URL is set.
 PARLEY_SEND_RATE = _rate("PARLEY_SEND_RATE", "10/20")
 PARLEY_SUBSCRIBE_RATE = _rate("PARLEY_SUBSCRIBE_RATE", "5/30")
 PARLEY_HISTORY_RATE = _rate("PARLEY_HISTORY_RATE", "10/30")
+# Frames that cost next to nothing (ping, unsubscribe, typing) share one generous limit.
+PARLEY_FRAME_RATE = _rate("PARLEY_FRAME_RATE", "10/60")
 PARLEY_API_RATE = _rate("PARLEY_API_RATE", "10/30")
 PARLEY_HANDSHAKE_RATE = _rate("PARLEY_HANDSHAKE_RATE", "10/100")
 # A socket refused this many times within PARLEY_ABUSE_WINDOW seconds is closed with 4429 (0: never).
@@ -357,6 +359,29 @@ PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
 # first byte, under Uvicorn and Gunicorn with Parley's protocol (parley/ops/servers.py): a slower
 # one (slow-loris) is answered 408 and closed. 0: no limit.
 PARLEY_HEADER_TIMEOUT = env.float("PARLEY_HEADER_TIMEOUT", default=10.0)
+
+
+def _networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of addresses and networks (CIDRs), each checked at start."""
+    networks: list[str] = env.list(name, default=default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"{name} holds {network!r}, which is not an address or network ({error}); "
+                "write each like 10.0.0.0/8 or 192.0.2.7."
+            ) from None
+    return networks
+
+
+# Who may read /metrics: clients at these addresses (CIDRs, comma-separated; read behind
+# PARLEY_TRUSTED_PROXIES like every client address), and any client that sends
+# "Authorization: Bearer <PARLEY_METRICS_TOKEN>" when a token is set.
+PARLEY_METRICS_ALLOWED_IPS = _networks("PARLEY_METRICS_ALLOWED_IPS", ["127.0.0.0/8", "::1/128"])
+PARLEY_METRICS_TOKEN = env.str("PARLEY_METRICS_TOKEN", default="")
+# Most rooms one socket may follow at once; a subscribe past it is refused with too_large.
+PARLEY_MAX_SUBSCRIPTIONS = env.int("PARLEY_MAX_SUBSCRIPTIONS", default=100)
 
 
 def _failures(name: str, default: str) -> tuple[int, int] | None:

@@ -71,6 +71,8 @@ CLOSE_TOO_LARGE = 1009
 
 # A socket says it is typing in a room at most this often; the others show it for a few seconds.
 TYPING_EVERY = 2.0
+# Most rooms one socket may follow where the settings do not say (PARLEY_MAX_SUBSCRIPTIONS).
+MAX_SUBSCRIPTIONS = 100
 
 INTERNAL_ERROR_DETAIL = "Something went wrong on our side; try again."
 UNAVAILABLE_DETAIL = "The database is unavailable right now; nothing was stored. Retry with the same client_id."
@@ -207,8 +209,19 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             FRAMES_OUT.inc()
 
     async def follow(self, key: str, room: Room, fmt: Format, since: int | None = None) -> tuple[Subscription, Replay]:
-        """Join ``room``'s stream and read what to replay; the caller sends it, then activates."""
+        """Join ``room``'s stream and read what to replay; the caller sends it, then activates.
+
+        Raises ``FrameError`` (``too_large``) when the socket already follows
+        ``PARLEY_MAX_SUBSCRIPTIONS`` other rooms: every subscription holds memory in the hub.
+        """
         await self.unfollow(key)
+        most: int = getattr(settings, "PARLEY_MAX_SUBSCRIPTIONS", MAX_SUBSCRIPTIONS)
+        if len(self.subscriptions) >= most:
+            raise protocol.FrameError(
+                "too_large",
+                f"A socket may follow at most {most} rooms and this one follows {len(self.subscriptions)}; "
+                "unsubscribe from one first, or open another socket.",
+            )
         identity = self.known_identity
         listener = Listener(
             key=identity.key, user_id=identity.user_id, removed=self._room_taken_away, person=person_of(identity)

@@ -1,5 +1,5 @@
-"""Rate limits: sends, subscribes and history per identity and per socket, API calls per caller,
-handshakes per client address.
+"""Rate limits: every client frame per identity and per socket (sends, subscribes, history and
+the cheap rest), API calls per caller, handshakes per client address.
 
 Every limit is a token bucket of a rate and a burst: ``PARLEY_SEND_RATE="10/20"`` lets an identity
 send 20 frames at once and 10 a second on average after that; ``"0"`` turns a limit off. Over the
@@ -53,21 +53,27 @@ from parley.realtime.outages import Outage
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["send", "subscribe", "history", "api", "handshake"]
+Kind = Literal["send", "subscribe", "history", "frame", "api", "handshake"]
 RATE_SETTINGS: dict[Kind, str] = {
     "send": "PARLEY_SEND_RATE",
     "subscribe": "PARLEY_SUBSCRIBE_RATE",
     "history": "PARLEY_HISTORY_RATE",
+    "frame": "PARLEY_FRAME_RATE",
     "api": "PARLEY_API_RATE",
     "handshake": "PARLEY_HANDSHAKE_RATE",
 }
-# Protocol v1 frames that count against a limit; the others (ping, unsubscribe) are cheap.
+# The limit each protocol v1 frame counts against: every frame has one, so none can be sent
+# without bound (tests check that every client frame type is here).
 FRAME_KINDS: dict[str, Kind] = {"send": "send", "subscribe": "subscribe", "history": "history"}
 # Edits, deletes and reactions write and fan out like a message does, so they share its limit.
 FRAME_KINDS.update(edit="send", delete="send", react="send")
 # A read is a small write plus a frame to the user's own sockets; clients send at most one a second,
-# so the history limit (10 a second) leaves them room and still stops a flood.
-FRAME_KINDS["read"] = "history"
+# so the history limit (10 a second) leaves them room and still stops a flood. Marking notifications
+# read is the same kind of write, and asking for missed notifications a replay like history's.
+FRAME_KINDS.update(read="history", notification_read="history", notifications="history")
+# Cheap frames (no database, at most a frame to the room) share one generous limit of their own,
+# so that flooding them costs the flooder and not the server; typing is also thinned per room.
+FRAME_KINDS.update(ping="frame", unsubscribe="frame", typing="frame")
 
 # While Redis does not answer, checks use this process's buckets; Redis is tried again after this.
 REDIS_RETRY_AFTER = 5.0
@@ -100,11 +106,22 @@ class RateDecision:
 ALLOWED = RateDecision(allowed=True)
 
 
+# Each limit where the host's settings do not name it: "rate/burst" as (rate, burst).
+DEFAULT_RATES: dict[Kind, tuple[float, int]] = {
+    "send": (10, 20),
+    "subscribe": (5, 30),
+    "history": (10, 30),
+    "frame": (10, 60),
+    "api": (10, 30),
+    "handshake": (10, 100),
+}
+
+
 def configured_rates() -> dict[Kind, Rate | None]:
-    """Each limit as the settings give it; None where it is off."""
+    """Each limit as the settings give it (``DEFAULT_RATES`` where they do not); None where it is off."""
     rates: dict[Kind, Rate | None] = {}
     for kind, name in RATE_SETTINGS.items():
-        value: tuple[float, int] | None = getattr(settings, name)
+        value: tuple[float, int] | None = getattr(settings, name, DEFAULT_RATES[kind])
         rates[kind] = None if value is None else Rate(per_second=float(value[0]), burst=int(value[1]))
     return rates
 

@@ -1,5 +1,6 @@
 """Rate limits through ``WebsocketCommunicator`` on the real ASGI stack, at the default limits
-(send 10/20, subscribe 5/30, history 10/30, handshake 10/100, close after 50 refusals in 10 s).
+(send 10/20, subscribe 5/30, history 10/30, other frames 10/60, handshake 10/100, close after 50 refusals
+in 10 s).
 
 Buckets refill while frames are handled, so a test that counts a burst exactly stops the limiter's
 clock (``clock``): on a loaded machine twenty sends can take longer than the 0.1 s in which a
@@ -154,6 +155,12 @@ async def test_a_limit_set_to_0_is_off(ws, alice, lobby, settings, monkeypatch):
     [
         ({"type": "subscribe", "room": "lobby"}, "subscribed", 30),
         ({"type": "history", "room": "lobby", "limit": 1}, "history", 30),
+        # Every other frame counts too (tests/realtime/test_frame_limits.py): the cheap ones
+        # against PARLEY_FRAME_RATE (10/60), notifications against the history limit.
+        ({"type": "ping"}, "pong", 60),
+        ({"type": "unsubscribe", "room": "lobby"}, "unsubscribed", 60),
+        ({"type": "notifications"}, "notifications", 30),
+        ({"type": "notification_read", "all": True}, "notifications_unread", 30),
     ],
 )
 async def test_subscribes_and_history_have_their_own_limits(ws, alice, lobby, frame, answer, burst, clock):

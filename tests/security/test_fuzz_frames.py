@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = 5.0
 MAX_FRAME = 64 * 1024
 # Rate limits would answer rate_limited before validation: the fuzzer tests validation.
-UNLIMITED = {f"PARLEY_{kind}_RATE": "0" for kind in ("SEND", "SUBSCRIBE", "HISTORY", "HANDSHAKE")}
+UNLIMITED = {f"PARLEY_{kind}_RATE": "0" for kind in ("SEND", "SUBSCRIBE", "HISTORY", "FRAME", "HANDSHAKE")}
 # Frames that arrive on their own, not as the answer to a frame.
 UNSOLICITED = {"message", "notification"}
 
