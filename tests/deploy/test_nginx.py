@@ -129,6 +129,16 @@ def test_pages_and_healthz_come_through_as_https(deployment: Deployment):
     assert (direct.status, direct.headers["Location"]) == (301, f"https://{SERVER_NAME}/healthz")
 
 
+def test_metrics_are_not_served_through_nginx_but_to_a_scraper_on_the_machine(deployment: Deployment):
+    through_nginx = get(deployment.nginx.https_port, "/metrics", tls=True)
+    assert through_nginx.status == 403
+    assert b"parley_" not in through_nginx.body
+    # Prometheus on the same machine scrapes the process itself (as HTTPS, the way nginx would say it).
+    direct = get(deployment.server.port, "/metrics", tls=False, headers={"X-Forwarded-Proto": "https"})
+    assert direct.status == 200
+    assert b"parley_sockets_open" in direct.body
+
+
 def test_plain_http_is_sent_to_https_by_nginx(deployment: Deployment):
     response = get(deployment.nginx.http_port, "/healthz?x=1", tls=False)
     assert (response.status, response.headers["Location"]) == (301, f"https://{SERVER_NAME}/healthz?x=1")

@@ -56,3 +56,81 @@ def _metrics(response) -> dict[str, float]:
             name, value = line.rsplit(" ", 1)
             values[name] = float(value)
     return values
+
+
+# --- who may read /metrics -------------------------------------------------------------------
+
+TOKEN = "s3cret-scrape-token"
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.8.9.1", "::1", "::ffff:127.0.0.1"])
+def test_metrics_are_served_to_this_machine_by_default(client, address):
+    response = client.get("/metrics", REMOTE_ADDR=address)
+    assert response.status_code == 200
+    assert b"parley_sockets_open" in response.content
+
+
+@pytest.mark.parametrize("address", ["203.0.113.7", "10.0.0.5", "2001:db8::1", ""])
+def test_metrics_are_refused_to_other_addresses_with_a_sentence(client, address):
+    response = client.get("/metrics", REMOTE_ADDR=address)
+    assert response.status_code == 403
+    assert response.content.decode().startswith(
+        "Metrics are served only to the addresses in PARLEY_METRICS_ALLOWED_IPS"
+    )
+    assert b"parley_" not in response.content
+
+
+def test_an_allowed_network_lets_its_addresses_in(client, settings):
+    settings.PARLEY_METRICS_ALLOWED_IPS = ["10.0.0.0/8", "2001:db8::/32"]
+    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="2001:db8::9").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(client, settings):
+    settings.PARLEY_TRUSTED_PROXIES = 1
+    # The proxy runs on this machine; the client it forwards is outside, whatever the client claims.
+    outside = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.7")
+    assert outside.status_code == 403
+    inside = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert inside.status_code == 200
+
+
+def test_the_metrics_token_lets_any_address_in(client, settings):
+    settings.PARLEY_METRICS_TOKEN = TOKEN
+    settings.PARLEY_METRICS_ALLOWED_IPS = []
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+    missing = client.get("/metrics", REMOTE_ADDR="203.0.113.7")
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert missing.content == b"Send 'Authorization: Bearer <PARLEY_METRICS_TOKEN>' to read the metrics."
+
+
+@pytest.mark.parametrize("header", [f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", TOKEN, "Basic Zm9vOmJhcg=="])
+def test_a_wrong_metrics_token_is_refused_even_from_an_allowed_address(client, settings, header):
+    settings.PARLEY_METRICS_TOKEN = TOKEN
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert b"does not hold the metrics token" in response.content
+
+
+def test_without_a_token_set_an_authorization_header_changes_nothing(client):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer x").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer x").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("10.0.0.0/8,192.0.2.7", True), ("::1", True), ("10.0.0.0/33", False), ("localhost", False)]
+)
+def test_the_allowed_addresses_are_checked_at_start(monkeypatch, value, ok):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import _networks
+
+    monkeypatch.setenv("PARLEY_METRICS_ALLOWED_IPS", value)
+    if ok:
+        assert _networks("PARLEY_METRICS_ALLOWED_IPS", []) == value.split(",")
+    else:
+        with pytest.raises(ImproperlyConfigured, match="PARLEY_METRICS_ALLOWED_IPS holds"):
+            _networks("PARLEY_METRICS_ALLOWED_IPS", [])
