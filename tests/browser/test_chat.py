@@ -150,3 +150,30 @@ def test_phone_width_has_no_horizontal_scroll_and_a_visible_composer(parley: Par
     expect(phone.locator("#body")).to_be_in_viewport(timeout=WAIT_MS)
     expect(phone.locator("#send")).to_be_in_viewport(timeout=WAIT_MS)
     expect(phone.locator("#connection")).to_be_in_viewport(timeout=WAIT_MS)
+
+
+def test_a_guest_cannot_pass_for_a_user_and_is_marked_wherever_named(parley: Parley) -> None:
+    parley.create_users("alice")
+    parley.manage("createroom", "lobby", "--guests")
+    alice, guest = parley.new_page(), parley.new_page()
+    log_in(alice, "alice")
+    open_room(alice, "lobby")
+    expect(alice.locator("#bell")).to_have_attribute("data-live", "true", timeout=WAIT_MS)
+
+    guest.goto("/chat/lobby/")
+    guest.get_by_label("Your name").fill("Alice")
+    guest.get_by_role("button", name="Enter the room").click()
+    expect(guest.get_by_text("That name belongs to a registered user")).to_be_visible(timeout=WAIT_MS)
+    join_as_guest(guest, "lobby", "Priya")
+
+    guest.locator("#body").press_sequentially("@alice are you th", delay=20)
+    expect(alice.locator("#typing")).to_have_text("Priya (guest) is typing…", timeout=WAIT_MS)
+    guest.locator("#body").fill("@alice are you there?")
+    guest.locator("#body").press("Enter")
+    expect_from(alice, "@alice are you there?", author="Priya")
+
+    expect(alice.locator("#bell-count")).to_have_text("1", timeout=WAIT_MS)
+    alice.locator("#bell-button").click()
+    expect(alice.locator("#bell-list li .bell-text")).to_have_text(
+        "Priya (guest) mentioned you in #lobby: @alice are you there?", timeout=WAIT_MS
+    )

@@ -101,7 +101,9 @@ function render() {
 }
 
 function showTyping() {
-  const names = [...typing.keys()].map((key) => here.get(key)?.name ?? key.split(":").slice(1).join(":"));
+  // A guest's name is whatever they typed: it is always marked as a guest's.
+  const named = (key) => here.get(key)?.name ?? key.split(":").slice(1).join(":");
+  const names = [...typing.keys()].map((key) => (key.startsWith("guest:") ? `${named(key)} (guest)` : named(key)));
   if (names.length === 0) typingLine.textContent = "";
   else if (names.length === 1) typingLine.textContent = `${names[0]} is typing…`;
   else if (names.length === 2) typingLine.textContent = `${names[0]} and ${names[1]} are typing…`;
