@@ -92,7 +92,8 @@ def wait_until_answering(port: int, proc: subprocess.Popen[bytes], log: Path, ti
 NO_RATE_LIMITS = {
     name: "0"
     for name in (
-        "PARLEY_SEND_RATE", "PARLEY_SUBSCRIBE_RATE", "PARLEY_HISTORY_RATE", "PARLEY_API_RATE", "PARLEY_HANDSHAKE_RATE",
+        "PARLEY_SEND_RATE", "PARLEY_SUBSCRIBE_RATE", "PARLEY_HISTORY_RATE", "PARLEY_FRAME_RATE", "PARLEY_API_RATE",
+        "PARLEY_HANDSHAKE_RATE",
     )
 }  # fmt: skip
 
