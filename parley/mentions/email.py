@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from parley.notifications.models import Notification
+from parley.notifications.selectors import notifications_withheld
 from parley.realtime.online import user_online
 
 MENTION = "mention"
@@ -61,8 +62,9 @@ def mention_email_recipients_due() -> list[int]:
 def mention_email_claim(*, user_id: int) -> MentionEmail | None:
     """Take the user's pending mentions for one e-mail, or None when no e-mail is due.
 
-    None when the user is connected, has no e-mail address, or no mention has waited the delay.
-    Each notification is taken with a conditional UPDATE, so two runners never e-mail it twice.
+    None when the user is connected, has no e-mail address, or no mention has waited the delay
+    (or every one is in a room the user may no longer read). Each notification is taken with a
+    conditional UPDATE, so two runners never e-mail it twice.
     """
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.email or user_online(user_id):
@@ -85,6 +87,10 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
         for notification in pending
         if Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(emailed_at=now)
     ]
+    # A mention in a room the user may no longer read is taken (it is done with) but not told:
+    # the e-mail would carry its excerpt out of the room.
+    withheld = notifications_withheld(user_id=user_id, rows=taken)
+    taken = [notification for notification in taken if notification.pk not in withheld]
     if not taken:
         return None
     rooms = sorted({str(notification.data.get("room", "")) for notification in taken})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 
 from parley.accounts.identity import Identity
+from parley.moderation.models import RoomBan
 from parley.rooms.models import Membership, Message, Room
 
 MAX_SUGGESTIONS = 8
@@ -16,14 +17,17 @@ def mention_candidates(*, room: Room, identity: Identity, prefix: str, limit: in
     """Up to ``limit`` usernames starting with ``prefix`` (any case) that ``identity`` may mention in ``room``.
 
     The room's members, and in a public room also the authors of its recent messages: people the
-    reader can already see there. Inactive users and the reader are left out; sorted by name.
+    reader can already see there. Inactive users, users banned from the room (a mention would not
+    reach them) and the reader are left out; sorted by name.
     ``room`` must be one ``identity`` may read (``room_for_reader``).
     """
     user_ids = set(Membership.objects.filter(room=room).values_list("user_id", flat=True))
     if not room.is_private:
         recent = Message.objects.filter(room=room, author__isnull=False).order_by("-seq")[:RECENT_MESSAGES]
         user_ids.update(author_id for author_id in recent.values_list("author_id", flat=True) if author_id)
-    users = User.objects.filter(pk__in=user_ids, is_active=True, username__istartswith=prefix)
+    users = User.objects.filter(pk__in=user_ids, is_active=True, username__istartswith=prefix).exclude(
+        pk__in=RoomBan.objects.filter(room=room).values("user_id")
+    )
     if identity.user_id is not None:
         users = users.exclude(pk=identity.user_id)
     return list(users.order_by("username").values_list("username", flat=True)[:limit])

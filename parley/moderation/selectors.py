@@ -6,51 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.db.models import CharField, DateTimeField, F, OuterRef, Q, Subquery, Value
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from parley.accounts.identity import user_identity
 from parley.moderation.models import DirectConversation, RoomBan, RoomMute
+from parley.rooms.access import readable_rooms
 from parley.rooms.models import Membership, Message, Room
-
-
-@dataclass(frozen=True)
-class Restriction:
-    """What keeps a user from using a room: a ban, or a mute that ends at ``until``."""
-
-    banned: bool
-    until: datetime | None = None
-
-
-def room_restriction(*, room_id: int, user_id: int, ban: bool, mute: bool) -> Restriction | None:
-    """The user's ban (when ``ban``) or running mute (when ``mute``) in the room, in one query.
-
-    This is on the path of every post, so both lookups go out together as one ``UNION ALL`` of two
-    reads of the (room, user) unique indexes; a ban wins over a mute.
-    """
-    bans = (
-        RoomBan.objects.filter(room_id=room_id, user_id=user_id)
-        .annotate(kind=Value("ban", output_field=CharField()), ends=Value(None, output_field=DateTimeField()))
-        .values_list("kind", "ends")
-    )
-    mutes = (
-        RoomMute.objects.filter(room_id=room_id, user_id=user_id, until__gt=timezone.now())
-        .annotate(kind=Value("mute", output_field=CharField()), ends=F("until"))
-        .values_list("kind", "ends")
-    )
-    if ban and mute:
-        rows = list(bans.union(mutes, all=True))
-    elif ban:
-        rows = list(bans[:1])
-    elif mute:
-        rows = list(mutes[:1])
-    else:
-        return None
-    kinds = {kind: ends for kind, ends in rows}
-    if "ban" in kinds:
-        return Restriction(banned=True)
-    if "mute" in kinds:
-        return Restriction(banned=False, until=kinds["mute"])
-    return None
 
 
 def user_is_banned(*, room: Room, user: User) -> bool:
@@ -98,11 +60,13 @@ class DirectRow:
 
 def direct_conversations(*, user: User) -> list[DirectRow]:
     """``user``'s direct conversations, the one with the newest message (or the newest conversation,
-    when nothing was said yet) first; one query."""
+    when nothing was said yet) first; one query. Like every list of rooms, only those ``user`` may
+    read (``readable_rooms``): a conversation they left is not theirs to list."""
     # The newest message through the (room, seq) unique index: one index step per conversation.
     newest = Message.objects.filter(room_id=OuterRef("room_id")).order_by("-seq").values("created_at")[:1]
+    readable = readable_rooms(identity=user_identity(user))
     conversations = (
-        DirectConversation.objects.filter(Q(user_low=user) | Q(user_high=user))
+        DirectConversation.objects.filter(Q(user_low=user) | Q(user_high=user), room__in=readable)
         .select_related("room", "user_low", "user_high")
         .annotate(last_message=Subquery(newest))
     )

@@ -1,17 +1,57 @@
-"""Reads of notifications. A user only ever reads their own."""
+"""Reads of notifications. A user only ever reads their own, and of a notification about a room
+only what they may still read: once the room is taken from them (a ban, a removal, the room made
+private), its data is withheld wherever it is listed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Max, QuerySet
 
 from parley.notifications.models import Notification
 from parley.realtime.protocol import notification_data
+from parley.rooms.access import readable_by_user_id
+from parley.rooms.models import Room
+
+# Kinds whose data is about a message in a room, named by its slug in ``data.room``: Parley's own
+# @mentions ({room, seq, message_id, author, excerpt}). Other kinds' data is the host project's.
+ROOM_KINDS = frozenset({"mention"})
+# What a notification about a room the recipient may no longer read carries instead of its data.
+WITHHELD: dict[str, Any] = {"withheld": True}
 
 
 def _inbox(user_id: int) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient_id=user_id)
+
+
+def notifications_withheld(*, user_id: int, rows: Iterable[Notification]) -> set[int]:
+    """The ids of those of the user's notifications ``rows`` whose room the user may no longer read
+    (``readable_rooms``); one query, and none when no row is about a room."""
+    about: dict[int, str] = {
+        row.pk: row.data["room"]
+        for row in rows
+        if row.kind in ROOM_KINDS and isinstance(row.data, dict) and isinstance(row.data.get("room"), str)
+    }
+    if not about:
+        return set()
+    readable = Room.objects.filter(readable_by_user_id(user_id), slug__in=set(about.values()))
+    slugs = set(readable.values_list("slug", flat=True))
+    return {notification_id for notification_id, slug in about.items() if slug not in slugs}
+
+
+def _shown(user_id: int, rows: Iterable[Notification]) -> list[dict[str, Any]]:
+    """``rows`` in wire shape, as their recipient may see them now."""
+    rows = list(rows)
+    withheld = notifications_withheld(user_id=user_id, rows=rows)
+    shown = []
+    for row in rows:
+        data = notification_data(row)
+        if row.pk in withheld:
+            data["data"] = dict(WITHHELD)
+        shown.append(data)
+    return shown
 
 
 def notifications_unread_count(*, user_id: int) -> int:
@@ -30,7 +70,7 @@ def notifications_since(*, user_id: int, since: int | None, limit: int) -> tuple
         rows = rows.filter(id__gt=since)
     newest = list(rows.order_by("-id")[: limit + 1])
     truncated = len(newest) > limit
-    return [notification_data(row) for row in reversed(newest[:limit])], truncated
+    return _shown(user_id, reversed(newest[:limit])), truncated
 
 
 def notifications_page(
@@ -42,7 +82,7 @@ def notifications_page(
         rows = rows.filter(id__lt=before)
     if unread_only:
         rows = rows.filter(read_at__isnull=True)
-    return [notification_data(row) for row in rows.order_by("-id")[:limit]]
+    return _shown(user_id, rows.order_by("-id")[:limit])
 
 
 def notifications_newest_ids(*, user_ids: list[int]) -> dict[int, int]:
@@ -53,5 +93,4 @@ def notifications_newest_ids(*, user_ids: list[int]) -> dict[int, int]:
 
 def notifications_after(*, user_id: int, after: int, limit: int = 1000) -> list[dict[str, Any]]:
     """The user's notifications with an id above ``after``, oldest first, in wire shape."""
-    rows = _inbox(user_id).filter(id__gt=after).order_by("id")[:limit]
-    return [notification_data(row) for row in rows]
+    return _shown(user_id, _inbox(user_id).filter(id__gt=after).order_by("id")[:limit])

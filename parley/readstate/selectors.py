@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Greatest
 from parley.accounts.identity import Identity
 from parley.moderation.selectors import direct_conversations
 from parley.readstate.models import ReadMarker
+from parley.rooms.access import readable_by_user_id
 from parley.rooms.models import Message, Room
 from parley.rooms.selectors import rooms_visible
 
@@ -35,7 +36,8 @@ def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, Unread]:
     ``count`` is the number of messages after the user's read marker that are neither the user's
     own (you have read what you wrote) nor deleted (there is nothing left to read), among the room's
     newest ``UNREAD_WINDOW`` messages. A room without a marker has ``last_read`` 0. Rooms that do
-    not exist are absent.
+    not exist, and rooms the user may not read (``readable_rooms``: banned, removed, made private),
+    are absent: a count is something of the room too.
     """
     if not room_ids:
         return {}
@@ -49,7 +51,7 @@ def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, Unread]:
         .values("unread")
     )
     rows = (
-        Room.objects.filter(pk__in=room_ids)
+        Room.objects.filter(readable_by_user_id(user_id), pk__in=room_ids)
         .annotate(read_upto=Coalesce(Subquery(marker), Value(0), output_field=IntegerField()))
         .annotate(counted_after=Greatest(F("read_upto"), F("last_seq") - UNREAD_WINDOW))
         .annotate(unread=Coalesce(Subquery(unread), Value(0), output_field=IntegerField()))
@@ -60,7 +62,8 @@ def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, Unread]:
 
 
 def unread_count(*, user_id: int, room_id: int) -> Unread:
-    """``(count, last_read)`` of one room, as ``unread_counts`` counts them (a missing room: 0, 0)."""
+    """``(count, last_read)`` of one room, as ``unread_counts`` counts them (a missing room, or one
+    the user may not read: 0, 0)."""
     return unread_counts(user_id=user_id, room_ids=[room_id]).get(room_id, Unread(count=0, last_read=0))
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from parley.moderation.models import DirectConversation
 from parley.readstate.models import ReadMarker
-from parley.readstate.selectors import Unread, unread_count
+from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.realtime.events import publish_user_frame_on_commit
 from parley.rooms.models import DIRECT_SLUG_PREFIX, Message, Room
 from parley.rooms.selectors import room_head
@@ -51,7 +51,9 @@ def direct_unread_publish(*, message: Message) -> None:
     if pair is None:
         return
     recipient = pair[1] if message.author_id == pair[0] else pair[0]
-    state = unread_count(user_id=recipient, room_id=room.pk)
+    state = unread_counts(user_id=recipient, room_ids=[room.pk]).get(room.pk)
+    if state is None:
+        return  # the recipient may no longer read the conversation (they left it)
     frame = {"type": "unread", "room": room.slug, "count": state.count, "last_read": state.last_read}
     publish_user_frame_on_commit(recipient, frame)
 

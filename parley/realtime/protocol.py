@@ -445,7 +445,12 @@ class NotificationData(BaseModel):
 
     id: int = Field(description="The notification's id; ids grow in the order notifications are stored.")
     kind: str = Field(description="What happened, e.g. order.status or mention.")
-    data: dict[str, Any] = Field(description="Details that depend on the kind, e.g. {order_id, status}.")
+    data: dict[str, Any] = Field(
+        description=(
+            "Details that depend on the kind, e.g. {order_id, status}; a mention's {room, seq, message_id, "
+            "author, excerpt} becomes {withheld: true} once you may no longer read its room."
+        )
+    )
     created_at: str = Field(description="When it was stored: ISO 8601, UTC.")
     read: bool = Field(description="Whether the recipient has marked it read.")
 

@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 
 from parley.accounts.identity import Identity
 from parley.realtime.protocol import message_data
-from parley.rooms.access import RoomAccessError, check_can_read, guests_may_use, room_not_found
+from parley.rooms.access import RoomAccessError, check_can_read, readable_rooms, room_not_found
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 
 
@@ -30,16 +30,13 @@ def room_for_reader(*, slug: str, identity: Identity) -> Room:
 
 
 def rooms_visible(*, identity: Identity, include_direct: bool = True) -> list[Room]:
-    """The rooms ``identity`` may enter, for the room list; without ``include_direct``, leave out
-    the private rooms of direct conversations (the web UI lists those apart, by the other person)."""
-    rooms: QuerySet[Room] = Room.objects.all()
+    """The rooms ``identity`` may read (``readable_rooms``), for the room list; without
+    ``include_direct``, leave out the private rooms of direct conversations (the web UI lists those
+    apart, by the other person)."""
+    rooms = readable_rooms(identity=identity)
     if not include_direct:
         rooms = rooms.filter(direct_conversation__isnull=True)
-    if identity.is_staff:
-        return list(rooms)
-    if identity.user is None:
-        return [room for room in rooms.filter(is_private=False, guests_allowed=True) if guests_may_use(room)]
-    return list(rooms.filter(Q(is_private=False) | Q(memberships__user_id=identity.user_id)).distinct())
+    return list(rooms)
 
 
 def _messages(room: Room) -> QuerySet[Message]:

@@ -14,8 +14,9 @@ from django.db import connection
 
 from parley.accounts.identity import Identity
 from parley.realtime.protocol import message_data
+from parley.rooms.access import readable_rooms
 from parley.rooms.models import Message
-from parley.rooms.selectors import room_for_reader, rooms_visible
+from parley.rooms.selectors import room_for_reader
 from parley.search.indexing import FTS_TABLE, MESSAGE_TABLE, search_config, tsvector_sql
 from parley.search.query import MATCH_END, MATCH_START, fts5_match, highlight_segments, search_text
 
@@ -38,7 +39,7 @@ def messages_search(
     if room_slug is not None:
         room_ids = [room_for_reader(slug=room_slug, identity=identity).pk]
     else:
-        room_ids = [room.pk for room in rooms_visible(identity=identity)]
+        room_ids = list(readable_rooms(identity=identity).values_list("pk", flat=True))
     limit = max(1, min(limit, MAX_LIMIT))
     if not room_ids:
         return []

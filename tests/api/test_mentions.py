@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from parley.accounts.identity import user_identity
-from parley.rooms.services import membership_join, message_post
+from parley.moderation.services import member_ban
+from parley.rooms.services import membership_join, message_post, room_create
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,17 @@ def test_people_of_a_private_room_are_for_its_members_only(api_as, make_user, ma
     membership_join(room=secret, user=carol)
     assert api_as(alice).get("/rooms/secret/people").json()["people"] == ["carol"]
     assert api_as(bob).get("/rooms/secret/people").status_code == 404
+
+
+def test_people_banned_from_a_room_are_not_suggested_there(api_as, make_user, make_room) -> None:
+    """A mention would not reach them: they may not read the room (its recent authors included)."""
+    owner, alice, albert = make_user("owner"), make_user("alice"), make_user("albert")
+    room = room_create(slug="general", creator=owner)
+    say(room, albert, "hello")
+    say(room, alice, "hi")
+    member_ban(room=room, actor=owner, username="albert")
+    assert api_as(alice).get("/rooms/general/people", prefix="al").json()["people"] == []
+    assert api_as(owner).get("/rooms/general/people", prefix="al").json()["people"] == ["alice"]
 
 
 def test_people_prefix_is_a_username_start(api_as, make_user, make_room) -> None:

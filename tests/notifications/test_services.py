@@ -13,6 +13,7 @@ from parley.notifications.selectors import (
     notifications_unread_count,
 )
 from parley.notifications.services import NotificationError, notifications_mark_read, notify
+from parley.rooms.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,30 @@ def test_newest_ids_and_after_serve_the_hub_sweep(make_user):
     b1 = notify([bob], "n", {})[0]
     assert notifications_newest_ids(user_ids=[alice.pk, bob.pk, carol.pk]) == {alice.pk: a2.pk, bob.pk: b1.pk}
     assert [row["id"] for row in notifications_after(user_id=alice.pk, after=a1.pk)] == [a2.pk]
+
+
+def test_a_mention_in_a_room_the_recipient_lost_is_listed_without_its_data(
+    make_user, make_room, django_assert_num_queries
+):
+    """Wherever notifications are listed (the bell, the API, the socket's replay, the hub's sweep),
+    one about a room the recipient may no longer read says only that it is withheld."""
+    alice = make_user("alice")
+    make_room("town")
+    vault = make_room("vault", is_private=True, members=[alice])
+    mention = {"room": "vault", "seq": 1, "message_id": 1, "author": "bob", "excerpt": "the vault's secret"}
+    [kept] = notify([alice], "mention", {**mention, "room": "town"})
+    [lost] = notify([alice], "mention", mention)
+    [other] = notify([alice], "order.status", {"room": "vault", "order_id": 7})  # not about a chat room
+    Membership.objects.filter(room=vault, user=alice).delete()
+
+    with django_assert_num_queries(2):  # the page, then which of its rooms alice may read
+        page = notifications_page(user_id=alice.pk)
+    assert [(row["id"], row["data"]) for row in page] == [
+        (other.pk, {"room": "vault", "order_id": 7}),
+        (lost.pk, {"withheld": True}),
+        (kept.pk, {**mention, "room": "town"}),
+    ]
+    replayed, _ = notifications_since(user_id=alice.pk, since=None, limit=10)
+    assert [row["data"] for row in replayed][1] == {"withheld": True}
+    swept = notifications_after(user_id=alice.pk, after=kept.pk)
+    assert [row["data"] for row in swept] == [{"withheld": True}, {"room": "vault", "order_id": 7}]

@@ -5,12 +5,18 @@ from __future__ import annotations
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
-from parley.moderation.services import direct_conversation_open
+from parley.moderation.services import (
+    direct_conversation_open,
+    member_ban,
+    member_invite,
+    member_remove,
+    room_settings_update,
+)
 from parley.readstate import selectors
-from parley.readstate.selectors import Unread, room_list, unread_counts
+from parley.readstate.selectors import Unread, room_list, unread_count, unread_counts
 from parley.readstate.services import read_marker_advance
 from parley.rooms.models import Message
-from parley.rooms.services import message_delete, message_post
+from parley.rooms.services import membership_leave, message_delete, message_post, room_create
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +100,35 @@ def test_the_room_list_holds_rooms_and_conversations_apart_in_three_queries(
     guest = room_list(identity=guest_identity(guest_id="g", name="zed"))
     assert [(entry.room, entry.unread) for entry in guest.rooms] == [(lobby, None)]
     assert guest.directs == []
+
+
+def test_rooms_a_user_may_not_read_have_no_count_and_are_not_listed(make_user, make_room):
+    """A count is something of the room: a ban, a removal or a room made private takes it away with
+    the rest (staff keep every room's)."""
+    owner, alice, root = make_user("owner"), make_user("alice"), make_user("root", staff=True)
+    town = room_create(slug="town", creator=owner)
+    vault = room_create(slug="vault", creator=owner, is_private=True)
+    plaza = room_create(slug="plaza", creator=owner)
+    member_invite(room=vault, actor=owner, username="alice")
+    for room in (town, vault, plaza):
+        post(room, user_identity(owner), 2)
+    rooms = [town.pk, vault.pk, plaza.pk]
+    assert set(unread_counts(user_id=alice.pk, room_ids=rooms)) == set(rooms)
+    assert [entry.room.slug for entry in room_list(identity=user_identity(alice)).rooms] == ["plaza", "town", "vault"]
+
+    member_ban(room=town, actor=owner, username="alice")
+    member_remove(room=vault, actor=owner, username="alice")
+    room_settings_update(room=plaza, actor=owner, title="", is_private=True, guests_allowed=False)
+    assert unread_counts(user_id=alice.pk, room_ids=rooms) == {}
+    assert unread_count(user_id=alice.pk, room_id=town.pk) == Unread(count=0, last_read=0)
+    assert room_list(identity=user_identity(alice)).rooms == []
+    assert unread_counts(user_id=root.pk, room_ids=rooms) == dict.fromkeys(rooms, Unread(count=2, last_read=0))
+
+
+def test_a_conversation_the_user_left_is_no_longer_listed(make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    room = direct_conversation_open(user=alice, username="bob").conversation.room
+    post(room, user_identity(bob), 1)
+    membership_leave(room=room, user=alice)
+    assert room_list(identity=user_identity(alice)).directs == []
+    assert [entry.other for entry in room_list(identity=user_identity(bob)).directs] == [alice]

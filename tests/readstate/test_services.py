@@ -10,7 +10,7 @@ from parley.moderation.services import direct_conversation_open
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count
 from parley.readstate.services import direct_unread_publish, read_marker_advance
-from parley.rooms.services import message_post
+from parley.rooms.services import membership_leave, message_post
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +113,7 @@ def test_only_a_direct_message_publishes_the_recipients_unread_count(
     with django_capture_on_commit_callbacks() as published, django_assert_num_queries(2):
         direct_unread_publish(message=messages[direct.slug])
     assert len(published) == 1
+    membership_leave(room=direct, user=alice)
+    with django_capture_on_commit_callbacks() as published, django_assert_num_queries(2):
+        direct_unread_publish(message=messages[direct.slug])
+    assert published == []  # alice left the conversation: its count is no longer hers
