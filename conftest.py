@@ -21,6 +21,7 @@ from tests.e2e.client import AMBIENT
 from tests.servers import ServerProcess, manage, server_env
 
 ORIGIN = b"http://localhost"
+HOST = b"localhost"
 
 
 class Communicator(WebsocketCommunicator):  # type: ignore[misc]
@@ -150,7 +151,8 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
     ) -> WebsocketCommunicator:
         headers: list[tuple[bytes, bytes]] = []
         if origin is not None:
-            headers.append((b"origin", origin))
+            # A browser's page on http://localhost: its Origin is the handshake's own host.
+            headers += [(b"origin", origin), (b"host", HOST)]
         if user is not None:
             headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
         if token is not None:

@@ -38,6 +38,9 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# Other origins whose pages may post forms and open sockets here (https://app.example.com,
+# https://*.example.com): the site's own scheme, host and port need no entry.
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 HTTPS = env.bool("DJANGO_HTTPS", default=False)
 if HTTPS:
@@ -48,7 +51,7 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"]
+    CSRF_TRUSTED_ORIGINS += [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"]
 
 SESSION_COOKIE_HTTPONLY = True
 # No script reads the CSRF cookie: forms carry the token, so scripts need not see it either.

@@ -1,13 +1,15 @@
 """Who is connecting: the WebSocket handshake's Origin rule and identity (session, token, guest).
 
-Browsers send ``Origin``; a handshake from an origin outside ``ALLOWED_HOSTS`` is refused, which
-stops other sites from opening sockets with a visitor's session (cross-site WebSocket hijacking).
-A handshake without ``Origin`` is not from a browser: it is accepted, but its cookies are
-dropped, so only a bearer token or a guest identity can act through it.
+Browsers send ``Origin``; a handshake is accepted only from the origins Django's CSRF check would
+trust for a form posted to the same address, which stops other sites (and other ports and
+schemes of the same host) from opening sockets with a visitor's session (cross-site WebSocket
+hijacking). A handshake without ``Origin`` is not from a browser: it is accepted, but its
+cookies are dropped, so only a bearer token or a guest identity can act through it.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
 from importlib import import_module
 from typing import Any
@@ -17,8 +19,10 @@ from channels.auth import get_user
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.asgi import ASGIRequest
 from django.http.cookie import parse_cookie
-from django.http.request import validate_host
+from django.utils.http import is_same_domain
 
 from parley.accounts.identity import (
     GUEST_ID_SESSION_KEY,
@@ -48,16 +52,54 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def origin_allowed(origin: bytes) -> bool:
-    """Whether a browser's Origin names one of ``ALLOWED_HOSTS``."""
-    parsed = urlsplit(origin.decode("latin-1"))
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+# In DEBUG, pages of this machine on any port (a front-end's development server, say) may open
+# sockets, as Channels' AllowedHostsOriginValidator lets them for a new project.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def handshake_request(scope: Scope) -> ASGIRequest:
+    """The handshake as Django would see the same request over HTTP: its host (``get_host``, with
+    ``ALLOWED_HOSTS`` and ``USE_X_FORWARDED_HOST``) and its scheme (``is_secure``, with
+    ``SECURE_PROXY_SSL_HEADER``) are then Django's own answers."""
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    return ASGIRequest({**scope, "type": "http", "method": "GET", "scheme": scheme}, io.BytesIO())
+
+
+def origin_allowed(scope: Scope, origin: str) -> bool:
+    """Whether a browser's ``Origin`` may open a socket here: exactly when Django's CSRF check
+    would trust it (``CsrfViewMiddleware``'s origin rule), or in DEBUG when it is this machine.
+
+    That is: the handshake's own scheme, host and port (``http://chat.example.com`` does not
+    vouch for ``https://chat.example.com``, nor ``:8000`` for ``:9999``), or one of
+    ``CSRF_TRUSTED_ORIGINS``, whose ``https://*.example.com`` form trusts the subdomains.
+    """
+    request = handshake_request(scope)
+    try:
+        own = f"{'https' if request.is_secure() else 'http'}://{request.get_host()}"
+    except DisallowedHost:
+        own = None
+    if origin == own:
+        return True
+    trusted: list[str] = list(settings.CSRF_TRUSTED_ORIGINS)
+    if origin in trusted:
+        return True
+    try:
+        parsed = urlsplit(origin)
+        hostname = parsed.hostname
+    except ValueError:
         return False
-    return validate_host(parsed.hostname, settings.ALLOWED_HOSTS)
+    if settings.DEBUG and parsed.scheme in ("http", "https") and hostname in LOOPBACK_HOSTS:
+        return True
+    wildcards = (urlsplit(pattern) for pattern in trusted if "*" in pattern)
+    return any(
+        wildcard.scheme == parsed.scheme and is_same_domain(parsed.netloc, wildcard.netloc.lstrip("*"))
+        for wildcard in wildcards
+    )
 
 
 class OriginMiddleware:
-    """Refuse foreign origins; strip cookies from clients that send no Origin."""
+    """Refuse origins Django would not trust (``origin_allowed``); strip cookies from clients that
+    send no Origin."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,7 +109,7 @@ class OriginMiddleware:
         if origin is None:
             headers = [(key, value) for key, value in scope["headers"] if key != b"cookie"]
             scope = {**scope, "headers": headers}
-        elif not origin_allowed(origin):
+        elif not origin_allowed(scope, origin.decode("latin-1")):
             return await WebsocketDenier()(scope, receive, send)
         return await self.app(scope, receive, send)
 

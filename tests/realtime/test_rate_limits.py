@@ -188,7 +188,9 @@ async def test_the_tutorial_endpoint_drops_messages_over_the_limit(ws, lobby, cl
 async def handshake(address: str) -> tuple[WebsocketCommunicator, bool]:
     from config.asgi import application
 
-    communicator = WebsocketCommunicator(application, "/ws/?name=zed", headers=[(b"origin", b"http://localhost")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/?name=zed", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    )
     # The scope is handed to the application when it first runs: the client's address goes in first.
     communicator.scope["client"] = [address, 40000]
     connected, _ = await communicator.connect(timeout=5)
