@@ -29,6 +29,10 @@ class Identity:
     # The API token the connection signed in with (None for sessions and guests): revoking it
     # closes the connection.
     token_id: int | None = None
+    # The Django session the connection signed in with, and the session's auth hash then (None and
+    # "" for tokens and guests): logging that session out, or a new password, closes the connection.
+    session_key: str | None = None
+    session_hash: str = ""
 
     @property
     def is_guest(self) -> bool:
@@ -54,9 +58,12 @@ class Identity:
         return f"user:{self.user_id}" if self.user is not None else f"guest:{self.guest_id}"
 
 
-def user_identity(user: User, *, token_id: int | None = None) -> Identity:
-    """The identity of a signed-in user (through an API token, when ``token_id`` is given)."""
-    return Identity(user=user, token_id=token_id)
+def user_identity(
+    user: User, *, token_id: int | None = None, session_key: str | None = None, session_hash: str = ""
+) -> Identity:
+    """The identity of a signed-in user (through an API token, when ``token_id`` is given, or the
+    session ``session_key``, whose auth hash was ``session_hash``)."""
+    return Identity(user=user, token_id=token_id, session_key=session_key, session_hash=session_hash)
 
 
 def guest_identity(*, guest_id: str, name: str) -> Identity:

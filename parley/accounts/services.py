@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from parley.accounts.models import ApiToken, UsernameKey
 from parley.accounts.names import name_key
-from parley.realtime.events import publish_token_revoked_on_commit
+from parley.realtime.events import publish_signed_out_on_commit, publish_token_revoked_on_commit
 
 TOKEN_PREFIX = "parley_"
 
@@ -48,6 +48,29 @@ def token_revoke(*, token: ApiToken) -> None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         publish_token_revoked_on_commit(user_id=token.user_id, token_id=token.pk)
+
+
+def user_sockets_close(*, user_id: int, detail: str) -> None:
+    """After commit, close every socket of a user who was deactivated or deleted (4401, saying
+    ``detail``), on every server process, and forget their cached token lookups there, so a token
+    of theirs stops opening sockets at once rather than within ``TOKEN_CACHE_SECONDS``."""
+    publish_signed_out_on_commit(user_id=user_id, detail=detail)
+
+
+def session_sockets_close(*, user_id: int, session_key: str) -> None:
+    """After commit, close the sockets signed in with the session ``session_key`` (a log-out)."""
+    publish_signed_out_on_commit(
+        user_id=user_id, detail="You signed out; sign in again to continue.", session_key=session_key
+    )
+
+
+def stale_session_sockets_close(*, user_id: int, session_hash: str) -> None:
+    """After commit, close the user's sockets signed in with a session whose auth hash is not
+    ``session_hash``: after a new password, as Django signs those sessions out. Sockets of API
+    tokens stay open: a token is its own credential, revoked on its own."""
+    publish_signed_out_on_commit(
+        user_id=user_id, detail="Your password was changed; sign in again to continue.", session_hash=session_hash
+    )
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from channels.auth import get_user
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
@@ -139,7 +140,12 @@ class IdentityMiddleware:
             return await self._token_identity(secret.strip())
         user = await self._session_user(scope)
         if user is not None:
-            return user_identity(user), ""
+            session = scope["session"]
+            # The key and hash the session had: logging it out, or a new password, ends this sign-in.
+            signed_in = user_identity(
+                user, session_key=session.session_key, session_hash=session.get(HASH_SESSION_KEY, "")
+            )
+            return signed_in, ""
         if settings.PARLEY_GUESTS:
             return await self._guest(scope), ""
         return None, "Sign in, or connect with 'Authorization: Bearer <token>'."

@@ -35,6 +35,7 @@ from parley.realtime.hub import (
     Inbox,
     Listener,
     Outbox,
+    SignIn,
     Subscription,
     encode_json,
     get_hub,
@@ -99,6 +100,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     outbox: Outbox | None = None
     rate_limits: SocketLimits
     inbox: Inbox | None = None
+    # How a signed-in user's socket signed in: the hub closes it when that sign-in ends.
+    signed_in: SignIn | None = None
     # Tasks started from synchronous code (closing, leaving a room), made on first use.
     _background: set[asyncio.Task[Any]] | None = None
     hub: Hub
@@ -127,6 +130,15 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self.rate_limits = SocketLimits(identity)
         SOCKETS_OPEN.inc()
         self.hub = get_hub()
+        if identity.user_id is not None:
+            self.signed_in = SignIn(
+                user_id=identity.user_id,
+                token_id=identity.token_id,
+                session_key=identity.session_key,
+                session_hash=identity.session_hash,
+                end=self._signed_out,
+            )
+            await self.hub.sign_in(self.signed_in)
         # Frames for this socket wait in its outbox until the handshake is complete.
         outbox = self.outbox = Outbox(
             self.base_send,
@@ -180,6 +192,9 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if self.inbox is not None:
             await self.hub.detach(self.inbox)
             self.inbox = None
+        if self.signed_in is not None:
+            self.hub.sign_out(self.signed_in)
+            self.signed_in = None
         if self.identity is not None:
             SOCKETS_OPEN.dec()
         if self.outbox is not None:
@@ -324,6 +339,19 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.close(code=CLOSE_RATE_LIMITED)
         raise RateLimited(decision)
 
+    def _signed_out(self, detail: str) -> None:
+        if self.signed_in is not None:  # not twice, when two endings arrive together
+            self.hub.sign_out(self.signed_in)
+            self.signed_in = None
+            self.signed_out(detail)
+
+    def signed_out(self, detail: str) -> None:
+        """Called when this socket's sign-in ended (its token revoked, its session logged out, a
+        new password, the account deactivated or deleted): close with 4401, and from now on
+        handle no frame of the client's, even before the close is done."""
+        self.outbox = None
+        self.in_background(self.close(code=CLOSE_NOT_AUTHENTICATED))
+
     def _too_slow(self) -> None:
         SLOW_READER_CLOSES.inc()
         logger.warning(
@@ -347,7 +375,7 @@ class ParleyConsumer(SocketConsumer):
         identity = self.known_identity
         if identity.user_id is None or self.outbox is None:
             return None
-        self.inbox = Inbox(identity.user_id, self.outbox, token_id=identity.token_id, on_revoked=self._token_revoked)
+        self.inbox = Inbox(identity.user_id, self.outbox)
         await self.hub.attach(self.inbox)
         return None
 
@@ -356,9 +384,10 @@ class ParleyConsumer(SocketConsumer):
         self.push(protocol.Error(code="forbidden", detail=detail).to_json())
         self.push(protocol.Unsubscribed(room=key).to_json())
 
-    def _token_revoked(self) -> None:
-        self.push(protocol.Error(code="forbidden", detail="The API token of this connection was revoked.").to_json())
-        self.in_background(self.close(code=CLOSE_NOT_AUTHENTICATED))
+    def signed_out(self, detail: str) -> None:
+        """Say why in a ``forbidden`` error, then close as ``SocketConsumer.signed_out`` does."""
+        self.push(protocol.Error(code="forbidden", detail=detail).to_json())
+        super().signed_out(detail)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each frame from the client; every frame gets an answer."""

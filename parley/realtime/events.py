@@ -21,7 +21,7 @@ from django.db import transaction
 from parley.realtime.metrics import MESSAGES_STORED
 from parley.realtime.outages import CHANNEL_LAYER
 from parley.realtime.protocol import message_data, notification_data
-from parley.realtime.tokens import token_forget
+from parley.realtime.tokens import token_forget, token_forget_user
 
 if TYPE_CHECKING:
     from parley.notifications.models import Notification
@@ -36,7 +36,9 @@ ROOM_KICK = "room.kick"
 ROOM_CLOSED = "room.closed"
 USER_FRAME = "user.frame"
 TOKEN_REVOKED = "token.revoked"
-# Every hub joins this group: any process may hold a socket or a cached lookup of any token.
+USER_SIGNED_OUT = "user.signed_out"
+# Every hub joins this group: any process may hold a socket or a cached lookup of any token, so
+# revocations and sign-outs (log-out, new password, deactivation, deletion) go to all of them.
 TOKENS_GROUP = "parley.tokens"
 
 
@@ -158,6 +160,35 @@ def publish_token_revoked_on_commit(*, user_id: int, token_id: int) -> None:
 def _published_revocation(event: dict[str, Any]) -> None:
     token_forget(event["token_id"])
     publish(TOKENS_GROUP, event)
+
+
+def publish_signed_out_on_commit(
+    *, user_id: int, detail: str, session_key: str | None = None, session_hash: str | None = None
+) -> None:
+    """After commit, close (4401, saying ``detail``) the sockets of a user whose sign-in ended, on
+    every process: with ``session_key``, those of that session (a log-out); with ``session_hash``,
+    the session sockets whose session's auth hash is another (a new password); with neither,
+    every socket, token ones included, and the user's cached token lookups are forgotten (the
+    account was deactivated or deleted)."""
+    event = {
+        "type": USER_SIGNED_OUT,
+        "user_id": user_id,
+        "detail": detail,
+        "session_key": session_key,
+        "session_hash": session_hash,
+    }
+    transaction.on_commit(partial(_published_sign_out, event))
+
+
+def _published_sign_out(event: dict[str, Any]) -> None:
+    forget_signed_out_tokens(event)
+    publish(TOKENS_GROUP, event)
+
+
+def forget_signed_out_tokens(event: dict[str, Any]) -> None:
+    """Forget the cached token lookups a ``user.signed_out`` event ends (all the user's, or none)."""
+    if event.get("session_key") is None and event.get("session_hash") is None:
+        token_forget_user(event["user_id"])
 
 
 def publish_room_frame(

@@ -37,7 +37,9 @@ from parley.realtime.events import (
     TOKENS_GROUP,
     USER_FRAME,
     USER_NOTIFICATION,
+    USER_SIGNED_OUT,
     USER_UNREAD,
+    forget_signed_out_tokens,
     publish_room_frame,
     room_group,
     start_publisher,
@@ -505,23 +507,47 @@ class RecentIds:
         return value in self._seen
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SignIn:
+    """How one socket of a signed-in user signed in (either protocol), and ``end(detail)``, called
+    when that sign-in ends: its token revoked, its session logged out, the user's password changed
+    (for session sockets) or the account deactivated or deleted (for all)."""
+
+    user_id: int
+    token_id: int | None
+    session_key: str | None
+    session_hash: str
+    end: Callable[[str], None]
+
+    def ended_by(self, event: dict[str, Any]) -> bool:
+        """Whether a ``token.revoked`` or ``user.signed_out`` event of this user ends this sign-in."""
+        if event["type"] == TOKEN_REVOKED:
+            return self.token_id is not None and self.token_id == int(event["token_id"])
+        session_key: str | None = event.get("session_key")
+        if session_key is not None:
+            return self.session_key == session_key
+        session_hash: str | None = event.get("session_hash")
+        if session_hash is not None:
+            return self.session_key is not None and self.session_hash != session_hash
+        return True
+
+
+TOKEN_REVOKED_DETAIL = "The API token of this connection was revoked."
+
+
 class Inbox:
-    """One socket's share of its user's events: notifications, unread counts, token revocation.
+    """One socket's share of its user's events: notifications and unread counts.
 
     Notification ids are not contiguous per user (they are global ids), so unlike a room stream
     the inbox drops repeats by remembering what it sent. While the socket's replay is read
     (``hold``), live notifications wait, and are sent afterwards unless the replay had them.
     """
 
-    __slots__ = ("_held", "_sent", "on_revoked", "outbox", "token_id", "user_id")
+    __slots__ = ("_held", "_sent", "outbox", "user_id")
 
-    def __init__(
-        self, user_id: int, outbox: Outbox, *, token_id: int | None = None, on_revoked: Callable[[], None]
-    ) -> None:
+    def __init__(self, user_id: int, outbox: Outbox) -> None:
         self.user_id = user_id
         self.outbox = outbox
-        self.token_id = token_id
-        self.on_revoked = on_revoked
         self._sent: RecentIds | None = None  # made on the first notification: most sockets never get one
         self._held: list[tuple[int, str]] | None = None
 
@@ -593,10 +619,6 @@ class UserFeed:
         for inbox in self.inboxes:
             inbox.outbox.push(text)
 
-    def token_revoked(self, token_id: int) -> None:
-        for inbox in [inbox for inbox in self.inboxes if inbox.token_id == token_id]:
-            inbox.on_revoked()
-
     def catch_up(self, newest: int, rows: list[dict[str, Any]]) -> None:
         """The sweep's reading: deliver what the layer did not, then move the watermark."""
         for row in rows:
@@ -614,6 +636,8 @@ class Hub:
         self.channel = ""
         self.feeds: dict[int, RoomFeed] = {}
         self.users: dict[int, UserFeed] = {}
+        # Every signed-in socket of this process, by user, to close when its sign-in ends.
+        self.sign_ins: dict[int, set[SignIn]] = {}
         self.online = OnlinePublisher()
         self.presence = PresenceBoard()
         self._started = asyncio.Lock()
@@ -715,6 +739,31 @@ class Hub:
         async with self._membership:
             await self.layer.group_discard(user_group(inbox.user_id), self.channel)
         await self.online.went(inbox.user_id)
+
+    async def sign_in(self, sign_in: SignIn) -> None:
+        """Close a socket when its sign-in ends (``SignIn``), whichever process ends it."""
+        await self._start()  # which joins the group such endings go to
+        self.sign_ins.setdefault(sign_in.user_id, set()).add(sign_in)
+
+    def sign_out(self, sign_in: SignIn) -> None:
+        """Forget a socket that closed."""
+        sockets = self.sign_ins.get(sign_in.user_id)
+        if sockets is not None:
+            sockets.discard(sign_in)
+            if not sockets:
+                del self.sign_ins[sign_in.user_id]
+
+    def _end_sign_ins(self, event: dict[str, Any]) -> None:
+        """A token revoked or a user signed out: forget cached tokens, close the sockets it ends."""
+        if event["type"] == TOKEN_REVOKED:
+            token_forget(event["token_id"])
+            detail = TOKEN_REVOKED_DETAIL
+        else:
+            forget_signed_out_tokens(event)
+            detail = event["detail"]
+        for sign_in in list(self.sign_ins.get(event["user_id"], ())):
+            if sign_in.ended_by(event):
+                sign_in.end(detail)
 
     async def _join(self, group: str) -> None:
         """Join a group this process follows for as long as it runs; the sweep re-joins after failures."""
@@ -858,9 +907,10 @@ class Hub:
             else:
                 feed.close_to_all_but(set(event["readers"]), event["detail"])
             return
-        if kind == TOKEN_REVOKED:
-            token_forget(event["token_id"])
-        elif kind not in (USER_NOTIFICATION, USER_UNREAD, USER_FRAME):
+        if kind in (TOKEN_REVOKED, USER_SIGNED_OUT):
+            self._end_sign_ins(event)
+            return
+        if kind not in (USER_NOTIFICATION, USER_UNREAD, USER_FRAME):
             logger.warning("hub ignored an event of unknown type %r", kind, extra={"event_type": kind})
             return
         user = self.users.get(event["user_id"])
@@ -870,10 +920,8 @@ class Hub:
             user.notification(event["notification"], event.get("unread"))
         elif kind == USER_UNREAD:
             user.unread(event["unread"])
-        elif kind == USER_FRAME:
-            user.frame(event["frame"])
         else:
-            user.token_revoked(event["token_id"])
+            user.frame(event["frame"])
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -3,8 +3,8 @@
 The token lookup was the largest single cost of an authenticated handshake (a quarter of the
 process's samples in py-spy, with the hop to the database thread). A token seen in the last
 ``TOKEN_CACHE_SECONDS`` is taken from here instead. Revocation empties the entry at once in the
-revoking process and, through the channel layer, in every other (see ``events``); an entry also
-ends by itself, so a user deactivated in the admin stops connecting within that time.
+revoking process and, through the channel layer, in every other (see ``events``); so does a user's
+deactivation or deletion for all of that user's tokens. An entry also ends by itself.
 
 A plain dict: its reads and writes are atomic under the GIL, and it is touched from the event
 loop and the database thread both, which a non-thread-safe TTL cache class would not survive.
@@ -50,4 +50,11 @@ def token_forget(token_id: int) -> None:
     """Drop a revoked token, so its next handshake is checked against the database."""
     for digest, known in list(_known.items()):
         if known.token_id == token_id:
+            _known.pop(digest, None)
+
+
+def token_forget_user(user_id: int) -> None:
+    """Drop every token of a user who was deactivated or deleted."""
+    for digest, known in list(_known.items()):
+        if known.user.pk == user_id:
             _known.pop(digest, None)

@@ -6,12 +6,14 @@ publishing function in ``parley.realtime.events``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -45,7 +47,7 @@ def message_post(*, room: Room, sender: Identity, body: str, client_id: str) -> 
     A second call with the same ``client_id`` from the same sender stores nothing and returns
     the first message. Posting in a public room makes a signed-in sender a member.
     """
-    locked = _room_take_next_seq(pk=room.pk)
+    locked = _room_take_next_seq(pk=room.pk, author_id=sender.user_id)
     if locked is None:
         raise room_not_found(room.slug)
     return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
@@ -57,7 +59,7 @@ def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> P
 
     Raises ``RoomAccessError`` when the room does not exist or ``sender`` may not post there.
     """
-    locked = _room_take_next_seq(slug=slug)
+    locked = _room_take_next_seq(slug=slug, author_id=sender.user_id)
     if locked is None:
         raise room_not_found(slug)
     return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
@@ -70,6 +72,9 @@ def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: 
     gapless. Every statement here is on the path of every message, so there are few: with the
     transaction's BEGIN and COMMIT, a post costs five round trips to the database.
     """
+    if sender.user is not None and not getattr(room, AUTHOR_ACTIVE, True):
+        # Deactivated (or deleted) since the connection signed in: its sockets are being closed.
+        raise RoomAccessError("forbidden", "This account is deactivated; nothing was stored.")
     check_can_post(room=room, identity=sender)
     message = Message(
         room=room,
@@ -99,9 +104,27 @@ _MESSAGE_TABLE = Message._meta.db_table
 _MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
 
 
-def _room_take_next_seq(*, pk: int | None = None, slug: str | None = None) -> Room | None:
+# The attribute of a room from ``_room_take_next_seq`` that says whether its author is active.
+AUTHOR_ACTIVE = "author_active"
+
+
+@functools.cache
+def _author_active_column() -> str:
+    """The ``RETURNING`` column that reads the author's ``is_active``, or "" for a user model without one."""
+    user_model = get_user_model()
+    try:
+        field = user_model._meta.get_field("is_active")
+    except FieldDoesNotExist:
+        return ""
+    quote = connection.ops.quote_name
+    table, key = quote(user_model._meta.db_table), quote(str(user_model._meta.pk.column))
+    return f", (SELECT {quote(str(field.column))} FROM {table} WHERE {key} = %s) AS {quote(AUTHOR_ACTIVE)}"
+
+
+def _room_take_next_seq(*, pk: int | None = None, slug: str | None = None, author_id: int | None = None) -> Room | None:
     """Add one to the room's counter and return the room as it now is, in one statement; None
-    when there is no such room.
+    when there is no such room. With ``author_id``, the room's ``author_active`` says whether that
+    user is still active (falsy for a deleted one), read in the same round trip.
 
     ``UPDATE … RETURNING`` (PostgreSQL; SQLite 3.35 and later) reads the room, counts its seq and
     locks it until commit, in the round trip that the ORM would need three for. The lock (the row
@@ -112,13 +135,18 @@ def _room_take_next_seq(*, pk: int | None = None, slug: str | None = None) -> Ro
     quote = connection.ops.quote_name
     column, value = ("id", pk) if slug is None else ("slug", slug)
     returning = ", ".join(quote(name) for name in _ROOM_COLUMNS)
+    params: list[object] = [value]
+    author_active = _author_active_column() if author_id is not None else ""
+    if author_active:
+        returning += author_active
+        params.append(author_id)
     sql = (
         f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('last_seq')} + 1 "
         f"WHERE {quote(column)} = %s RETURNING {returning}"
     )
     # A raw query set turns the row into a Room with the backend's converters (SQLite answers
     # booleans as 0 and 1); list() runs the statement to its end, which SQLite needs to finish it.
-    rooms = list(Room.objects.raw(sql, [value]))
+    rooms = list(Room.objects.raw(sql, params))
     return rooms[0] if rooms else None
 
 

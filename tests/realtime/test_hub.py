@@ -158,7 +158,7 @@ async def test_the_unread_count_goes_out_when_the_sweep_delivered_the_notificati
         sent.append(json.loads(message["text"]))
 
     feed = UserFeed(user_id=1)
-    feed.inboxes.add(Inbox(1, Outbox(send, limit=10_000, on_overflow=lambda: None), on_revoked=lambda: None))
+    feed.inboxes.add(Inbox(1, Outbox(send, limit=10_000, on_overflow=lambda: None)))
     stored = {"id": 7, "kind": "order.status", "data": {"order_id": 7}}
     feed.catch_up(7, [stored])  # the sweep read it from storage before the layer's event arrived
     feed.notification(stored, unread=1)  # the layer's event: the notification again, and the count

@@ -1,0 +1,58 @@
+"""Signal receivers that end a user's sockets when their sign-in ends, whichever way it ends.
+
+A log-out (``user_logged_out``), a new password, a deactivation (a save of the user that changes
+``password`` or ``is_active``: the admin, a form, ``manage.py changepassword``, any ``save()``)
+and a deletion each call a service in ``parley.accounts.services``; the services publish after
+commit. A ``QuerySet.update()`` of users sends no signal: call ``user_sockets_close`` after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+from parley.accounts.services import session_sockets_close, stale_session_sockets_close, user_sockets_close
+
+# What a user's row held before a save that may change how they sign in: (password, is_active).
+_STORED = "_parley_stored_credentials"
+
+
+def on_logged_out(sender: Any, request: HttpRequest | None, user: AbstractBaseUser | None, **kwargs: Any) -> None:
+    """Close the sockets of the session being logged out (before Django flushes it)."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is not None and session_key:
+        session_sockets_close(user_id=int(user.pk), session_key=session_key)
+
+
+def before_user_saved(
+    sender: type[AbstractBaseUser], instance: AbstractBaseUser, raw: bool, update_fields: Any, **kwargs: Any
+) -> None:
+    """Read the stored password and active flag, when this save may change them."""
+    if raw or instance.pk is None:
+        return
+    if update_fields is not None and not {"password", "is_active"} & set(update_fields):
+        return  # a log-in's last_login, say: nothing to read
+    # The host's user model: ``is_active`` is a field of Django's (AbstractUser), not of every model.
+    rows = sender._default_manager.filter(pk=instance.pk)
+    stored = rows.values_list("password", "is_active").first()  # type: ignore[misc]
+    if stored is not None:
+        instance.__dict__[_STORED] = stored
+
+
+def after_user_saved(sender: type[AbstractBaseUser], instance: AbstractBaseUser, **kwargs: Any) -> None:
+    """Close sockets that a deactivation or a new password signs out."""
+    stored = instance.__dict__.pop(_STORED, None)
+    if stored is None:
+        return
+    password, was_active = stored
+    if was_active and not instance.is_active:
+        user_sockets_close(user_id=int(instance.pk), detail="This account was deactivated.")
+    elif instance.password != password:
+        stale_session_sockets_close(user_id=int(instance.pk), session_hash=instance.get_session_auth_hash())
+
+
+def after_user_deleted(sender: type[AbstractBaseUser], instance: AbstractBaseUser, **kwargs: Any) -> None:
+    """Close every socket of a deleted user."""
+    user_sockets_close(user_id=int(instance.pk), detail="This account was deleted.")
