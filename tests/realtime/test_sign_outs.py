@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def signed_in_browser(user: User) -> Client:
     """A browser signed in as ``user`` (its own session)."""
     browser = Client()
-    browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    browser.force_login(user)
     return browser
 
 
