@@ -299,6 +299,9 @@ def direct_conversation_open(*, user: User, username: str) -> DirectResult:
     low, high = sorted((int(user.pk), int(other.pk)))
     found = _direct(low, high)
     if found is not None:
+        # Whoever left the conversation (POST …/leave) and opens it again is back in it, rather than
+        # facing a private room they may no longer read.
+        Membership.objects.get_or_create(room_id=found.room_id, user_id=user.pk)
         return DirectResult(conversation=found, created=False)
     try:
         # A savepoint: losing the race rolls back this attempt only, and leaves the transaction usable.

@@ -11,8 +11,9 @@ from parley.accounts.identity import user_identity
 from parley.moderation.models import DirectConversation
 from parley.moderation.selectors import direct_conversations
 from parley.moderation.services import ModerationError, direct_conversation_open
+from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Room
-from parley.rooms.services import message_post
+from parley.rooms.services import membership_leave, message_post
 
 
 @pytest.mark.django_db
@@ -30,6 +31,20 @@ def test_a_conversation_is_a_private_room_of_the_two_created_once(make_user):
         ("alice", "member"),
         ("bob", "member"),
     }
+
+
+@pytest.mark.django_db
+def test_whoever_left_a_conversation_is_back_in_it_when_they_open_it_again(make_user):
+    alice, _bob = make_user("alice"), make_user("bob")
+    room = direct_conversation_open(user=alice, username="bob").conversation.room
+    membership_leave(room=room, user=alice)
+    with pytest.raises(RoomAccessError):
+        check_can_read(room=room, identity=user_identity(alice))
+
+    reopened = direct_conversation_open(user=alice, username="bob")
+
+    assert reopened.conversation.room == room
+    check_can_read(room=room, identity=user_identity(alice))  # no longer a dead end
 
 
 @pytest.mark.django_db
