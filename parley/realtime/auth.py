@@ -63,7 +63,10 @@ def handshake_request(scope: Scope) -> ASGIRequest:
     ``ALLOWED_HOSTS`` and ``USE_X_FORWARDED_HOST``) and its scheme (``is_secure``, with
     ``SECURE_PROXY_SSL_HEADER``) are then Django's own answers."""
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    return ASGIRequest({**scope, "type": "http", "method": "GET", "scheme": scheme}, io.BytesIO())
+    # The query string plays no part in the origin rule, and Django would decode it as UTF-8: a
+    # stranger's ``?name=\xff`` must not turn a refusal into a traceback.
+    request_scope = {**scope, "type": "http", "method": "GET", "scheme": scheme, "query_string": b""}
+    return ASGIRequest(request_scope, io.BytesIO())
 
 
 def origin_allowed(scope: Scope, origin: str) -> bool:

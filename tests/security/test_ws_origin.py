@@ -125,3 +125,19 @@ async def test_the_socket_trusts_the_origins_a_form_would(site: Site, origin: st
     with override_settings(**{**defaults, **site.settings}):
         assert await socket_accepted(site, origin) is accepted
         assert csrf_accepts(site, origin) is (accepted if csrf is None else csrf)
+
+
+async def test_a_query_string_that_is_not_utf8_is_refused_or_served_never_a_traceback():
+    """The origin rule builds Django's request from the handshake, which would decode the query as
+    UTF-8: a stranger's ``?name=%ff`` in raw bytes must not raise out of the middleware."""
+    middleware = OriginMiddleware(accepting_app)
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await middleware({**scope, "query_string": b"name=\xff", "server": ("127.0.0.1", 8000)}, receive, send)
+
+    with override_settings(ALLOWED_HOSTS=["127.0.0.1"], DEBUG=False, CSRF_TRUSTED_ORIGINS=[]):
+        communicator = WebsocketCommunicator(app, "/ws/", headers=headers)
+        connected, _ = await communicator.connect(timeout=3)
+        assert connected
+        await communicator.disconnect()
