@@ -33,6 +33,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CARRIER_GRADE_NAT = ipaddress.IPv4Network("100.64.0.0/10")
+# Special-purpose ranges that older Pythons' ``is_private``/``is_global`` tables miss (CPython fixed
+# them in 3.11.10 and 3.12.4, CVE-2024-4032), and IPv6 site-local, which neither flag covers: named
+# here so the rule does not depend on the patch level of the interpreter.
+SPECIAL_PURPOSE = (
+    ipaddress.IPv4Network("192.0.0.0/24"),
+    ipaddress.IPv4Network("198.18.0.0/15"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("2001::/23"),
+    ipaddress.IPv6Network("fec0::/10"),
+)
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # A host whose last label is a number is an IPv4 address to URL parsers and to getaddrinfo, in any
 # of its forms (2130706433, 0x7f000001, 127.1, 0177.0.0.1); no DNS name ends in a number.
@@ -84,7 +94,7 @@ def _kind(address: IPAddress) -> str | None:
         return "a reserved address"
     if address.is_private:
         return "a private address"
-    if not address.is_global:
+    if not address.is_global or any(address in network for network in SPECIAL_PURPOSE):
         return "a special-purpose address"
     return None
 

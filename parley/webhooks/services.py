@@ -65,7 +65,6 @@ def check_webhook_url(url: str) -> str:
     return url
 
 
-@transaction.atomic
 def webhook_create(*, room: Room, identity: Identity, url: str, secret: str) -> Webhook:
     """Register ``url`` to receive every new message of ``room``, signed with ``secret``.
 
@@ -80,16 +79,18 @@ def webhook_create(*, room: Room, identity: Identity, url: str, secret: str) -> 
             f"The secret must be {SECRET_MIN_LENGTH} to {SECRET_MAX_LENGTH} printable characters; "
             "use a long random string."
         )
-    # The room row is locked so that two registrations at once cannot both pass the count.
-    Room.objects.select_for_update().filter(pk=room.pk).values_list("pk").first()
-    limit: int = getattr(settings, "PARLEY_WEBHOOKS_PER_ROOM", 10)
-    if Webhook.objects.filter(room_id=room.pk).count() >= limit:
-        raise WebhookError(
-            f"Room {room.slug!r} already has {limit} webhooks, the most a room may have; "
-            "delete one it no longer needs first."
-        )
-    webhook = Webhook.objects.create(room=room, url=url, secret=secret, created_by=identity.user)
-    room_webhooks_flag_refresh(room_id=room.pk)
+    # The transaction starts after the URL's DNS lookup (up to seconds), so it holds no connection
+    # idle meanwhile; the room row is locked so that two registrations at once cannot both pass the count.
+    with transaction.atomic():
+        Room.objects.select_for_update().filter(pk=room.pk).values_list("pk").first()
+        limit: int = getattr(settings, "PARLEY_WEBHOOKS_PER_ROOM", 10)
+        if Webhook.objects.filter(room_id=room.pk).count() >= limit:
+            raise WebhookError(
+                f"Room {room.slug!r} already has {limit} webhooks, the most a room may have; "
+                "delete one it no longer needs first."
+            )
+        webhook = Webhook.objects.create(room=room, url=url, secret=secret, created_by=identity.user)
+        room_webhooks_flag_refresh(room_id=room.pk)
     return webhook
 
 

@@ -47,6 +47,8 @@ INTERNAL_URLS = [
     ("http://[::1]/", "::1 is a loopback address"),
     ("http://[fc00::1]/", "fc00::1 is a private address"),
     ("http://[fe80::1]/", "fe80::1 is a link-local address"),
+    ("http://[fec0::1]/", "fec0::1 is a special-purpose address"),  # site-local: no flag of Python's covers it
+    ("http://192.0.0.8/", "192.0.0.8 is a"),  # IETF protocol assignments: missed by Python < 3.11.10's tables
     ("http://[::ffff:127.0.0.1]/", "::ffff:7f00:1 is 127.0.0.1, a loopback address"),
     ("http://[2002:7f00:1::]/", "2002:7f00:1:: leads to 127.0.0.1, a loopback address"),
     ("http://[64:ff9b::a00:1]/", "64:ff9b::a00:1 leads to 10.0.0.1, a private address"),
