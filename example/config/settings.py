@@ -18,7 +18,9 @@ from django.core.exceptions import ImproperlyConfigured
 # Lets admin and form classes be written with type arguments (ModelAdmin[Room]) at run time.
 django_stubs_ext.monkeypatch()
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+# The repository's root (example/config/settings.py → ../..): var/ (database, static files, demo
+# passwords) stays where `make run` and the deployment files have always put it.
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from orders import api as orders_api
 from parley.api.api import api
+
+# The demo shop's endpoints join Parley's API (one OpenAPI document); the library never imports the shop.
+api.add_router("", orders_api.router)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
