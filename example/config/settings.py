@@ -80,28 +80,18 @@ CONTENT_SECURITY_POLICY = {
 INSTALLED_APPS = [
     # daphne first: its runserver replaces Django's, serving HTTP and WebSockets.
     "daphne",
-    # Before "channels": its runworker command extends Channels' own (it starts the task sweep at once).
-    "parley.tasks",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before "channels": Parley's runworker command extends Channels' own (it starts the task sweep
+    # at once), and of two apps with a command of the same name Django runs the first one's.
+    "parley",
     "channels",
     # django-ninja's own copy of Swagger UI for /api/docs (else it loads it from a CDN, which the CSP forbids).
     "ninja",
-    "parley.accounts",
-    "parley.rooms",
-    "parley.notifications",
-    "parley.realtime",
-    "parley.web",
-    "parley.ops",
-    "parley.webhooks",
-    "parley.mentions",
-    "parley.search",
-    "parley.readstate",
-    "parley.moderation",
     # The article's shop: a demo integration that raises live notifications from its own model.
     "orders",
 ]

@@ -18,4 +18,4 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("index")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "parley/accounts/signup.html", {"form": form})

@@ -88,7 +88,7 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
         else f"{taken[0].data.get('author', 'Someone')} mentioned you in #{taken[0].data.get('room', '')}"
     )
     context = {"user": user, "mentions": [n.data for n in taken], "rooms": rooms, "site_url": settings.PARLEY_SITE_URL}
-    text = render_to_string("mentions/email.txt", context)
+    text = render_to_string("parley/mentions/email.txt", context)
     return MentionEmail(
         user_id=user_id, to=user.email, subject=subject, text=text, notification_ids=[n.pk for n in taken]
     )

@@ -60,7 +60,7 @@ def _user(request: HttpRequest) -> User:
 def dms(request: HttpRequest) -> HttpResponse:
     """Your direct conversations, newest activity first, with unread counts; and a form to start one."""
     nav = room_list(identity=user_identity(_user(request)))
-    return render(request, "web/dms.html", {"nav": nav, "form": DirectMessageForm()})
+    return render(request, "parley/dms.html", {"nav": nav, "form": DirectMessageForm()})
 
 
 @login_required
@@ -115,7 +115,7 @@ def _settings_page(request: HttpRequest, room: Room, form: RoomSettingsForm, sta
         "mutes": room_mutes(room=room),
         "durations": MUTE_DURATIONS,
     }
-    return render(request, "web/room_settings.html", context, status=status)
+    return render(request, "parley/room_settings.html", context, status=status)
 
 
 @login_required

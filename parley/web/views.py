@@ -43,7 +43,7 @@ def _index_page(request: HttpRequest, create_form: RoomCreateForm, status: int =
     identity = request_identity(request) or guest_identity(guest_id="", name="")
     nav = room_list(identity=identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else NO_ROOMS
     context = {"nav": nav, "create_form": create_form, "jump_form": JumpForm()}
-    return render(request, "web/index.html", context, status=status)
+    return render(request, "parley/index.html", context, status=status)
 
 
 @require_GET
@@ -75,7 +75,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     identity = request_identity(request)
     if identity is None:
         if found is not None and guests_may_use(found):
-            return render(request, "web/guest.html", {"room": found, "form": GuestNameForm()})
+            return render(request, "parley/guest.html", {"room": found, "form": GuestNameForm()})
         return redirect(f"{reverse('login')}?next={request.path}")
     try:
         readable = room_for_reader(slug=slug, identity=identity)
@@ -108,7 +108,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "members": {"members": [asdict(member) for member in members.members], "total": members.total},
     }
     context.update(room_header(room=readable, identity=identity))
-    return render(request, "web/room.html", context)
+    return render(request, "parley/room.html", context)
 
 
 @require_POST
@@ -119,7 +119,7 @@ def guest_name(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("Guests cannot use this room.")
     form = GuestNameForm(request.POST)
     if not form.is_valid():
-        return render(request, "web/guest.html", {"room": found, "form": form}, status=400)
+        return render(request, "parley/guest.html", {"room": found, "form": form}, status=400)
     request.session[GUEST_NAME_SESSION_KEY] = form.cleaned_data["name"]
     request.session.setdefault(GUEST_ID_SESSION_KEY, uuid.uuid4().hex)
     return redirect("room", slug=slug)

@@ -166,7 +166,7 @@ def test_the_admin_shows_each_attempt_of_a_delivery(make_user, fast_retries):
     boss.save(update_fields=["is_superuser"])
     client = Client()
     client.force_login(boss)
-    page = client.get(f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/").content.decode()
+    page = client.get(f"/admin/parley/webhookdelivery/{delivery.pk}/change/").content.decode()
     assert "HTTP 502 Bad Gateway" in page
     assert "502" in page
     assert admin_site.is_registered(WebhookAttempt) is False  # attempts live inside their delivery

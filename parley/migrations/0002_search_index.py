@@ -1,7 +1,7 @@
 """The full-text index of message bodies: FTS5 and triggers on SQLite, a GIN index on PostgreSQL.
 
-What is created depends on the database (``indexing.py`` holds the SQL); other databases get
-nothing, and search answers with no hits there.
+What is created depends on the database (``parley/search/indexing.py`` holds the SQL); other
+databases get nothing, and search answers with no hits there.
 """
 
 from __future__ import annotations
@@ -24,6 +24,6 @@ def uninstall(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rooms", "0002_room_has_webhooks")]
+    dependencies = [("parley", "0001_initial")]
 
     operations = [migrations.RunPython(install, uninstall, elidable=False)]
