@@ -22,7 +22,8 @@ class ParleyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Patch Daphne's close codes and keep the search index complete after every migrate."""
+        """Register the system checks, patch Daphne's close codes, keep the search index complete."""
+        from parley import checks  # noqa: F401  (registers them)
         from parley.realtime.daphne_compat import allow_standard_close_codes
         from parley.search.indexing import search_index_repair
 

@@ -278,65 +278,9 @@ LOGGING = {
 }
 
 # --- Parley ---------------------------------------------------------------------------------
-# Anonymous visitors may use rooms marked guests_allowed: on in debug, off otherwise.
-PARLEY_GUESTS = env.bool("PARLEY_GUESTS", default=DEBUG)
-# Largest WebSocket text frame accepted, in bytes; a larger one closes the socket with 1009.
-PARLEY_MAX_FRAME = env.int("PARLEY_MAX_FRAME", default=64 * 1024)
-# Longest message body, in characters.
-PARLEY_MAX_BODY = env.int("PARLEY_MAX_BODY", default=4000)
-# PostgreSQL's text search configuration for message search. 'simple' lower-cases words and
-# nothing more: no stemming and no stop words, so a word is found as typed in any language, like
-# SQLite's FTS5. The GIN index is built for it: after changing it, run migrate.
-PARLEY_SEARCH_CONFIG = env.str("PARLEY_SEARCH_CONFIG", default="simple")
-# Most messages a subscribe with `since` replays before it answers truncated=true.
-PARLEY_REPLAY_LIMIT = env.int("PARLEY_REPLAY_LIMIT", default=1000)
-# Bytes a socket may have queued for sending before it is closed as too slow (4408).
-PARLEY_SOCKET_BUFFER = env.int("PARLEY_SOCKET_BUFFER", default=1024 * 1024)
-# Threads (each with its own connection) that serve sockets' queries on PostgreSQL; SQLite, which
-# takes one writer at a time, always uses one.
-PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=4)
-# With REDIS_URL, how long a server process's claim that someone is in a room lasts without being
-# renewed: the people of a process that crashed leave the rooms' presence within about this long.
-PARLEY_PRESENCE_TTL = env.float("PARLEY_PRESENCE_TTL", default=45.0)
-# How long the hub waits for a missing seq before reading it from the database, in seconds.
-PARLEY_GAP_WAIT = env.float("PARLEY_GAP_WAIT", default=0.25)
-# How often each process checks its rooms' stored heads, to repair a lost last message, in seconds.
-PARLEY_SWEEP_INTERVAL = env.float("PARLEY_SWEEP_INTERVAL", default=1.0)
-
-
-def _rate(name: str, default: str) -> tuple[float, int] | None:
-    """A rate limit "R/B": R a second on average, B at once (parley/realtime/ratelimit.py); "0" is off."""
-    text = env.str(name, default=default).strip()
-    if text == "0":
-        return None
-    rate, _, burst = text.partition("/")
-    try:
-        per_second, at_once = float(rate), int(burst)
-    except ValueError:
-        per_second, at_once = 0.0, 0
-    if not (0 < per_second < float("inf")) or at_once < 1:
-        raise ImproperlyConfigured(
-            f'{name} is {text!r}: write "rate/burst" (e.g. "10/20": 10 a second, 20 at once), or "0" for no limit.'
-        )
-    return per_second, at_once
-
-
-# Rate limits, per identity and per socket (sends, subscribes, history), per API caller and per
-# client address (handshakes). Shared by all processes through Redis when REDIS_URL is set.
-PARLEY_SEND_RATE = _rate("PARLEY_SEND_RATE", "10/20")
-PARLEY_SUBSCRIBE_RATE = _rate("PARLEY_SUBSCRIBE_RATE", "5/30")
-PARLEY_HISTORY_RATE = _rate("PARLEY_HISTORY_RATE", "10/30")
-PARLEY_API_RATE = _rate("PARLEY_API_RATE", "10/30")
-PARLEY_HANDSHAKE_RATE = _rate("PARLEY_HANDSHAKE_RATE", "10/100")
-# A socket refused this many times within PARLEY_ABUSE_WINDOW seconds is closed with 4429 (0: never).
-PARLEY_ABUSE_REFUSALS = env.int("PARLEY_ABUSE_REFUSALS", default=50)
-PARLEY_ABUSE_WINDOW = env.float("PARLEY_ABUSE_WINDOW", default=10.0)
-# How many reverse proxies in front of the server append to X-Forwarded-For. 0: the header is
-# ignored and the client address is the socket's peer (Uvicorn already puts the forwarded address
-# there for proxies it trusts, --forwarded-allow-ips).
-PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
-
-# --- Background work (parley/tasks), webhooks, mention e-mails --------------------------------
+# Parley reads one dict, PARLEY (every key optional; defaults, forms and meanings in parley/conf.py
+# and the README's configuration table). The example site fills it from the environment, one
+# PARLEY_<KEY> variable per key; Parley itself parses and checks the values (`manage.py check`).
 
 
 def _tasks_mode(layer_url: str) -> str:
@@ -347,27 +291,50 @@ def _tasks_mode(layer_url: str) -> str:
     return "inline" if scheme in ("memory", "amqp", "amqps") else "worker"
 
 
-PARLEY_TASKS = env.str("PARLEY_TASKS", default=_tasks_mode(CHANNEL_LAYER_URL))
-if PARLEY_TASKS not in ("inline", "worker"):
+_PARLEY_TASKS = env.str("PARLEY_TASKS", default=_tasks_mode(CHANNEL_LAYER_URL))
+if _PARLEY_TASKS not in ("inline", "worker"):
     raise ImproperlyConfigured(
-        f"PARLEY_TASKS is {PARLEY_TASKS!r}: set it to inline (in the server process) or worker "
+        f"PARLEY_TASKS is {_PARLEY_TASKS!r}: set it to inline (in the server process) or worker "
         "(`manage.py runworker parley.tasks`)."
     )
-# How often the task runner looks in the database for due work (webhook retries, mention e-mails
-# whose timer a restart lost), in seconds.
-PARLEY_TASKS_SWEEP_INTERVAL = env.float("PARLEY_TASKS_SWEEP_INTERVAL", default=5.0)
-# Most tasks one runner works on at once (webhook POSTs, e-mails).
-PARLEY_TASKS_CONCURRENCY = env.int("PARLEY_TASKS_CONCURRENCY", default=20)
-# Webhooks: seconds per POST, attempts before a delivery is failed, and the back-off between
-# attempts (first delay, doubling up to the cap), in seconds.
-PARLEY_WEBHOOK_TIMEOUT = env.float("PARLEY_WEBHOOK_TIMEOUT", default=10.0)
-PARLEY_WEBHOOK_MAX_ATTEMPTS = env.int("PARLEY_WEBHOOK_MAX_ATTEMPTS", default=8)
-PARLEY_WEBHOOK_RETRY_DELAY = env.float("PARLEY_WEBHOOK_RETRY_DELAY", default=1.0)
-PARLEY_WEBHOOK_RETRY_MAX_DELAY = env.float("PARLEY_WEBHOOK_RETRY_MAX_DELAY", default=600.0)
-# Seconds after an @mention before a user who is not connected gets one e-mail for what they missed.
-PARLEY_MENTION_EMAIL_DELAY = env.float("PARLEY_MENTION_EMAIL_DELAY", default=300.0)
-# Where links in e-mails point, e.g. https://chat.example.com (no links when empty).
-PARLEY_SITE_URL = env.str("PARLEY_SITE_URL", default="").rstrip("/")
+
+PARLEY = {
+    # Anonymous visitors may use rooms marked guests_allowed: on in debug, off otherwise.
+    "GUESTS": env.bool("PARLEY_GUESTS", default=DEBUG),
+    "MAX_FRAME": env.int("PARLEY_MAX_FRAME", default=64 * 1024),
+    "MAX_BODY": env.int("PARLEY_MAX_BODY", default=4000),
+    # The GIN index is built for it: after changing it, run migrate.
+    "SEARCH_CONFIG": env.str("PARLEY_SEARCH_CONFIG", default="simple"),
+    "REPLAY_LIMIT": env.int("PARLEY_REPLAY_LIMIT", default=1000),
+    "SOCKET_BUFFER": env.int("PARLEY_SOCKET_BUFFER", default=1024 * 1024),
+    "DB_THREADS": env.int("PARLEY_DB_THREADS", default=4),
+    "PRESENCE_TTL": env.float("PARLEY_PRESENCE_TTL", default=45.0),
+    "GAP_WAIT": env.float("PARLEY_GAP_WAIT", default=0.25),
+    "SWEEP_INTERVAL": env.float("PARLEY_SWEEP_INTERVAL", default=1.0),
+    # Rate limits "rate/burst" ("0": off), shared by all processes through Redis when REDIS_URL is set.
+    "SEND_RATE": env.str("PARLEY_SEND_RATE", default="10/20"),
+    "SUBSCRIBE_RATE": env.str("PARLEY_SUBSCRIBE_RATE", default="5/30"),
+    "HISTORY_RATE": env.str("PARLEY_HISTORY_RATE", default="10/30"),
+    "API_RATE": env.str("PARLEY_API_RATE", default="10/30"),
+    "HANDSHAKE_RATE": env.str("PARLEY_HANDSHAKE_RATE", default="10/100"),
+    "ABUSE_REFUSALS": env.int("PARLEY_ABUSE_REFUSALS", default=50),
+    "ABUSE_WINDOW": env.float("PARLEY_ABUSE_WINDOW", default=10.0),
+    "TRUSTED_PROXIES": env.int("PARLEY_TRUSTED_PROXIES", default=0),
+    # Background work (parley/tasks), webhooks, mention e-mails.
+    "TASKS": _PARLEY_TASKS,
+    "TASKS_SWEEP_INTERVAL": env.float("PARLEY_TASKS_SWEEP_INTERVAL", default=5.0),
+    "TASKS_CONCURRENCY": env.int("PARLEY_TASKS_CONCURRENCY", default=20),
+    "WEBHOOK_TIMEOUT": env.float("PARLEY_WEBHOOK_TIMEOUT", default=10.0),
+    "WEBHOOK_MAX_ATTEMPTS": env.int("PARLEY_WEBHOOK_MAX_ATTEMPTS", default=8),
+    "WEBHOOK_RETRY_DELAY": env.float("PARLEY_WEBHOOK_RETRY_DELAY", default=1.0),
+    "WEBHOOK_RETRY_MAX_DELAY": env.float("PARLEY_WEBHOOK_RETRY_MAX_DELAY", default=600.0),
+    "MENTION_EMAIL_DELAY": env.float("PARLEY_MENTION_EMAIL_DELAY", default=300.0),
+    "SITE_URL": env.str("PARLEY_SITE_URL", default=""),
+    # Shared presence, who is online and shared rate limits; Parley's Redis keys start with the
+    # layer's prefix, so deployments sharing a Redis stay apart.
+    "REDIS_URL": REDIS_URL,
+    "KEY_PREFIX": CHANNEL_LAYER_PREFIX,
+}
 
 # E-mail (Django's e-mail framework): EMAIL_URL such as smtp://user:pass@mail:587 (smtp+tls://,
 # smtp+ssl://), or consolemail:// to print them; printed to the console by default in debug.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+
+from parley.conf import parley_settings
 
 # Where a browser guest's chosen name and stable id live in the Django session.
 GUEST_NAME_SESSION_KEY = "parley_guest_name"
@@ -74,6 +75,6 @@ def request_identity(request: HttpRequest) -> Identity | None:
     if request.user.is_authenticated:
         return user_identity(request.user)
     name = request.session.get(GUEST_NAME_SESSION_KEY, "")
-    if settings.PARLEY_GUESTS and name:
+    if parley_settings.GUESTS and name:
         return guest_identity(guest_id=request.session.get(GUEST_ID_SESSION_KEY, ""), name=name)
     return None

@@ -30,6 +30,7 @@ from parley.accounts.identity import (
 )
 from parley.accounts.selectors import token_active
 from parley.accounts.services import token_digest
+from parley.conf import parley_settings
 from parley.realtime.consumers import CLOSE_RATE_LIMITED
 from parley.realtime.database import db_call
 from parley.realtime.ratelimit import RateDecision, RateLimited, handshake_allowed
@@ -97,7 +98,7 @@ class IdentityMiddleware:
         user = await self._session_user(scope)
         if user is not None:
             return user_identity(user), ""
-        if settings.PARLEY_GUESTS:
+        if parley_settings.GUESTS:
             return self._guest(scope), ""
         return None, "Sign in, or connect with 'Authorization: Bearer <token>'."
 
@@ -150,7 +151,7 @@ def client_address(scope: Scope) -> str | None:
     ``X-Forwarded-For`` (entries further left are whatever the client chose to send); with 0, the
     header is ignored and it is the socket's peer.
     """
-    proxies: int = settings.PARLEY_TRUSTED_PROXIES
+    proxies: int = parley_settings.TRUSTED_PROXIES
     forwarded = header(scope, b"x-forwarded-for") if proxies > 0 else None
     if forwarded is not None:
         hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]

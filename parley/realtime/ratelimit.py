@@ -41,13 +41,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
-from django.conf import settings
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from parley.accounts.identity import Identity
+from parley.conf import parley_settings
 from parley.realtime import protocol
 from parley.realtime.outages import Outage
 
@@ -55,11 +55,11 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["send", "subscribe", "history", "api", "handshake"]
 RATE_SETTINGS: dict[Kind, str] = {
-    "send": "PARLEY_SEND_RATE",
-    "subscribe": "PARLEY_SUBSCRIBE_RATE",
-    "history": "PARLEY_HISTORY_RATE",
-    "api": "PARLEY_API_RATE",
-    "handshake": "PARLEY_HANDSHAKE_RATE",
+    "send": "SEND_RATE",
+    "subscribe": "SUBSCRIBE_RATE",
+    "history": "HISTORY_RATE",
+    "api": "API_RATE",
+    "handshake": "HANDSHAKE_RATE",
 }
 # Protocol v1 frames that count against a limit; the others (ping, unsubscribe) are cheap.
 FRAME_KINDS: dict[str, Kind] = {"send": "send", "subscribe": "subscribe", "history": "history"}
@@ -104,7 +104,7 @@ def configured_rates() -> dict[Kind, Rate | None]:
     """Each limit as the settings give it; None where it is off."""
     rates: dict[Kind, Rate | None] = {}
     for kind, name in RATE_SETTINGS.items():
-        value: tuple[float, int] | None = getattr(settings, name)
+        value: tuple[float, int] | None = getattr(parley_settings, name)
         rates[kind] = None if value is None else Rate(per_second=float(value[0]), burst=int(value[1]))
     return rates
 
@@ -179,7 +179,7 @@ class RedisBuckets:
         storage = RedisStorage(
             f"async+{url}",
             implementation="redispy",
-            key_prefix=f"{settings.CHANNEL_LAYER_PREFIX}.limits",
+            key_prefix=f"{parley_settings.KEY_PREFIX}.limits",
             wrap_exceptions=True,
             socket_timeout=REDIS_TIMEOUT,
             socket_connect_timeout=REDIS_TIMEOUT,
@@ -212,7 +212,7 @@ class Limiter:
     def __init__(self) -> None:
         self.rates = configured_rates()
         self._store: LocalBuckets | RedisBuckets = (
-            RedisBuckets(settings.REDIS_URL) if settings.REDIS_URL else LocalBuckets()
+            RedisBuckets(parley_settings.REDIS_URL) if parley_settings.REDIS_URL else LocalBuckets()
         )
 
     async def hit(self, kind: Kind, key: str) -> RateDecision:
@@ -284,8 +284,8 @@ class SocketLimits:
         self._limiter = get_limiter()
         self._identity_key = identity_key(identity)
         self._own: dict[Kind, TokenBucket] | None = None
-        self._abuse_refusals: int = settings.PARLEY_ABUSE_REFUSALS
-        self._abuse_window: float = settings.PARLEY_ABUSE_WINDOW
+        self._abuse_refusals: int = parley_settings.ABUSE_REFUSALS
+        self._abuse_window: float = parley_settings.ABUSE_WINDOW
         self._refusals: deque[float] | None = None
 
     async def check(self, kind: Kind) -> RateDecision:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.conf import settings
-
 from parley.accounts.identity import Identity
+from parley.conf import parley_settings
 from parley.moderation.selectors import room_restriction
 from parley.rooms.models import Membership, Room
 
@@ -71,4 +70,4 @@ def _check(*, room: Room, identity: Identity, posting: bool) -> None:
 
 
 def guests_may_use(room: Room) -> bool:
-    return bool(settings.PARLEY_GUESTS and room.guests_allowed and not room.is_private)
+    return bool(parley_settings.GUESTS and room.guests_allowed and not room.is_private)

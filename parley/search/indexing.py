@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
+
+from parley.conf import parley_settings
 
 FTS_TABLE = "parley_message_fts"
 MESSAGE_TABLE = "parley_message"
@@ -56,7 +57,7 @@ CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 
 def search_config() -> str:
     """``PARLEY_SEARCH_CONFIG``, checked: it is written into SQL, so it must be a plain name."""
-    config = str(settings.PARLEY_SEARCH_CONFIG)
+    config = str(parley_settings.SEARCH_CONFIG)
     if not CONFIG_NAME.match(config):
         raise ImproperlyConfigured(
             f"PARLEY_SEARCH_CONFIG is {config!r}: set it to the name of a PostgreSQL text search "

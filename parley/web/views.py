@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -20,6 +19,7 @@ from parley.accounts.identity import (
     guest_identity,
     request_identity,
 )
+from parley.conf import parley_settings
 from parley.readstate.selectors import RoomList, room_list, unread_count
 from parley.rooms.access import RoomAccessError, guests_may_use
 from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, room_members_page
@@ -41,7 +41,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _index_page(request: HttpRequest, create_form: RoomCreateForm, status: int = 200) -> HttpResponse:
     identity = request_identity(request) or guest_identity(guest_id="", name="")
-    nav = room_list(identity=identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else NO_ROOMS
+    nav = room_list(identity=identity) if request.user.is_authenticated or parley_settings.GUESTS else NO_ROOMS
     context = {"nav": nav, "create_form": create_form, "jump_form": JumpForm()}
     return render(request, "parley/index.html", context, status=status)
 
@@ -92,7 +92,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     config = {
         "room": readable.slug,
         "me": {"id": identity.user_id, "name": identity.display_name, "guest": identity.is_guest},
-        "maxBody": settings.PARLEY_MAX_BODY,
+        "maxBody": parley_settings.MAX_BODY,
         "historyPage": HISTORY_PAGE,
         # Moderators get a delete button on every message; the server checks again on each delete.
         "moderator": is_moderator(room=readable, identity=identity),

@@ -17,10 +17,10 @@ from datetime import timedelta
 
 import httpx
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from parley.conf import parley_settings
 from parley.realtime.protocol import message_data
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
 from parley.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature
@@ -67,14 +67,14 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
 def retry_delay(attempts: int) -> float:
     """Seconds before attempt ``attempts + 1``: the first delay, doubled each time, up to the cap."""
     return float(
-        min(settings.PARLEY_WEBHOOK_RETRY_MAX_DELAY, settings.PARLEY_WEBHOOK_RETRY_DELAY * 2 ** (attempts - 1))
+        min(parley_settings.WEBHOOK_RETRY_MAX_DELAY, parley_settings.WEBHOOK_RETRY_DELAY * 2 ** (attempts - 1))
     )
 
 
 def delivery_claim(*, delivery_id: int) -> DeliveryJob | None:
     """Take a pending, due delivery for one attempt; None if it is not due or another runner has it."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.PARLEY_WEBHOOK_TIMEOUT + 30)
+    lease = timedelta(seconds=parley_settings.WEBHOOK_TIMEOUT + 30)
     taken = WebhookDelivery.objects.filter(
         pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=now + lease)
@@ -116,7 +116,7 @@ def delivery_record(*, delivery_id: int, outcome: AttemptOutcome) -> float | Non
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif delivery.attempts >= settings.PARLEY_WEBHOOK_MAX_ATTEMPTS:
+    elif delivery.attempts >= parley_settings.WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
@@ -136,7 +136,7 @@ def _client() -> httpx.AsyncClient:
     if client is None:
         # Redirects are not followed: a receiver that moved answers 3xx, which is a failed attempt
         # the admin shows, rather than the signed body going somewhere nobody registered.
-        client = _clients[loop] = httpx.AsyncClient(timeout=settings.PARLEY_WEBHOOK_TIMEOUT, follow_redirects=False)
+        client = _clients[loop] = httpx.AsyncClient(timeout=parley_settings.WEBHOOK_TIMEOUT, follow_redirects=False)
     return client
 
 
