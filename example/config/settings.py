@@ -202,8 +202,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "index"
-LOGOUT_REDIRECT_URL = "index"
+LOGIN_REDIRECT_URL = "parley:index"
+LOGOUT_REDIRECT_URL = "parley:index"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -16,6 +16,6 @@ urlpatterns = [
     path("", include("parley.ops.urls")),
     # The demo shop (the article's order-status notifications).
     path("orders/", include("orders.urls")),
-    path("search/", include("parley.search.urls")),
-    path("", include("parley.web.urls")),
+    # Parley's pages (namespace "parley"): the rooms at /, /chat/<room>/, search at /search/.
+    path("", include("parley.urls")),
 ]

@@ -70,13 +70,13 @@ def dm_open(request: HttpRequest) -> HttpResponse:
     form = DirectMessageForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type the username of the person to message.")
-        return redirect("dms")
+        return redirect("parley:dms")
     try:
         result = direct_conversation_open(user=_user(request), username=form.cleaned_data["username"])
     except ModerationError as exc:
         messages.error(request, exc.detail)
-        return redirect("dms")
-    return redirect("room", slug=result.conversation.room.slug)
+        return redirect("parley:dms")
+    return redirect("parley:room", slug=result.conversation.room.slug)
 
 
 def _moderated_room(request: HttpRequest, slug: str) -> Room:
@@ -132,7 +132,7 @@ def room_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, exc.detail)
     else:
         messages.success(request, "Room settings saved.")
-    return redirect("room-settings", slug=room.slug)
+    return redirect("parley:room-settings", slug=room.slug)
 
 
 @login_required
@@ -143,7 +143,7 @@ def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
     form = ModerateForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a user and what to do; for a mute, how long.")
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     actor, data = _user(request), form.cleaned_data
     username, action = data["username"], data["action"]
     try:
@@ -152,7 +152,7 @@ def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, exc.detail)
     else:
         messages.success(request, done)
-    return redirect("room-settings", slug=room.slug)
+    return redirect("parley:room-settings", slug=room.slug)
 
 
 def _moderate(room: Room, actor: User, action: str, username: str, data: dict[str, object]) -> str:

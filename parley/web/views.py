@@ -52,8 +52,8 @@ def jump(request: HttpRequest) -> HttpResponse:
     form = JumpForm(request.GET)
     if not form.is_valid():
         messages.error(request, "Room names are 1 to 64 letters, digits, '-' or '_'.")
-        return redirect("index")
-    return redirect("room", slug=form.cleaned_data["room"])
+        return redirect("parley:index")
+    return redirect("parley:room", slug=form.cleaned_data["room"])
 
 
 @login_required
@@ -65,7 +65,7 @@ def room_create(request: HttpRequest) -> HttpResponse:
         return _index_page(request, form, status=400)
     assert isinstance(request.user, User)  # login_required
     room = room_get_or_create(**form.cleaned_data, creator=request.user).room
-    return redirect("room", slug=room.slug)
+    return redirect("parley:room", slug=room.slug)
 
 
 def room(request: HttpRequest, slug: str) -> HttpResponse:
@@ -82,7 +82,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     except RoomAccessError as error:
         if error.code == "forbidden" and identity.user is not None:
             messages.error(request, error.detail)  # banned from a public room: say so
-            return redirect("index")
+            return redirect("parley:index")
         if error.code == "forbidden":
             return redirect(f"{reverse('login')}?next={request.path}")
         raise Http404(error.detail) from None
@@ -122,4 +122,4 @@ def guest_name(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "parley/guest.html", {"room": found, "form": form}, status=400)
     request.session[GUEST_NAME_SESSION_KEY] = form.cleaned_data["name"]
     request.session.setdefault(GUEST_ID_SESSION_KEY, uuid.uuid4().hex)
-    return redirect("room", slug=slug)
+    return redirect("parley:room", slug=slug)
