@@ -37,7 +37,7 @@ test-postgres: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(DEV_ENV) $(VENV)/bin/mypy parley config orders
+	$(DEV_ENV) PYTHONPATH=example $(VENV)/bin/mypy parley example/config example/orders
 
 ## Benchmarks against the bare WebSocket server and the tutorial app in ../shared/tools (not part of test).
 bench: $(INSTALLED)

@@ -10,9 +10,13 @@ exactly as the workers read them, so the master's own lines (start, worker boots
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from django.conf import settings
 
+# The example site's settings (config/) live in example/ beside this folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "example"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Uvicorn workers whose connections must send a whole request header within PARLEY_HEADER_TIMEOUT

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# The example project: ``config`` (the site) and ``orders`` (the demo shop) import from here.
+EXAMPLE = REPO / "example"
 BIN = Path(sys.executable).parent
 
 
@@ -109,10 +111,16 @@ def server_env(**overrides: str) -> dict[str, str]:
             "PARLEY_GUESTS": "1",
             "CHANNEL_LAYER_URL": "memory://",
             "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": example_pythonpath(os.environ.get("PYTHONPATH", "")),
         }
     )
     env.update(overrides)
     return env
+
+
+def example_pythonpath(existing: str = "") -> str:
+    """``PYTHONPATH`` for a server or command of the example site: ``example/`` first."""
+    return os.pathsep.join(part for part in (str(EXAMPLE), existing) if part)
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+
+from parley.conf import parley_settings
 
 # Where a browser guest's chosen name and stable id live in the Django session.
 GUEST_NAME_SESSION_KEY = "parley_guest_name"
@@ -83,7 +84,7 @@ def forwarded_client_address(*, forwarded_for: str | None, peer: str | None) -> 
     ``X-Forwarded-For`` (entries further left are whatever the client chose to send); with 0, the
     header is ignored and it is the socket's peer (None when the server does not say: a Unix socket).
     """
-    proxies: int = getattr(settings, "PARLEY_TRUSTED_PROXIES", 0)
+    proxies: int = parley_settings.TRUSTED_PROXIES
     if proxies > 0 and forwarded_for is not None:
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
         if hops:
@@ -96,6 +97,6 @@ def request_identity(request: HttpRequest) -> Identity | None:
     if request.user.is_authenticated:
         return user_identity(request.user)
     name = request.session.get(GUEST_NAME_SESSION_KEY, "")
-    if settings.PARLEY_GUESTS and name:
+    if parley_settings.GUESTS and name:
         return guest_identity(guest_id=request.session.get(GUEST_ID_SESSION_KEY, ""), name=name)
     return None

@@ -41,6 +41,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from parley.accounts.identity import forwarded_client_address
+from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +145,8 @@ def login_counts_forget() -> None:
 def configured_limits() -> dict[str, tuple[int, int] | None]:
     """The per-username and per-address limits as (failures, seconds), None where off."""
     return {
-        "username": getattr(settings, "PARLEY_LOGIN_FAILURES", DEFAULT_USERNAME_FAILURES),
-        "address": getattr(settings, "PARLEY_LOGIN_ADDRESS_FAILURES", DEFAULT_ADDRESS_FAILURES),
+        "username": parley_settings.LOGIN_FAILURES,
+        "address": parley_settings.LOGIN_ADDRESS_FAILURES,
     }
 
 

@@ -17,5 +17,5 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("index")
-    return render(request, "accounts/signup.html", {"form": form})
+        return redirect("parley:index")
+    return render(request, "parley/accounts/signup.html", {"form": form})

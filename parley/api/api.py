@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from orders import api as orders_api
 from parley.api import dms, mentions, moderation, notifications, publish, rooms, search, tokens
 from parley.api.auth import API_AUTH
 from parley.api.errors import install_error_handlers
@@ -39,4 +38,3 @@ api.add_router("", search.router)
 api.add_router("", mentions.router)
 api.add_router("", moderation.router)
 api.add_router("", dms.router)
-api.add_router("", orders_api.router)  # the demo shop (orders/)

@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from parley.conf import parley_settings
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notifications_withheld
 from parley.realtime.online import user_online
@@ -53,7 +53,7 @@ def mention_email_recipients_due() -> list[int]:
         kind=MENTION,
         read_at__isnull=True,
         emailed_at__isnull=True,
-        created_at__lte=now - timedelta(seconds=settings.PARLEY_MENTION_EMAIL_DELAY),
+        created_at__lte=now - timedelta(seconds=parley_settings.MENTION_EMAIL_DELAY),
         created_at__gte=now - EMAIL_WINDOW,
     )
     return list(due.values_list("recipient_id", flat=True).distinct()[:500])
@@ -79,7 +79,7 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
             created_at__gte=now - EMAIL_WINDOW,
         ).order_by("id")
     )
-    oldest_due = now - timedelta(seconds=settings.PARLEY_MENTION_EMAIL_DELAY)
+    oldest_due = now - timedelta(seconds=parley_settings.MENTION_EMAIL_DELAY)
     if not any(notification.created_at <= oldest_due for notification in pending):
         return None
     taken = [
@@ -100,8 +100,8 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
         else f"{mention_author(taken[0].data)} mentioned you in #{taken[0].data.get('room', '')}"
     )
     mentions = [{**n.data, "author": mention_author(n.data)} for n in taken]
-    context = {"user": user, "mentions": mentions, "rooms": rooms, "site_url": settings.PARLEY_SITE_URL}
-    text = render_to_string("mentions/email.txt", context)
+    context = {"user": user, "mentions": mentions, "rooms": rooms, "site_url": parley_settings.SITE_URL}
+    text = render_to_string("parley/mentions/email.txt", context)
     return MentionEmail(
         user_id=user_id, to=user.email, subject=subject, text=text, notification_ids=[n.pk for n in taken]
     )

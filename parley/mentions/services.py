@@ -10,12 +10,12 @@ from functools import reduce
 from operator import or_
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 
 from parley.accounts.identity import user_identity
+from parley.conf import parley_settings
 from parley.mentions.parsing import mentioned_names
 from parley.notifications.services import notify
 from parley.rooms.access import RoomAccessError, check_can_read
@@ -75,7 +75,7 @@ def mentions_notify(*, message_id: int) -> list[int]:
     }
     notify(readers, MENTION, data)
     user_ids = [user.pk for user in readers]
-    enqueue_on_commit("mentions.email", delay=settings.PARLEY_MENTION_EMAIL_DELAY, user_ids=user_ids)
+    enqueue_on_commit("mentions.email", delay=parley_settings.MENTION_EMAIL_DELAY, user_ids=user_ids)
     return user_ids
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from parley.conf import parley_settings
 
 # What a browser's URL parser ignores (WHATWG URL): C0 controls and spaces at either end, and
 # tabs and newlines anywhere — "/\t/evil.example" is "//evil.example" to it.
@@ -21,7 +21,7 @@ _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 
 def link_origins() -> list[str]:
     """The origins besides this site that notifications may link to (``PARLEY_NOTIFICATION_URL_ORIGINS``)."""
-    origins: list[str] = getattr(settings, "PARLEY_NOTIFICATION_URL_ORIGINS", [])
+    origins: list[str] = parley_settings.NOTIFICATION_URL_ORIGINS
     return [origin.rstrip("/").lower() for origin in origins]
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
-DEFAULT_HEADER_TIMEOUT = 10.0
+from parley.conf import parley_settings
+
 _TIMEOUT_BODY = b"The request's header did not arrive in time.\n"
 REQUEST_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -31,7 +31,7 @@ REQUEST_TIMEOUT_RESPONSE = (
 
 def header_timeout() -> float:
     """Seconds a request's header may take to arrive (``PARLEY_HEADER_TIMEOUT``)."""
-    return float(getattr(settings, "PARLEY_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT))
+    return float(parley_settings.HEADER_TIMEOUT)
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):

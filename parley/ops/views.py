@@ -8,16 +8,13 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from parley.accounts.login_throttle import request_client_address
-
-# Who may read /metrics where the settings do not say: this machine only.
-METRICS_ALLOWED_IPS = ["127.0.0.0/8", "::1/128"]
+from parley.conf import parley_settings
 
 
 @require_GET
@@ -51,7 +48,7 @@ def metrics_refusal(request: HttpRequest) -> HttpResponse | None:
     everything else behind ``PARLEY_TRUSTED_PROXIES``. A wrong token is refused wherever it
     comes from: a scraper that sends one should learn that it is wrong.
     """
-    token: str = getattr(settings, "PARLEY_METRICS_TOKEN", "")
+    token: str = parley_settings.METRICS_TOKEN
     sent = request.headers.get("Authorization")
     if token and sent is not None:
         if secrets.compare_digest(sent.encode(), f"Bearer {token}".encode()):
@@ -82,7 +79,7 @@ def _address_allowed(address: str | None) -> bool:
         return False  # a Unix socket, or nothing the server could say
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    networks: list[str] = getattr(settings, "PARLEY_METRICS_ALLOWED_IPS", METRICS_ALLOWED_IPS)
+    networks: list[str] = parley_settings.METRICS_ALLOWED_IPS
     return any(ip in ipaddress.ip_network(network, strict=False) for network in networks)
 
 

@@ -36,6 +36,7 @@ from parley.accounts.identity import (
 )
 from parley.accounts.selectors import name_registered, token_active
 from parley.accounts.services import token_digest
+from parley.conf import parley_settings
 from parley.realtime.consumers import CLOSE_RATE_LIMITED
 from parley.realtime.database import db_call
 from parley.realtime.ratelimit import RateDecision, RateLimited, handshake_allowed
@@ -149,7 +150,7 @@ class IdentityMiddleware:
                 user, session_key=session.session_key, session_hash=session.get(HASH_SESSION_KEY, "")
             )
             return signed_in, ""
-        if settings.PARLEY_GUESTS:
+        if parley_settings.GUESTS:
             return await self._guest(scope), ""
         return None, "Sign in, or connect with 'Authorization: Bearer <token>'."
 
@@ -203,7 +204,7 @@ def client_address(scope: Scope) -> str | None:
     """The connecting client's IP address (``forwarded_client_address``), or None when the server
     does not say (a Unix socket)."""
     # Most handshakes come with no proxy to trust: the headers are not even looked at then.
-    forwarded = header(scope, b"x-forwarded-for") if settings.PARLEY_TRUSTED_PROXIES > 0 else None
+    forwarded = header(scope, b"x-forwarded-for") if parley_settings.TRUSTED_PROXIES > 0 else None
     client = scope.get("client")
     return forwarded_client_address(
         forwarded_for=None if forwarded is None else forwarded.decode("latin-1"),

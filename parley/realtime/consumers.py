@@ -18,10 +18,10 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
+from parley.conf import parley_settings
 from parley.notifications.selectors import notifications_since, notifications_unread_count
 from parley.notifications.services import notifications_mark_read
 from parley.readstate.services import read_marker_advance
@@ -72,8 +72,6 @@ CLOSE_TOO_LARGE = 1009
 
 # A socket says it is typing in a room at most this often; the others show it for a few seconds.
 TYPING_EVERY = 2.0
-# Most rooms one socket may follow where the settings do not say (PARLEY_MAX_SUBSCRIPTIONS).
-MAX_SUBSCRIPTIONS = 100
 
 INTERNAL_ERROR_DETAIL = "Something went wrong on our side; try again."
 UNAVAILABLE_DETAIL = "The database is unavailable right now; nothing was stored. Retry with the same client_id."
@@ -85,7 +83,7 @@ DatabaseUnavailable = (OperationalError, InterfaceError)
 
 def frame_too_large(text: str) -> bool:
     """Whether a text frame is over ``PARLEY_MAX_FRAME`` bytes (its UTF-8 length)."""
-    limit: int = settings.PARLEY_MAX_FRAME
+    limit: int = parley_settings.MAX_FRAME
     if len(text) * 4 <= limit:
         return False
     return len(text.encode("utf-8", "surrogatepass")) > limit
@@ -142,7 +140,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         # Frames for this socket wait in its outbox until the handshake is complete.
         outbox = self.outbox = Outbox(
             self.base_send,
-            limit=settings.PARLEY_SOCKET_BUFFER,
+            limit=parley_settings.SOCKET_BUFFER,
             on_overflow=self._too_slow,
             backlog=transport_backlog(self.base_send),
             paused=True,
@@ -230,7 +228,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         ``PARLEY_MAX_SUBSCRIPTIONS`` other rooms: every subscription holds memory in the hub.
         """
         await self.unfollow(key)
-        most: int = getattr(settings, "PARLEY_MAX_SUBSCRIPTIONS", MAX_SUBSCRIPTIONS)
+        most: int = parley_settings.MAX_SUBSCRIPTIONS
         if len(self.subscriptions) >= most:
             raise protocol.FrameError(
                 "too_large",
@@ -248,7 +246,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self._joining[key] = None
         try:
             replay = await db_call(messages_replay_for_reader)(
-                slug=room.slug, reader=identity, since=since, limit=settings.PARLEY_REPLAY_LIMIT
+                slug=room.slug, reader=identity, since=since, limit=parley_settings.REPLAY_LIMIT
             )
         except BaseException:
             self._joining.pop(key, None)
@@ -356,7 +354,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         SLOW_READER_CLOSES.inc()
         logger.warning(
             "closing a socket that stopped reading: over %d bytes queued",
-            settings.PARLEY_SOCKET_BUFFER,
+            parley_settings.SOCKET_BUFFER,
             extra=self.log_context(close_code=CLOSE_TOO_SLOW),
         )
         self.outbox = None
@@ -470,7 +468,7 @@ class ParleyConsumer(SocketConsumer):
         inbox.hold()
         try:
             replay, truncated = await db_call(notifications_since)(
-                user_id=inbox.user_id, since=frame.since, limit=settings.PARLEY_REPLAY_LIMIT
+                user_id=inbox.user_id, since=frame.since, limit=parley_settings.REPLAY_LIMIT
             )
             unread = await db_call(notifications_unread_count)(user_id=inbox.user_id)
             for data in replay:

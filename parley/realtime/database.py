@@ -28,6 +28,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 
+from parley.conf import parley_settings
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -41,7 +43,7 @@ def _pooled() -> bool:
     # From the settings, not ``connections["default"].vendor``: on the event loop, ``connections``
     # is per task, so asking it made a database wrapper (3 KB) for every socket.
     engine = str(settings.DATABASES["default"]["ENGINE"])
-    return settings.PARLEY_DB_THREADS > 1 and "postgresql" in engine
+    return parley_settings.DB_THREADS > 1 and "postgresql" in engine
 
 
 def db_call(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
@@ -51,7 +53,7 @@ def db_call(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """
     if not _pooled():
         return database_sync_to_async(func)  # type: ignore[no-any-return]
-    return _PooledCall(func, thread_sensitive=False, executor=_pool(settings.PARLEY_DB_THREADS))
+    return _PooledCall(func, thread_sensitive=False, executor=_pool(parley_settings.DB_THREADS))
 
 
 class _PooledCall(SyncToAsync[Any, Any]):

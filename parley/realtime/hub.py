@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from channels.layers import BaseChannelLayer, get_channel_layer
-from django.conf import settings
 
+from parley.conf import parley_settings
 from parley.notifications.selectors import notifications_after, notifications_newest_ids
 from parley.realtime.database import db_call
 from parley.realtime.events import (
@@ -403,7 +403,7 @@ class RoomFeed:
             self._fan_out(ready)
         if self._known_head >= self._next_seq and self._repair is None and not self._repairing:
             loop = asyncio.get_running_loop()
-            self._repair = loop.call_later(settings.PARLEY_GAP_WAIT, self._start_repair)
+            self._repair = loop.call_later(parley_settings.GAP_WAIT, self._start_repair)
 
     def broadcast(
         self, frame: dict[str, Any], exclude: str | None = None, personal: dict[str, dict[str, Any]] | None = None
@@ -823,7 +823,7 @@ class Hub:
         down) and each followed user's notifications."""
         last_join = asyncio.get_running_loop().time()
         while True:
-            await asyncio.sleep(settings.PARLEY_SWEEP_INTERVAL)
+            await asyncio.sleep(parley_settings.SWEEP_INTERVAL)
             if (
                 self._joined_after != CHANNEL_LAYER.failures
                 or asyncio.get_running_loop().time() - last_join > self._rejoin_every

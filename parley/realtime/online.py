@@ -17,7 +17,8 @@ from functools import cache
 
 import redis
 import redis.asyncio as aredis
-from django.conf import settings
+
+from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _local_sockets: Counter[int] = Counter()
 
 
 def _key(user_id: int) -> str:
-    return f"{settings.CHANNEL_LAYER_PREFIX}:online:{user_id}"
+    return f"{parley_settings.KEY_PREFIX}:online:{user_id}"
 
 
 @cache
@@ -45,9 +46,9 @@ def user_online(user_id: int) -> bool:
     """Whether the user has an open socket in this process or, with ``REDIS_URL``, in any process."""
     if _local_sockets[user_id] > 0:
         return True
-    if not settings.REDIS_URL:
+    if not parley_settings.REDIS_URL:
         return False
-    count: int = _sync_client(settings.REDIS_URL).zcount(_key(user_id), time.time(), "+inf")
+    count: int = _sync_client(parley_settings.REDIS_URL).zcount(_key(user_id), time.time(), "+inf")
     return count > 0
 
 
@@ -61,8 +62,8 @@ class OnlinePublisher:
 
     def __init__(self) -> None:
         self._client: aredis.Redis | None = (
-            aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-            if settings.REDIS_URL
+            aredis.Redis.from_url(parley_settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+            if parley_settings.REDIS_URL
             else None
         )
         self._last_beat = 0.0

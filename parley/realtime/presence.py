@@ -21,7 +21,8 @@ from collections import Counter
 from typing import Any
 
 import redis.asyncio as aredis
-from django.conf import settings
+
+from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ class PresenceBoard:
         self._counts: dict[int, Counter[str]] = {}
         self._people: dict[int, dict[str, Person]] = {}
         self._redis: aredis.Redis | None = (
-            aredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-            if settings.REDIS_URL
+            aredis.Redis.from_url(parley_settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+            if parley_settings.REDIS_URL
             else None
         )
         self.hub_id = ""
@@ -85,7 +86,7 @@ class PresenceBoard:
     def due(self) -> bool:
         """Whether it is time for ``heartbeat`` and ``expired``: every third of ``PARLEY_PRESENCE_TTL``,
         so a claim survives two missed heartbeats."""
-        if self._redis is None or time.monotonic() - self._last_beat < settings.PARLEY_PRESENCE_TTL / 3:
+        if self._redis is None or time.monotonic() - self._last_beat < parley_settings.PRESENCE_TTL / 3:
             return False
         self._last_beat = time.monotonic()
         return True
@@ -95,11 +96,11 @@ class PresenceBoard:
         if self._redis is None:
             return
         pipe = self._redis.pipeline(transaction=False)
-        until = time.time() + settings.PARLEY_PRESENCE_TTL
+        until = time.time() + parley_settings.PRESENCE_TTL
         for room_id, people in self._people.items():
             for key, person in people.items():
                 pipe.zadd(self._key(room_id), {self._member(key, person): until})
-            pipe.expire(self._key(room_id), int(settings.PARLEY_PRESENCE_TTL * 2))
+            pipe.expire(self._key(room_id), int(parley_settings.PRESENCE_TTL * 2))
         await self._quietly(pipe.execute())
 
     async def expired(self, room_ids: list[int]) -> list[tuple[int, Person]]:
@@ -127,8 +128,8 @@ class PresenceBoard:
     async def _claim_and_read(self, room_id: int, key: str, person: Person) -> list[list[Any]]:
         assert self._redis is not None
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(self._key(room_id), {self._member(key, person): time.time() + settings.PARLEY_PRESENCE_TTL})
-            pipe.expire(self._key(room_id), int(settings.PARLEY_PRESENCE_TTL * 2))
+            pipe.zadd(self._key(room_id), {self._member(key, person): time.time() + parley_settings.PRESENCE_TTL})
+            pipe.expire(self._key(room_id), int(parley_settings.PRESENCE_TTL * 2))
             pipe.zrangebyscore(self._key(room_id), time.time(), "+inf")
             result = await pipe.execute()
         return [json.loads(member) for member in result[2]]
@@ -146,7 +147,7 @@ class PresenceBoard:
 
     @staticmethod
     def _key(room_id: int) -> str:
-        return f"{settings.CHANNEL_LAYER_PREFIX}:presence:{room_id}"
+        return f"{parley_settings.KEY_PREFIX}:presence:{room_id}"
 
     @staticmethod
     async def _quietly(operation: Any) -> Any:

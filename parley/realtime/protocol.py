@@ -13,7 +13,6 @@ import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from django.conf import settings
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from parley.conf import parley_settings
 
 if TYPE_CHECKING:
     from parley.notifications.models import Notification as StoredNotification
@@ -110,7 +111,7 @@ def check_json_depth(text: str) -> None:
 
 
 def _check_body(value: str) -> str:
-    limit = settings.PARLEY_MAX_BODY
+    limit = parley_settings.MAX_BODY
     if len(value) > limit:
         raise PydanticCustomError(
             "too_large", "is {length} characters long; the limit is {limit}", {"length": len(value), "limit": limit}

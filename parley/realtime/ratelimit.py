@@ -41,13 +41,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
-from django.conf import settings
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from parley.accounts.identity import Identity
+from parley.conf import parley_settings
 from parley.realtime import protocol
 from parley.realtime.outages import Outage
 
@@ -55,12 +55,12 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["send", "subscribe", "history", "frame", "api", "handshake"]
 RATE_SETTINGS: dict[Kind, str] = {
-    "send": "PARLEY_SEND_RATE",
-    "subscribe": "PARLEY_SUBSCRIBE_RATE",
-    "history": "PARLEY_HISTORY_RATE",
-    "frame": "PARLEY_FRAME_RATE",
-    "api": "PARLEY_API_RATE",
-    "handshake": "PARLEY_HANDSHAKE_RATE",
+    "send": "SEND_RATE",
+    "subscribe": "SUBSCRIBE_RATE",
+    "history": "HISTORY_RATE",
+    "frame": "FRAME_RATE",
+    "api": "API_RATE",
+    "handshake": "HANDSHAKE_RATE",
 }
 # The limit each protocol v1 frame counts against: every frame has one, so none can be sent
 # without bound (tests check that every client frame type is here).
@@ -106,22 +106,11 @@ class RateDecision:
 ALLOWED = RateDecision(allowed=True)
 
 
-# Each limit where the host's settings do not name it: "rate/burst" as (rate, burst).
-DEFAULT_RATES: dict[Kind, tuple[float, int]] = {
-    "send": (10, 20),
-    "subscribe": (5, 30),
-    "history": (10, 30),
-    "frame": (10, 60),
-    "api": (10, 30),
-    "handshake": (10, 100),
-}
-
-
 def configured_rates() -> dict[Kind, Rate | None]:
-    """Each limit as the settings give it (``DEFAULT_RATES`` where they do not); None where it is off."""
+    """Each limit as the settings give it (``parley.conf``); None where it is off."""
     rates: dict[Kind, Rate | None] = {}
     for kind, name in RATE_SETTINGS.items():
-        value: tuple[float, int] | None = getattr(settings, name, DEFAULT_RATES[kind])
+        value: tuple[float, int] | None = getattr(parley_settings, name)
         rates[kind] = None if value is None else Rate(per_second=float(value[0]), burst=int(value[1]))
     return rates
 
@@ -196,7 +185,7 @@ class RedisBuckets:
         storage = RedisStorage(
             f"async+{url}",
             implementation="redispy",
-            key_prefix=f"{settings.CHANNEL_LAYER_PREFIX}.limits",
+            key_prefix=f"{parley_settings.KEY_PREFIX}.limits",
             wrap_exceptions=True,
             socket_timeout=REDIS_TIMEOUT,
             socket_connect_timeout=REDIS_TIMEOUT,
@@ -229,7 +218,7 @@ class Limiter:
     def __init__(self) -> None:
         self.rates = configured_rates()
         self._store: LocalBuckets | RedisBuckets = (
-            RedisBuckets(settings.REDIS_URL) if settings.REDIS_URL else LocalBuckets()
+            RedisBuckets(parley_settings.REDIS_URL) if parley_settings.REDIS_URL else LocalBuckets()
         )
 
     async def hit(self, kind: Kind, key: str) -> RateDecision:
@@ -301,8 +290,8 @@ class SocketLimits:
         self._limiter = get_limiter()
         self._identity_key = identity_key(identity)
         self._own: dict[Kind, TokenBucket] | None = None
-        self._abuse_refusals: int = settings.PARLEY_ABUSE_REFUSALS
-        self._abuse_window: float = settings.PARLEY_ABUSE_WINDOW
+        self._abuse_refusals: int = parley_settings.ABUSE_REFUSALS
+        self._abuse_window: float = parley_settings.ABUSE_WINDOW
         self._refusals: deque[float] | None = None
 
     async def check(self, kind: Kind) -> RateDecision:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
+from parley.conf import parley_settings
 from parley.moderation.models import RoomBan, RoomMute
 from parley.rooms.models import Membership, Room
 
@@ -78,14 +78,14 @@ def _user_rooms(user_id: int) -> Q:
 
 
 def _guest_rooms() -> Q:
-    if not settings.PARLEY_GUESTS:
+    if not parley_settings.GUESTS:
         return Q(pk__in=[])
     return Q(is_private=False, guests_allowed=True)
 
 
 def guests_may_use(room: Room) -> bool:
     """Whether guests may read and post in ``room``: the guests' part of the rule, read off the room."""
-    return bool(settings.PARLEY_GUESTS and room.guests_allowed and not room.is_private)
+    return bool(parley_settings.GUESTS and room.guests_allowed and not room.is_private)
 
 
 # --- the rule for one room -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The full-text index of message bodies, in the database itself, on each of Parley's databases.
 
 SQLite (the embedded default): an FTS5 table with external content — it stores only the index
-and reads bodies from ``rooms_message`` by rowid — and three triggers that keep it in step on
+and reads bodies from ``parley_message`` by rowid — and three triggers that keep it in step on
 insert, on update of ``body`` (so an edited message is found by its new words only) and on delete.
 
 PostgreSQL: a GIN index on ``to_tsvector(<config>, body)``, where ``<config>`` is the text search
@@ -20,26 +20,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
 
-FTS_TABLE = "search_message_fts"
-MESSAGE_TABLE = "rooms_message"
+from parley.conf import parley_settings
+
+FTS_TABLE = "parley_message_fts"
+MESSAGE_TABLE = "parley_message"
+# The migration that installs the index: until it has run, there is nothing to repair.
+INDEX_MIGRATION = ("parley", "0002_search_index")
 TRIGGERS = {
-    "search_message_fts_insert": f"""
-        CREATE TRIGGER IF NOT EXISTS search_message_fts_insert AFTER INSERT ON {MESSAGE_TABLE} BEGIN
+    "parley_message_fts_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS parley_message_fts_insert AFTER INSERT ON {MESSAGE_TABLE} BEGIN
             INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.body);
         END""",
-    "search_message_fts_update": f"""
-        CREATE TRIGGER IF NOT EXISTS search_message_fts_update AFTER UPDATE OF body ON {MESSAGE_TABLE} BEGIN
+    "parley_message_fts_update": f"""
+        CREATE TRIGGER IF NOT EXISTS parley_message_fts_update AFTER UPDATE OF body ON {MESSAGE_TABLE} BEGIN
             INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) VALUES ('delete', old.id, old.body);
             INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.body);
         END""",
-    "search_message_fts_delete": f"""
-        CREATE TRIGGER IF NOT EXISTS search_message_fts_delete AFTER DELETE ON {MESSAGE_TABLE} BEGIN
+    "parley_message_fts_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS parley_message_fts_delete AFTER DELETE ON {MESSAGE_TABLE} BEGIN
             INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) VALUES ('delete', old.id, old.body);
         END""",
 }
@@ -54,7 +57,7 @@ CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 
 def search_config() -> str:
     """``PARLEY_SEARCH_CONFIG``, checked: it is written into SQL, so it must be a plain name."""
-    config = str(settings.PARLEY_SEARCH_CONFIG)
+    config = str(parley_settings.SEARCH_CONFIG)
     if not CONFIG_NAME.match(config):
         raise ImproperlyConfigured(
             f"PARLEY_SEARCH_CONFIG is {config!r}: set it to the name of a PostgreSQL text search "
@@ -69,7 +72,7 @@ def tsvector_sql(column: str) -> str:
 
 
 def postgres_index_name() -> str:
-    return f"search_message_body_{search_config().replace('.', '_')}"
+    return f"parley_message_body_{search_config().replace('.', '_')}"
 
 
 def search_index_install(connection: BaseDatabaseWrapper) -> None:
@@ -103,8 +106,8 @@ def search_index_uninstall(connection: BaseDatabaseWrapper) -> None:
 
 
 def search_index_repair(*, using: str = "default", **kwargs: Any) -> None:
-    """``post_migrate``: once search's migration is applied, make sure its index is complete."""
+    """``post_migrate``: once the search index's migration is applied, make sure its index is complete."""
     connection = connections[using]
-    if ("search", "0001_initial") not in MigrationRecorder(connection).applied_migrations():
+    if INDEX_MIGRATION not in MigrationRecorder(connection).applied_migrations():
         return
     search_index_install(connection)

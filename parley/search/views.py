@@ -26,9 +26,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"q": q, "room": room, "max_query": MAX_QUERY, "hits": None, "error": None}
     if room is not None and not re.match(SLUG_PATTERN, room):
         context["error"] = "Room names are 1 to 64 letters, digits, '-' or '_'."
-        return render(request, "search/results.html", context, status=400)
+        return render(request, "parley/search/results.html", context, status=400)
     if not q.strip():
-        return render(request, "search/results.html", context)
+        return render(request, "parley/search/results.html", context)
     try:
         hits = messages_search(
             identity=user_identity(request.user),  # type: ignore[arg-type]
@@ -38,11 +38,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
         )
     except SearchQueryError as error:
         context["error"] = error.detail
-        return render(request, "search/results.html", context, status=400)
+        return render(request, "parley/search/results.html", context, status=400)
     except RoomAccessError as error:
         context["error"] = error.detail
-        return render(request, "search/results.html", context, status=404 if error.code == "not_found" else 403)
+        return render(request, "parley/search/results.html", context, status=404 if error.code == "not_found" else 403)
     for hit in hits:
         hit["when"] = datetime.fromisoformat(hit["created_at"])  # shown in the site's time zone
     context["hits"] = hits
-    return render(request, "search/results.html", context)
+    return render(request, "parley/search/results.html", context)

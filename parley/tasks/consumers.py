@@ -16,8 +16,8 @@ from typing import Any
 
 from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
-from django.conf import settings
 
+from parley.conf import parley_settings
 from parley.mentions.email import mention_email_recipients_due, mentions_email_run
 from parley.mentions.services import mentions_notify_run
 from parley.webhooks.delivery import delivery_run
@@ -40,7 +40,7 @@ class TaskConsumer(AsyncConsumer):  # type: ignore[misc]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Called when the runner starts this consumer: sweep the database until it stops."""
-        self._slots = asyncio.Semaphore(settings.PARLEY_TASKS_CONCURRENCY)
+        self._slots = asyncio.Semaphore(parley_settings.TASKS_CONCURRENCY)
         self._running: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         # What this consumer is working on or waiting to retry, so a sweep does not start it twice.
@@ -112,7 +112,7 @@ class TaskConsumer(AsyncConsumer):  # type: ignore[misc]
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(settings.PARLEY_TASKS_SWEEP_INTERVAL)
+            await asyncio.sleep(parley_settings.TASKS_SWEEP_INTERVAL)
             await self._sweep()
 
     async def _sweep(self) -> None:

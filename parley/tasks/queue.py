@@ -24,8 +24,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
-from django.conf import settings
 from django.db import transaction
+
+from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def enqueue(task: str, *, delay: float = 0.0, **payload: Any) -> None:
     if client is not None and not client.loop.is_closed():
         client.submit(message)
         return
-    if settings.PARLEY_TASKS == "inline":
+    if parley_settings.TASKS == "inline":
         # A process without a running server (a management command, the shell): a server's sweep
         # finds the work in the database.
         logger.debug("no task runner in this process for %s; the database sweep will pick it up", task)
@@ -137,6 +138,6 @@ def tasks_start() -> TaskClient:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = TaskClient(get_channel_layer(), inline=settings.PARLEY_TASKS == "inline")
+        client = _clients[loop] = TaskClient(get_channel_layer(), inline=parley_settings.TASKS == "inline")
     _current = client
     return client

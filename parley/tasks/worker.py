@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from channels.worker import Worker
-from django.conf import settings
+
+from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ class TaskWorker(Worker):  # type: ignore[misc]
     """
 
     async def handle(self) -> None:
-        if not settings.REDIS_URL:
+        if not parley_settings.REDIS_URL:
             logger.warning(
                 "REDIS_URL is not set: this worker cannot see who is connected to the servers, so every "
                 "mentioned user counts as away and is e-mailed"

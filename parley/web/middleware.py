@@ -35,5 +35,5 @@ class RequestTooLargeMiddleware:
         try:
             request.POST  # noqa: B018 - reading it is the point
         except RequestDataTooBig:
-            return render(request, "web/too_large.html", {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, status=413)
+            return render(request, "parley/too_large.html", {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}, status=413)
         return None

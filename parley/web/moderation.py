@@ -63,7 +63,7 @@ def signed_in_user(request: HttpRequest) -> User:
 def dms(request: HttpRequest) -> HttpResponse:
     """Your direct conversations, newest activity first, with unread counts; and a form to start one."""
     nav = room_list(identity=user_identity(signed_in_user(request)))
-    return render(request, "web/dms.html", {"nav": nav, "form": DirectMessageForm()})
+    return render(request, "parley/dms.html", {"nav": nav, "form": DirectMessageForm()})
 
 
 @login_required
@@ -73,13 +73,13 @@ def dm_open(request: HttpRequest) -> HttpResponse:
     form = DirectMessageForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Type the username of the person to message.")
-        return redirect("dms")
+        return redirect("parley:dms")
     try:
         result = direct_conversation_open(user=signed_in_user(request), username=form.cleaned_data["username"])
     except ModerationError as exc:
         messages.error(request, exc.detail)
-        return redirect("dms")
-    return redirect("room", slug=result.conversation.room.slug)
+        return redirect("parley:dms")
+    return redirect("parley:room", slug=result.conversation.room.slug)
 
 
 def moderated_room(request: HttpRequest, slug: str) -> Room:
@@ -121,7 +121,7 @@ def _settings_page(request: HttpRequest, room: Room, form: RoomSettingsForm, sta
         "mutes": room_mutes(room=room),
         "durations": MUTE_DURATIONS,
     }
-    return render(request, "web/room_settings.html", context, status=status)
+    return render(request, "parley/room_settings.html", context, status=status)
 
 
 @login_required
@@ -138,7 +138,7 @@ def room_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, exc.detail)
     else:
         messages.success(request, "Room settings saved.")
-    return redirect("room-settings", slug=room.slug)
+    return redirect("parley:room-settings", slug=room.slug)
 
 
 @login_required
@@ -149,7 +149,7 @@ def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
     form = ModerateForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a user and what to do; for a mute, how long.")
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     actor, data = signed_in_user(request), form.cleaned_data
     username, action = data["username"], data["action"]
     try:
@@ -158,7 +158,7 @@ def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, exc.detail)
     else:
         messages.success(request, done)
-    return redirect("room-settings", slug=room.slug)
+    return redirect("parley:room-settings", slug=room.slug)
 
 
 def _moderate(room: Room, actor: User, action: str, username: str, data: dict[str, object]) -> str:

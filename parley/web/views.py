@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -20,6 +19,7 @@ from parley.accounts.identity import (
     guest_identity,
     request_identity,
 )
+from parley.conf import parley_settings
 from parley.readstate.selectors import RoomList, room_list, unread_count
 from parley.rooms.access import RoomAccessError, guests_may_use
 from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, room_members_page
@@ -41,9 +41,9 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def _index_page(request: HttpRequest, create_form: RoomCreateForm, status: int = 200) -> HttpResponse:
     identity = request_identity(request) or guest_identity(guest_id="", name="")
-    nav = room_list(identity=identity) if request.user.is_authenticated or settings.PARLEY_GUESTS else NO_ROOMS
+    nav = room_list(identity=identity) if request.user.is_authenticated or parley_settings.GUESTS else NO_ROOMS
     context = {"nav": nav, "create_form": create_form, "jump_form": JumpForm()}
-    return render(request, "web/index.html", context, status=status)
+    return render(request, "parley/index.html", context, status=status)
 
 
 @require_GET
@@ -52,8 +52,8 @@ def jump(request: HttpRequest) -> HttpResponse:
     form = JumpForm(request.GET)
     if not form.is_valid():
         messages.error(request, "Room names are 1 to 64 letters, digits, '-' or '_'.")
-        return redirect("index")
-    return redirect("room", slug=form.cleaned_data["room"])
+        return redirect("parley:index")
+    return redirect("parley:room", slug=form.cleaned_data["room"])
 
 
 @login_required
@@ -65,7 +65,7 @@ def room_create(request: HttpRequest) -> HttpResponse:
         return _index_page(request, form, status=400)
     assert isinstance(request.user, User)  # login_required
     room = room_get_or_create(**form.cleaned_data, creator=request.user).room
-    return redirect("room", slug=room.slug)
+    return redirect("parley:room", slug=room.slug)
 
 
 def room(request: HttpRequest, slug: str) -> HttpResponse:
@@ -75,14 +75,14 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     identity = request_identity(request)
     if identity is None:
         if found is not None and guests_may_use(found):
-            return render(request, "web/guest.html", {"room": found, "form": GuestNameForm()})
+            return render(request, "parley/guest.html", {"room": found, "form": GuestNameForm()})
         return redirect(f"{reverse('login')}?next={request.path}")
     try:
         readable = room_for_reader(slug=slug, identity=identity)
     except RoomAccessError as error:
         if error.code == "forbidden" and identity.user is not None:
             messages.error(request, error.detail)  # banned from a public room: say so
-            return redirect("index")
+            return redirect("parley:index")
         if error.code == "forbidden":
             return redirect(f"{reverse('login')}?next={request.path}")
         raise Http404(error.detail) from None
@@ -92,7 +92,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     config = {
         "room": readable.slug,
         "me": {"id": identity.user_id, "name": identity.display_name, "guest": identity.is_guest},
-        "maxBody": settings.PARLEY_MAX_BODY,
+        "maxBody": parley_settings.MAX_BODY,
         "historyPage": HISTORY_PAGE,
         # Moderators get a delete button on every message; the server checks again on each delete.
         "moderator": is_moderator(room=readable, identity=identity),
@@ -108,7 +108,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         "members": {"members": [asdict(member) for member in members.members], "total": members.total},
     }
     context.update(room_header(room=readable, identity=identity))
-    return render(request, "web/room.html", context)
+    return render(request, "parley/room.html", context)
 
 
 @require_POST
@@ -119,7 +119,7 @@ def guest_name(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("Guests cannot use this room.")
     form = GuestNameForm(request.POST)
     if not form.is_valid():
-        return render(request, "web/guest.html", {"room": found, "form": form}, status=400)
+        return render(request, "parley/guest.html", {"room": found, "form": form}, status=400)
     request.session[GUEST_NAME_SESSION_KEY] = form.cleaned_data["name"]
     request.session.setdefault(GUEST_ID_SESSION_KEY, uuid.uuid4().hex)
-    return redirect("room", slug=slug)
+    return redirect("parley:room", slug=slug)

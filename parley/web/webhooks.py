@@ -34,7 +34,7 @@ def room_webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
     form = WebhookAddForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the receiver's full URL and a secret of 16 to 200 characters.")
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     identity = user_identity(signed_in_user(request))
     try:
         webhook = webhook_create(
@@ -44,7 +44,7 @@ def room_webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"Every new message of #{room.slug} is now POSTed to {webhook.url}.")
-    return redirect("room-settings", slug=room.slug)
+    return redirect("parley:room-settings", slug=room.slug)
 
 
 @login_required
@@ -55,25 +55,25 @@ def room_webhook_change(request: HttpRequest, slug: str, webhook_id: int) -> Htt
     form = WebhookActionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose whether to pause, resume or delete the webhook.")
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     try:
         check_can_manage_webhooks(room=room, identity=user_identity(signed_in_user(request)))
     except RoomAccessError as refused:
         messages.error(request, refused.detail)
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     webhook = webhook_of_room(room_id=room.pk, webhook_id=webhook_id)
     if webhook is None:
         messages.error(request, f"#{room.slug} has no such webhook any more.")
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     action = form.cleaned_data["action"]
     if action == "delete":
         webhook_delete(webhook=webhook)
         messages.success(request, f"The webhook to {webhook.url} is deleted.")
-        return redirect("room-settings", slug=room.slug)
+        return redirect("parley:room-settings", slug=room.slug)
     try:
         webhook_set_active(webhook=webhook, active=action == "resume")
     except WebhookError as refused:
         messages.error(request, str(refused))
     else:
         messages.success(request, f"The webhook to {webhook.url} is {'resumed' if action == 'resume' else 'paused'}.")
-    return redirect("room-settings", slug=room.slug)
+    return redirect("parley:room-settings", slug=room.slug)

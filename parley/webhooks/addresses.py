@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from django.conf import settings
+
+from parley.conf import parley_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -65,7 +66,7 @@ class AddressRefused(Exception):
 
 def allowed_networks() -> list[IPNetwork]:
     """The networks ``PARLEY_WEBHOOK_ALLOWED_NETWORKS`` opens to webhooks on purpose (none by default)."""
-    entries: Iterable[str] = getattr(settings, "PARLEY_WEBHOOK_ALLOWED_NETWORKS", ())
+    entries: Iterable[str] = parley_settings.WEBHOOK_ALLOWED_NETWORKS
     return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
 
 

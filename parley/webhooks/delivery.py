@@ -21,10 +21,10 @@ from datetime import timedelta
 
 import httpx
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from parley.conf import parley_settings
 from parley.realtime.protocol import message_data
 from parley.webhooks.addresses import AddressRefused, PublicOnlyTransport
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
@@ -75,14 +75,14 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
 def retry_delay(attempts: int) -> float:
     """Seconds before attempt ``attempts + 1``: the first delay, doubled each time, up to the cap."""
     return float(
-        min(settings.PARLEY_WEBHOOK_RETRY_MAX_DELAY, settings.PARLEY_WEBHOOK_RETRY_DELAY * 2 ** (attempts - 1))
+        min(parley_settings.WEBHOOK_RETRY_MAX_DELAY, parley_settings.WEBHOOK_RETRY_DELAY * 2 ** (attempts - 1))
     )
 
 
 def delivery_claim(*, delivery_id: int) -> DeliveryJob | None:
     """Take a pending, due delivery for one attempt; None if it is not due or another runner has it."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.PARLEY_WEBHOOK_TIMEOUT + 30)
+    lease = timedelta(seconds=parley_settings.WEBHOOK_TIMEOUT + 30)
     taken = WebhookDelivery.objects.filter(
         pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=now + lease)
@@ -132,7 +132,7 @@ def delivery_record(*, delivery_id: int, outcome: AttemptOutcome) -> float | Non
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif outcome.stop_reason or delivery.attempts >= settings.PARLEY_WEBHOOK_MAX_ATTEMPTS:
+    elif outcome.stop_reason or delivery.attempts >= parley_settings.WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.next_attempt_at = None
     else:
@@ -156,7 +156,7 @@ def _client() -> httpx.AsyncClient:
         # the admin shows, rather than the signed body going somewhere nobody registered (or inside).
         client = _clients[loop] = httpx.AsyncClient(
             transport=PublicOnlyTransport(),
-            timeout=settings.PARLEY_WEBHOOK_TIMEOUT,
+            timeout=parley_settings.WEBHOOK_TIMEOUT,
             follow_redirects=False,
             trust_env=False,
         )

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from parley.accounts.identity import Identity, user_identity
+from parley.conf import parley_settings
 from parley.moderation.selectors import user_is_banned
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Message, Room
@@ -83,7 +83,7 @@ def webhook_create(*, room: Room, identity: Identity, url: str, secret: str) -> 
     # idle meanwhile; the room row is locked so that two registrations at once cannot both pass the count.
     with transaction.atomic():
         Room.objects.select_for_update().filter(pk=room.pk).values_list("pk").first()
-        limit: int = getattr(settings, "PARLEY_WEBHOOKS_PER_ROOM", 10)
+        limit: int = parley_settings.WEBHOOKS_PER_ROOM
         if Webhook.objects.filter(room_id=room.pk).count() >= limit:
             raise WebhookError(
                 f"Room {room.slug!r} already has {limit} webhooks, the most a room may have; "

@@ -43,7 +43,7 @@ def test_fifty_wrong_passwords_then_the_right_one_is_refused_with_the_wait(make_
 
 
 def test_the_limit_is_per_username_whatever_the_case(make_user, settings):
-    settings.PARLEY_LOGIN_FAILURES = (3, 300)
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_FAILURES": (3, 300)}
     make_user("alice", password=PASSWORD)
     make_user("bob", password=PASSWORD)
     for attempt in range(3):
@@ -58,7 +58,7 @@ def test_the_limit_is_per_username_whatever_the_case(make_user, settings):
 
 
 def test_the_limit_is_per_address_across_usernames(make_user, settings):
-    settings.PARLEY_LOGIN_ADDRESS_FAILURES = (4, 300)
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_ADDRESS_FAILURES": (4, 300)}
     make_user("carol", password=PASSWORD)
     for attempt in range(4):
         log_in(Client(), f"nobody-{attempt}", "wrong", REMOTE_ADDR="203.0.113.7")
@@ -70,14 +70,14 @@ def test_the_limit_is_per_address_across_usernames(make_user, settings):
 
 
 def test_the_address_is_read_behind_trusted_proxies_only(settings):
-    settings.PARLEY_LOGIN_ADDRESS_FAILURES = (2, 300)
-    settings.PARLEY_LOGIN_FAILURES = None
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_ADDRESS_FAILURES": (2, 300)}
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_FAILURES": None}
     # No proxy trusted: X-Forwarded-For is whatever the client wrote, so the peer is what counts.
     for forged in ("1.1.1.1", "2.2.2.2"):
         log_in(Client(), "x", "wrong", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=forged)
     assert THROTTLED.search(log_in(Client(), "y", "wrong", REMOTE_ADDR="10.0.0.5").content.decode())
     # One proxy trusted: the address it appended is the client's, whatever came before it.
-    settings.PARLEY_TRUSTED_PROXIES = 1
+    settings.PARLEY = {**settings.PARLEY, "TRUSTED_PROXIES": 1}
     for forged in ("1.1.1.1", "2.2.2.2"):
         log_in(Client(), "x", "wrong", REMOTE_ADDR="10.0.0.6", HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.50")
     behind_proxy = {"REMOTE_ADDR": "10.0.0.6", "HTTP_X_FORWARDED_FOR": "203.0.113.50"}
@@ -87,7 +87,7 @@ def test_the_address_is_read_behind_trusted_proxies_only(settings):
 
 
 def test_the_admin_log_in_is_throttled_too_and_says_so(make_user, settings):
-    settings.PARLEY_LOGIN_FAILURES = (3, 300)
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_FAILURES": (3, 300)}
     make_user("root", password=PASSWORD, staff=True)
     client = Client()
     for _ in range(3):
@@ -100,7 +100,7 @@ def test_the_admin_log_in_is_throttled_too_and_says_so(make_user, settings):
 
 
 def test_a_refused_attempt_is_not_counted_and_the_lock_ends_with_the_window(make_user, settings):
-    settings.PARLEY_LOGIN_FAILURES = (2, 3)
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_FAILURES": (2, 3)}
     make_user("dave", password=PASSWORD)
     log_in(Client(), "dave", "wrong")
     first_counted = time.monotonic()  # at the latest
@@ -115,14 +115,14 @@ def test_a_refused_attempt_is_not_counted_and_the_lock_ends_with_the_window(make
 
 def test_authenticate_without_a_request_is_throttled_by_username(make_user, settings):
     """Any code that checks a password through Django (here as ``Client.login`` does) meets the limit."""
-    settings.PARLEY_LOGIN_FAILURES = (2, 300)
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_FAILURES": (2, 300)}
     erin = make_user("erin", password=PASSWORD)
     assert authenticate(username="erin", password="wrong") is None
     assert authenticate(username="erin", password="wrong") is None
     assert authenticate(username="erin", password=PASSWORD) is None
     assert authenticate(username="other", password="x") is None  # others are not affected...
     assert authenticate(username="erin", password=PASSWORD) is None  # ...and erin still waits
-    settings.PARLEY_LOGIN_FAILURES = None
+    settings.PARLEY = {**settings.PARLEY, "LOGIN_FAILURES": None}
     assert authenticate(username="erin", password=PASSWORD) == erin
 
 

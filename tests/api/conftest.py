@@ -15,7 +15,7 @@ from parley.accounts.services import token_issue
 @pytest.fixture(autouse=True)
 def _no_api_rate_limit(settings: Any) -> None:
     """Most tests make many calls in a row; the rate limit has its own tests."""
-    settings.PARLEY_API_RATE = None
+    settings.PARLEY = {**settings.PARLEY, "API_RATE": None}
 
 
 @pytest.fixture(autouse=True)

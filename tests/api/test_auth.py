@@ -137,7 +137,7 @@ def test_a_missing_field_is_named(make_user, make_room, api_as):
 async def test_over_the_rate_limit_is_429_with_retry_after(make_user, make_room, settings):
     from asgiref.sync import sync_to_async
 
-    settings.PARLEY_API_RATE = (0.01, 2)
+    settings.PARLEY = {**settings.PARLEY, "API_RATE": (0.01, 2)}
     await sync_to_async(make_room)("lobby")
     secret = await sync_to_async(lambda: token_issue(user=make_user("alice")).secret)()
     client, auth = AsyncClient(), {"Authorization": f"Bearer {secret}"}

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_a_publish_from_a_staff_token_reaches_room_and_user_sockets(ws, make_user, make_room, settings):
-    settings.PARLEY_API_RATE = None
+    settings.PARLEY = {**settings.PARLEY, "API_RATE": None}
     alice = await sync_to_async(make_user)("alice")
     ops = await sync_to_async(make_user)("ops", staff=True)
     await sync_to_async(make_room)("lobby")
@@ -52,7 +52,7 @@ async def test_a_publish_from_a_staff_token_reaches_room_and_user_sockets(ws, ma
 
 
 async def test_a_refused_publish_delivers_nothing(ws, make_user, make_room, settings):
-    settings.PARLEY_API_RATE = None
+    settings.PARLEY = {**settings.PARLEY, "API_RATE": None}
     alice = await sync_to_async(make_user)("alice")
     ops = await sync_to_async(make_user)("ops", staff=True)
     await sync_to_async(make_room)("lobby")

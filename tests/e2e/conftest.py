@@ -80,7 +80,7 @@ def postgres_url() -> Iterator[str]:
         manage(server_env(DATABASE_URL=url), "migrate", "--noinput", "-v0")
         with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as db:
             offset = 1_000_000 + secrets.randbelow(1_000_000_000)
-            db.execute("SELECT setval(pg_get_serial_sequence('rooms_room', 'id'), %s)", [offset])
+            db.execute("SELECT setval(pg_get_serial_sequence('parley_room', 'id'), %s)", [offset])
         yield url
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:

@@ -50,11 +50,11 @@ class StoredMessage:
 def stored_messages(database_url: str, room: str) -> tuple[int, list[StoredMessage]]:
     """The room's head (``last_seq``) and its stored messages in seq order, read from PostgreSQL."""
     with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as db:
-        row = db.execute("SELECT id, last_seq FROM rooms_room WHERE slug = %s", [room]).fetchone()
+        row = db.execute("SELECT id, last_seq FROM parley_room WHERE slug = %s", [room]).fetchone()
         assert row is not None, f"no room {room!r}"
         room_id, head = row
         rows = db.execute(
-            "SELECT m.seq, m.client_id, u.username, m.created_at FROM rooms_message m"
+            "SELECT m.seq, m.client_id, u.username, m.created_at FROM parley_message m"
             " LEFT JOIN auth_user u ON u.id = m.author_id WHERE m.room_id = %s ORDER BY m.seq",
             [room_id],
         ).fetchall()

@@ -72,9 +72,9 @@ async def wait_for(condition, seconds: float = 10.0) -> None:
 
 
 async def test_several_mentions_while_away_make_one_email_and_none_for_a_connected_user(ws, settings, smtp, people):
-    settings.PARLEY_TASKS = "inline"
-    settings.PARLEY_MENTION_EMAIL_DELAY = 1.0
-    settings.PARLEY_SITE_URL = "https://chat.example.com"
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
+    settings.PARLEY = {**settings.PARLEY, "MENTION_EMAIL_DELAY": 1.0}
+    settings.PARLEY = {**settings.PARLEY, "SITE_URL": "https://chat.example.com"}
     users = await sync_to_async(people)()
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     alices = await ws(user=alice)
@@ -86,7 +86,7 @@ async def test_several_mentions_while_away_make_one_email_and_none_for_a_connect
 
     await wait_for(lambda: len(smtp.messages) >= 1)
     # Every mention's own e-mail check has run by now (same delay); none sent a second e-mail.
-    await asyncio.sleep(settings.PARLEY_MENTION_EMAIL_DELAY + 0.5)
+    await asyncio.sleep(settings.PARLEY["MENTION_EMAIL_DELAY"] + 0.5)
     [message] = smtp.messages
     assert message["X-Envelope-To"] == "bob@example.com"
     assert message["To"] == "bob@example.com"
@@ -102,7 +102,7 @@ async def test_several_mentions_while_away_make_one_email_and_none_for_a_connect
 
 
 async def test_an_unsent_email_is_given_back_for_the_next_try(settings, smtp, people):
-    settings.PARLEY_MENTION_EMAIL_DELAY = 0.0
+    settings.PARLEY = {**settings.PARLEY, "MENTION_EMAIL_DELAY": 0.0}
     users = await sync_to_async(people)()
     bob = users["bob"]
     await sync_to_async(notify)([bob], "mention", {"room": "general", "author": "alice", "excerpt": "@bob hi"})
@@ -115,7 +115,7 @@ async def test_an_unsent_email_is_given_back_for_the_next_try(settings, smtp, pe
 
 
 async def test_read_old_or_addressless_mentions_are_not_emailed(settings, smtp, people, make_user):
-    settings.PARLEY_MENTION_EMAIL_DELAY = 0.0
+    settings.PARLEY = {**settings.PARLEY, "MENTION_EMAIL_DELAY": 0.0}
     users = await sync_to_async(people)()
     nomail = await sync_to_async(make_user)("nomail")
     bob, carol = users["bob"], users["carol"]

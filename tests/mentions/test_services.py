@@ -47,7 +47,7 @@ def test_nobody_outside_a_private_room_is_told_about_it(people):
 
 
 def test_guests_can_mention_users_and_long_bodies_are_cut(settings, people):
-    settings.PARLEY_GUESTS = True
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": True}
     lobby = room_get_or_create(slug="lobby", guests_allowed=True).room
     message = post(lobby, guest_identity(guest_id="g1", name="zed"), "@bob " + "word " * 100)
     mentions_notify(message_id=message.pk)
@@ -59,7 +59,7 @@ def test_guests_can_mention_users_and_long_bodies_are_cut(settings, people):
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_mention_sent_on_a_socket_reaches_the_mentioned_users_socket(ws, make_user, settings):
-    settings.PARLEY_TASKS = "inline"
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
     alice, bob = await sync_to_async(make_user)("alice"), await sync_to_async(make_user)("bob")
     await sync_to_async(room_get_or_create)(slug="general", creator=alice)
     alices, bobs = await ws(user=alice), await ws(user=bob)

@@ -77,7 +77,7 @@ def test_an_ended_mute_keeps_nobody_quiet(owner, bob):
 
 
 def test_posting_looks_up_ban_and_mute_in_one_query(owner, bob, settings):
-    settings.PARLEY_GUESTS = True
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": True}
     room = room_create(slug="town", creator=owner, guests_allowed=True)
     with CaptureQueriesContext(connection) as untouched:
         check_can_post(room=room, identity=user_identity(bob))

@@ -47,7 +47,7 @@ def test_anything_leading_off_the_site_is_not(url):
 
 
 def test_an_allowed_origin_and_only_it(settings):
-    settings.PARLEY_NOTIFICATION_URL_ORIGINS = ["https://Shop.example.com/"]
+    settings.PARLEY = {**settings.PARLEY, "NOTIFICATION_URL_ORIGINS": ["https://Shop.example.com/"]}
     assert link_allowed("https://shop.example.com/orders/7/")
     assert link_allowed("HTTPS://SHOP.EXAMPLE.COM")
     assert not link_allowed("http://shop.example.com/orders/7/")  # another scheme is another origin

@@ -81,14 +81,14 @@ def test_metrics_are_refused_to_other_addresses_with_a_sentence(client, address)
 
 
 def test_an_allowed_network_lets_its_addresses_in(client, settings):
-    settings.PARLEY_METRICS_ALLOWED_IPS = ["10.0.0.0/8", "2001:db8::/32"]
+    settings.PARLEY = {**settings.PARLEY, "METRICS_ALLOWED_IPS": ["10.0.0.0/8", "2001:db8::/32"]}
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="2001:db8::9").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(client, settings):
-    settings.PARLEY_TRUSTED_PROXIES = 1
+    settings.PARLEY = {**settings.PARLEY, "TRUSTED_PROXIES": 1}
     # The proxy runs on this machine; the client it forwards is outside, whatever the client claims.
     outside = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.7")
     assert outside.status_code == 403
@@ -97,8 +97,8 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(client, settings):
 
 
 def test_the_metrics_token_lets_any_address_in(client, settings):
-    settings.PARLEY_METRICS_TOKEN = TOKEN
-    settings.PARLEY_METRICS_ALLOWED_IPS = []
+    settings.PARLEY = {**settings.PARLEY, "METRICS_TOKEN": TOKEN}
+    settings.PARLEY = {**settings.PARLEY, "METRICS_ALLOWED_IPS": []}
     response = client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200
     missing = client.get("/metrics", REMOTE_ADDR="203.0.113.7")
@@ -109,7 +109,7 @@ def test_the_metrics_token_lets_any_address_in(client, settings):
 
 @pytest.mark.parametrize("header", [f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", TOKEN, "Basic Zm9vOmJhcg=="])
 def test_a_wrong_metrics_token_is_refused_even_from_an_allowed_address(client, settings, header):
-    settings.PARLEY_METRICS_TOKEN = TOKEN
+    settings.PARLEY = {**settings.PARLEY, "METRICS_TOKEN": TOKEN}
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
     assert b"does not hold the metrics token" in response.content

@@ -85,7 +85,7 @@ async def test_subscribe_since_replays_then_goes_live_without_gaps_or_doubles(ws
 
 
 async def test_replay_beyond_the_limit_is_truncated_to_the_newest(ws, alice, lobby, settings):
-    settings.PARLEY_REPLAY_LIMIT = 3
+    settings.PARLEY = {**settings.PARLEY, "REPLAY_LIMIT": 3}
     await post(lobby, user_identity(alice), 8)
     client = await ws(user=alice)
     await client.send_json_to({"type": "subscribe", "room": "lobby", "since": 0})
@@ -157,7 +157,7 @@ async def test_bad_frames_get_an_error_and_the_connection_stays_open(ws, alice, 
 
 
 async def test_a_body_over_the_limit_is_too_large(ws, alice, lobby, settings):
-    settings.PARLEY_MAX_BODY = 10
+    settings.PARLEY = {**settings.PARLEY, "MAX_BODY": 10}
     client = await ws(user=alice)
     await client.send_json_to({"type": "send", "room": "lobby", "body": "x" * 11, "client_id": "c"})
     error = await client.receive_json_from()
@@ -229,7 +229,7 @@ async def test_an_unknown_or_revoked_token_is_closed_4401(ws, alice):
 
 
 async def test_without_guests_an_anonymous_socket_is_closed_4401(ws, settings):
-    settings.PARLEY_GUESTS = False
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": False}
     client = await ws()
     assert (await client.receive_json_from())["type"] == "error"
     assert await client.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}

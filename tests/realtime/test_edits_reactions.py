@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from config.settings import _rate
 from parley.rooms.models import Membership
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,7 +131,7 @@ async def test_replay_and_history_show_the_current_state(ws, alice, bob, lobby):
 
 
 async def test_edits_and_reactions_share_the_send_rate_limit(ws, settings, alice, lobby):
-    settings.PARLEY_SEND_RATE = _rate("PARLEY_SEND_RATE", "1/2")
+    settings.PARLEY = {**settings.PARLEY, "SEND_RATE": "1/2"}
     alices = await subscribed(ws, lobby, user=alice)
     seq = await sent(alices, "x")
     await alices.send_json_to({"type": "react", "room": "lobby", "seq": seq, "emoji": "👍", "on": True})

@@ -35,7 +35,7 @@ async def test_a_ping_flood_closes_the_socket_with_4429(ws, alice, clock):  # no
 
 
 async def test_a_socket_follows_at_most_max_subscriptions_rooms(ws, alice, make_room, settings):
-    settings.PARLEY_MAX_SUBSCRIPTIONS = 3
+    settings.PARLEY = {**settings.PARLEY, "MAX_SUBSCRIPTIONS": 3}
     for slug in ("a", "b", "c", "d"):
         await sync_to_async(make_room)(slug)
     client = await ws(user=alice)

@@ -53,7 +53,7 @@ async def test_events_that_arrive_out_of_order_are_delivered_in_order(ws, make_r
 
 
 async def test_a_lost_event_is_read_from_storage_within_the_gap_wait(ws, make_room, settings):
-    settings.PARLEY_GAP_WAIT = 0.2
+    settings.PARLEY = {**settings.PARLEY, "GAP_WAIT": 0.2}
     room = await sync_to_async(make_room)("lobby", guests_allowed=True)
     reader = await subscribed_reader(ws, "lobby")
     events = await sync_to_async(store_silently)(room, 4)
@@ -120,8 +120,8 @@ async def test_an_outbox_keeps_frames_in_order():
 
 
 async def test_a_lost_last_message_is_found_by_the_head_sweep(ws, make_room, settings):
-    settings.PARLEY_SWEEP_INTERVAL = 0.2
-    settings.PARLEY_GAP_WAIT = 0.1
+    settings.PARLEY = {**settings.PARLEY, "SWEEP_INTERVAL": 0.2}
+    settings.PARLEY = {**settings.PARLEY, "GAP_WAIT": 0.1}
     room = await sync_to_async(make_room)("lobby", guests_allowed=True)
     reader = await subscribed_reader(ws, "lobby")
     # No event at all reaches the hub: only the stored head tells it something is missing.

@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import _rate
+from parley.conf import parley_settings
 from parley.realtime import protocol, ratelimit
 from parley.realtime.auth import client_address
 from parley.realtime.ratelimit import LocalBuckets, Rate, TokenBucket, api_call_allowed
@@ -139,10 +139,9 @@ def protocol_frame(output: dict) -> dict:
     return json.loads(output["text"])
 
 
-async def test_a_limit_set_to_0_is_off(ws, alice, lobby, settings, monkeypatch):
-    monkeypatch.setenv("PARLEY_SEND_RATE", "0")
-    settings.PARLEY_SEND_RATE = _rate("PARLEY_SEND_RATE", "10/20")
-    assert settings.PARLEY_SEND_RATE is None
+async def test_a_limit_set_to_0_is_off(ws, alice, lobby, settings):
+    settings.PARLEY = {**settings.PARLEY, "SEND_RATE": "0"}
+    assert parley_settings.SEND_RATE is None
     client = await ws(user=alice)
     for i in range(2 * SEND_BURST):
         await client.send_json_to(send_frame(i))
@@ -225,9 +224,9 @@ async def test_handshakes_over_the_limit_get_retry_after_and_close_4429(lobby, c
 def test_the_client_address_is_the_peer_unless_proxies_are_trusted(settings):
     scope = {"client": ["10.0.0.2", 5000], "headers": [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.9")]}
     assert client_address(scope) == "10.0.0.2"
-    settings.PARLEY_TRUSTED_PROXIES = 1
+    settings.PARLEY = {**settings.PARLEY, "TRUSTED_PROXIES": 1}
     assert client_address(scope) == "203.0.113.9"  # what our proxy saw; the client wrote the rest
-    settings.PARLEY_TRUSTED_PROXIES = 2
+    settings.PARLEY = {**settings.PARLEY, "TRUSTED_PROXIES": 2}
     assert client_address(scope) == "6.6.6.6"
     assert client_address({"client": ["10.0.0.2", 5000], "headers": []}) == "10.0.0.2"
     assert client_address({"client": None, "headers": []}) is None
@@ -241,7 +240,7 @@ async def test_api_calls_are_limited_per_caller(clock):
 
 
 async def test_while_redis_is_unreachable_each_process_keeps_its_own_limits(ws, alice, lobby, settings, clock):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.PARLEY = {**settings.PARLEY, "REDIS_URL": "redis://127.0.0.1:1/0"}  # nothing listens on port 1
     client = await ws(user=alice)
     for i in range(SEND_BURST + 1):
         await client.send_json_to(send_frame(i))
@@ -270,16 +269,16 @@ def test_full_buckets_are_forgotten():
 
 
 @pytest.mark.parametrize(("text", "expected"), [("10/20", (10.0, 20)), (" 0.5/3 ", (0.5, 3)), ("0", None)])
-def test_rate_settings_are_rate_slash_burst_or_0(monkeypatch, text, expected):
-    monkeypatch.setenv("PARLEY_SEND_RATE", text)
-    assert _rate("PARLEY_SEND_RATE", "10/20") == expected
+def test_rate_settings_are_rate_slash_burst_or_0(settings, text, expected):
+    settings.PARLEY = {**settings.PARLEY, "SEND_RATE": text}
+    assert expected == parley_settings.SEND_RATE
 
 
 @pytest.mark.parametrize("text", ["10", "ten/20", "10/0", "0/20", "-1/5", "10/2.5", "inf/3"])
-def test_bad_rate_settings_stop_the_server_with_a_sentence(monkeypatch, text):
-    monkeypatch.setenv("PARLEY_SEND_RATE", text)
-    with pytest.raises(ImproperlyConfigured, match=r'PARLEY_SEND_RATE is .*write "rate/burst"'):
-        _rate("PARLEY_SEND_RATE", "10/20")
+def test_bad_rate_settings_stop_the_server_with_a_sentence(settings, text):
+    settings.PARLEY = {**settings.PARLEY, "SEND_RATE": text}
+    with pytest.raises(ImproperlyConfigured, match=r'PARLEY\["SEND_RATE"\] is .*write "rate/burst"'):
+        _ = parley_settings.SEND_RATE
 
 
 def test_errors_carry_retry_after_only_when_rate_limited():

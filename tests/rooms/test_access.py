@@ -86,7 +86,7 @@ def check_lets_in(room, identity) -> bool:
 
 @pytest.mark.parametrize("guests", [True, False])
 def test_the_check_of_one_room_agrees_with_the_rule_everywhere(people, rooms, settings, guests):
-    settings.PARLEY_GUESTS = guests
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": guests}
     for who, identity in identities(people).items():
         listed = set(readable_rooms(identity=identity).values_list("slug", flat=True))
         for name, room in rooms.items():
@@ -105,11 +105,11 @@ def test_the_rule_as_the_rooms_a_user_reads(people, rooms):
 
 
 def test_staff_read_every_room_and_guests_only_those_open_to_them(people, rooms, settings):
-    settings.PARLEY_GUESTS = True
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": True}
     assert readable_rooms(identity=user_identity(people["staff"])).count() == len(rooms)
     guest = guest_identity(guest_id="g1", name="zed")
     assert list(readable_rooms(identity=guest).values_list("slug", flat=True)) == ["porch"]
-    settings.PARLEY_GUESTS = False
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": False}
     assert not readable_rooms(identity=guest).exists()
 
 

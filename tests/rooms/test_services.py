@@ -87,7 +87,7 @@ def test_staff_post_anywhere(make_user, make_room):
     ("guests_allowed", "guests_setting", "allowed"), [(True, True, True), (False, True, False), (True, False, False)]
 )
 def test_guests_post_only_where_guests_are_allowed(settings, make_room, guests_allowed, guests_setting, allowed):
-    settings.PARLEY_GUESTS = guests_setting
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": guests_setting}
     room = make_room("lobby", guests_allowed=guests_allowed)
     guest = guest_identity(guest_id="g1", name="zed")
     if allowed:

@@ -86,13 +86,13 @@ def test_does_not_find_messages_in_rooms_the_reader_cannot_read(make_user, make_
 
 
 def test_guests_search_only_guest_open_rooms(settings, make_user, make_room, post) -> None:
-    settings.PARLEY_GUESTS = True
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": True}
     alice = make_user("alice")
     post(make_room("lobby", guests_allowed=True), alice, "welcome guests, kiwi inside")
     post(make_room("general"), alice, "members only kiwi")
     guest = guest_identity(guest_id="g1", name="visitor")
     assert bodies(messages_search(identity=guest, q="kiwi")) == ["welcome guests, kiwi inside"]
-    settings.PARLEY_GUESTS = False
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": False}
     assert messages_search(identity=guest, q="kiwi") == []
 
 

@@ -259,7 +259,7 @@ def stored_messages(database: Path) -> list[tuple[str, int, str, str, int | None
     with sqlite3.connect(database) as db:
         return db.execute(
             "SELECT r.slug, m.seq, m.body, m.client_id, m.author_id, m.guest_id"
-            " FROM rooms_message m JOIN rooms_room r ON r.id = m.room_id ORDER BY r.slug, m.seq"
+            " FROM parley_message m JOIN parley_room r ON r.id = m.room_id ORDER BY r.slug, m.seq"
         ).fetchall()
 
 

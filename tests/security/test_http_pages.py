@@ -60,9 +60,9 @@ PAGES = [
     ("user", "post", "/rooms/new/"),
     ("staff", "get", "/chat/vault/"),
     ("staff", "get", "/admin/"),
-    ("staff", "get", "/admin/rooms/room/"),
-    ("staff", "get", "/admin/rooms/room/add/"),
-    ("staff", "get", "/admin/accounts/apitoken/"),
+    ("staff", "get", "/admin/parley/room/"),
+    ("staff", "get", "/admin/parley/room/add/"),
+    ("staff", "get", "/admin/parley/apitoken/"),
 ]
 
 
@@ -138,7 +138,7 @@ def all_routes() -> list[str]:
 
 # The admin's own forms. The HTTP API (/api/) is not a form site: its session-authenticated calls
 # are checked by django-ninja's CSRF rule, and its tests belong to the API.
-ADMIN_POSTS = ["/admin/login/", "/admin/logout/", "/admin/rooms/room/add/", "/admin/password_change/"]
+ADMIN_POSTS = ["/admin/login/", "/admin/logout/", "/admin/parley/room/add/", "/admin/password_change/"]
 
 
 def test_the_route_list_is_not_empty():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import BIN, REPO, ServerProcess, manage
+from tests.servers import BIN, REPO, ServerProcess, example_pythonpath, manage
 
 # The production environment of README's "Deployment" section.
 PRODUCTION_ENV = {
@@ -25,7 +25,7 @@ SECRET_KEY_LINE = re.compile(r"^DJANGO_SECRET_KEY is not set: .+\.$")
 
 def clean_env(**variables: str) -> dict[str, str]:
     """Nothing from the test run's environment but what a shell needs, plus ``variables``."""
-    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", **variables}
+    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": example_pythonpath(), **variables}
 
 
 def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -195,7 +195,7 @@ def stored_authors() -> dict[str, tuple[int | None, str, str]]:
 @pytest.mark.parametrize("identity", list(EXPECTED))
 async def test_each_identity_gets_exactly_what_the_permissions_table_says(ws, world, settings, identity, kind):
     # "anonymous" is nobody at all: with guests off, a socket without a session or token has no identity.
-    settings.PARLEY_GUESTS = identity != "anonymous"
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": identity != "anonymous"}
     slug = ROOMS[kind]
 
     actual, errors = await v1_outcomes(ws, identity, world, slug)
@@ -222,6 +222,6 @@ async def test_each_identity_gets_exactly_what_the_permissions_table_says(ws, wo
 
 
 async def test_a_guest_may_not_use_a_guest_open_room_when_guests_are_off(ws, world, settings):
-    settings.PARLEY_GUESTS = False
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": False}
     actual, _ = await v1_outcomes(ws, "guest", world, ROOMS["guest_open"])
     assert actual == dict.fromkeys(FRAMES[:4], "closed 4401")

@@ -33,11 +33,11 @@ def test_an_unknown_mode_stops_the_process_with_a_sentence():
 
 
 def test_runworker_is_parleys_which_starts_the_task_consumer_at_once():
-    assert get_commands()["runworker"] == "parley.tasks"
+    assert get_commands()["runworker"] == "parley"
 
 
 def test_in_worker_mode_a_task_is_a_message_on_the_tasks_channel(settings):
-    settings.PARLEY_TASKS = "worker"
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "worker"}
     enqueue("webhooks.deliver", delivery_ids=[1, 2])
     enqueue("mentions.email", delay=300, user_ids=[7])
     layer = get_channel_layer()

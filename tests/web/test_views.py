@@ -125,7 +125,7 @@ def test_a_bad_guest_name_is_explained(client, make_room):
 
 
 def test_guests_are_not_offered_rooms_when_guests_are_off(client, make_room, settings):
-    settings.PARLEY_GUESTS = False
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": False}
     make_room("lobby", guests_allowed=True)
     assert client.get("/chat/lobby/").url == "/accounts/login/?next=/chat/lobby/"
     assert client.post("/chat/lobby/guest/", {"name": "Zed"}).status_code == 404

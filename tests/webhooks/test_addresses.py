@@ -89,7 +89,7 @@ def test_public_receivers_are_accepted(url):
 
 
 def test_the_allow_list_opens_a_network_and_nothing_else(settings):
-    settings.PARLEY_WEBHOOK_ALLOWED_NETWORKS = ["10.20.0.0/16", "fd00:1::/64"]
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_ALLOWED_NETWORKS": ["10.20.0.0/16", "fd00:1::/64"]}
     assert address_refusal(ipaddress.ip_address("10.20.3.4")) is None
     assert address_refusal(ipaddress.ip_address("fd00:1::9")) is None
     assert address_refusal(ipaddress.ip_address("10.21.0.1")) == "10.21.0.1 is a private address"
@@ -98,7 +98,7 @@ def test_the_allow_list_opens_a_network_and_nothing_else(settings):
 
 @pytest.mark.django_db
 def test_the_number_of_webhooks_per_room_is_bounded(alice, room, settings):
-    settings.PARLEY_WEBHOOKS_PER_ROOM = 3
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOKS_PER_ROOM": 3}
     for n in range(3):
         webhook_create(room=room, identity=user_identity(alice), url=f"https://hooks.example/{n}", secret=SECRET)
     with pytest.raises(WebhookError) as refused:
@@ -116,9 +116,9 @@ def test_the_number_of_webhooks_per_room_is_bounded(alice, room, settings):
 
 @pytest.fixture
 def local_receivers_allowed(settings):
-    settings.PARLEY_TASKS = "inline"
-    settings.PARLEY_WEBHOOK_TIMEOUT = 2.0
-    settings.PARLEY_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_TIMEOUT": 2.0}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
     return settings
 
 
@@ -194,7 +194,7 @@ def certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize(("cert_name", "works"), [("localhost", True), ("other.example", False)])
 async def test_tls_checks_the_urls_host_name_on_the_checked_address(settings, tmp_path, cert_name, works):
-    settings.PARLEY_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
     cert, key = certificate(tmp_path, cert_name)
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_tls.load_cert_chain(cert, key)

@@ -100,7 +100,7 @@ def test_an_internal_receiver_is_refused_with_400_saying_why(alice, room, url, r
 
 
 def test_a_room_takes_a_bounded_number_of_webhooks(alice, room, settings):
-    settings.PARLEY_WEBHOOKS_PER_ROOM = 2
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOKS_PER_ROOM": 2}
     for n in range(2):
         created = call(alice, "post", "/rooms/shop/webhooks", {"url": f"https://e.example/{n}", "secret": SECRET})
         assert created.status_code == 201

@@ -28,9 +28,9 @@ SECRET = "a-receivers-shared-secret-42"
 
 @pytest.fixture(autouse=True)
 def local_receivers(settings):
-    settings.PARLEY_TASKS = "inline"
-    settings.PARLEY_WEBHOOK_TIMEOUT = 2.0
-    settings.PARLEY_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_TIMEOUT": 2.0}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
 
 
 def setup(make_user, url: str, *, private: bool = False):

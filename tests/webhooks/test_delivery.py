@@ -33,12 +33,15 @@ SECRET = "a-receivers-shared-secret-42"
 
 @pytest.fixture
 def fast_retries(settings):
-    settings.PARLEY_TASKS = "inline"
-    settings.PARLEY_WEBHOOK_RETRY_DELAY = 0.05
-    settings.PARLEY_WEBHOOK_RETRY_MAX_DELAY = 0.2
-    settings.PARLEY_WEBHOOK_MAX_ATTEMPTS = 4
-    settings.PARLEY_WEBHOOK_TIMEOUT = 2.0
-    settings.PARLEY_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]  # the receiver runs on this machine
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_RETRY_DELAY": 0.05}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_RETRY_MAX_DELAY": 0.2}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_MAX_ATTEMPTS": 4}
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_TIMEOUT": 2.0}
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
+    }  # the receiver runs on this machine
     return settings
 
 
@@ -107,7 +110,7 @@ async def test_a_message_sent_on_a_socket_is_posted_signed_after_failed_attempts
 
 
 async def test_a_delivery_that_keeps_failing_is_failed_after_the_last_attempt(ws, make_user, fast_retries):
-    fast_retries.PARLEY_WEBHOOK_MAX_ATTEMPTS = 2
+    fast_retries.PARLEY = {**fast_retries.PARLEY, "WEBHOOK_MAX_ATTEMPTS": 2}
     with webhook_receiver(statuses=[500] * 10) as receiver:
         alice, _ = await sync_to_async(setup_room)(make_user, receiver.url)
         client = await ws(user=alice)
@@ -121,8 +124,8 @@ async def test_a_delivery_that_keeps_failing_is_failed_after_the_last_attempt(ws
 
 
 async def test_an_unreachable_receiver_is_an_attempt_with_the_error(make_user, fast_retries):
-    fast_retries.PARLEY_WEBHOOK_RETRY_DELAY = 30.0
-    fast_retries.PARLEY_WEBHOOK_RETRY_MAX_DELAY = 60.0
+    fast_retries.PARLEY = {**fast_retries.PARLEY, "WEBHOOK_RETRY_DELAY": 30.0}
+    fast_retries.PARLEY = {**fast_retries.PARLEY, "WEBHOOK_RETRY_MAX_DELAY": 60.0}
     with webhook_receiver() as receiver:
         url = receiver.url
     # The receiver is gone: nothing listens on its port any more.
@@ -139,7 +142,7 @@ async def test_an_unreachable_receiver_is_an_attempt_with_the_error(make_user, f
 
 
 async def test_the_sweep_delivers_what_was_stored_while_no_runner_was_there(make_user, fast_retries):
-    fast_retries.PARLEY_TASKS_SWEEP_INTERVAL = 0.1
+    fast_retries.PARLEY = {**fast_retries.PARLEY, "TASKS_SWEEP_INTERVAL": 0.1}
     with webhook_receiver() as receiver:
         alice, room = await sync_to_async(setup_room)(make_user, receiver.url)
         # Stored by a process with no task runner (no server loop): only the database knows.
@@ -167,7 +170,7 @@ def test_the_admin_shows_each_attempt_of_a_delivery(make_user, fast_retries):
     boss.save(update_fields=["is_superuser"])
     client = Client()
     client.force_login(boss)
-    page = client.get(f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/").content.decode()
+    page = client.get(f"/admin/parley/webhookdelivery/{delivery.pk}/change/").content.decode()
     assert "HTTP 502 Bad Gateway" in page
     assert "502" in page
     assert admin_site.is_registered(WebhookAttempt) is False  # attempts live inside their delivery

@@ -112,4 +112,4 @@ def test_posting_in_a_room_without_webhooks_never_asks_the_webhooks_tables(alice
     with CaptureQueriesContext(connection) as queries:
         message_post(room=room, sender=user_identity(alice), body="no hooks here", client_id="c1")
     assert queries.captured_queries  # the capture works
-    assert not [q["sql"] for q in queries.captured_queries if "webhooks_" in q["sql"]]
+    assert not [q["sql"] for q in queries.captured_queries if "parley_webhook" in q["sql"]]

@@ -1,0 +1,37 @@
+"""Parley is one Django app, label ``parley``: ``INSTALLED_APPS += ["channels", "parley"]``.
+
+The domain packages (``parley.rooms``, ``parley.notifications``, ``parley.moderation``…) are
+modules of this app, not apps of their own: their models, tables (``parley_…``), migrations,
+templates (``templates/parley/``), static files and commands all belong to the label ``parley``.
+"""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class ParleyConfig(AppConfig):
+    """Real-time chat and live notifications: the whole of Parley."""
+
+    name = "parley"
+    label = "parley"
+    verbose_name = "Parley"
+    # Set here, not left to the host's DEFAULT_AUTO_FIELD: otherwise a host with AutoField would
+    # see migrations for Parley's models written into site-packages.
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the system checks, follow the user model's sign-ins and saves (log-in throttle,
+        guest-name keys, closing the sockets of a sign-in that ends), patch Daphne's close codes,
+        keep the search index complete."""
+        from parley import checks  # noqa: F401  (registers them)
+        from parley.accounts.signals import accounts_signals_connect
+        from parley.realtime.daphne_compat import allow_standard_close_codes
+        from parley.search.indexing import search_index_repair
+
+        accounts_signals_connect()
+        allow_standard_close_codes()
+        # After every migrate: a later migration of parley_message may have rebuilt the table
+        # (SQLite drops a table's triggers with it) or PARLEY_SEARCH_CONFIG may have changed.
+        post_migrate.connect(search_index_repair, sender=self, dispatch_uid="parley.search.repair")

@@ -1,0 +1,32 @@
+"""Every model of Parley, so Django finds them under the app label ``parley``.
+
+Each model lives in its domain package (``parley.rooms.models``…); being inside the package
+``parley`` is what gives it the label. Import them from their own modules.
+"""
+
+from __future__ import annotations
+
+from parley.accounts.models import ApiToken, UsernameKey
+from parley.moderation.models import DirectConversation, RoomBan, RoomMute
+from parley.notifications.models import Notification
+from parley.readstate.models import ReadMarker
+from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
+from parley.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+
+__all__ = [
+    "ApiToken",
+    "DirectConversation",
+    "Membership",
+    "Message",
+    "MessageEdit",
+    "Notification",
+    "Reaction",
+    "ReadMarker",
+    "Room",
+    "RoomBan",
+    "RoomMute",
+    "UsernameKey",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+]
