@@ -405,10 +405,14 @@ def _failures(name: str, default: str) -> tuple[int, int] | None:
     return limit
 
 
-# Failed log-ins (every password check: the log-in page, the admin's) per username and per client
-# address (read as for handshakes, PARLEY_TRUSTED_PROXIES); past either, every attempt is refused,
-# the right password too, until the oldest failure leaves the window (parley/accounts/login_throttle.py).
+# Failed log-ins (every password check: the log-in page, the admin's) per username from one client
+# address (PARLEY_LOGIN_FAILURES), per username from any address (PARLEY_LOGIN_USERNAME_FAILURES:
+# guessing from many addresses) and per client address (PARLEY_LOGIN_ADDRESS_FAILURES); addresses
+# are read as for handshakes (PARLEY_TRUSTED_PROXIES). Past any of them, every attempt is refused,
+# the right password too, until the oldest failure leaves the window; successful log-ins are not
+# counted (parley/accounts/login_throttle.py).
 PARLEY_LOGIN_FAILURES = _failures("PARLEY_LOGIN_FAILURES", "5/300")
+PARLEY_LOGIN_USERNAME_FAILURES = _failures("PARLEY_LOGIN_USERNAME_FAILURES", "100/3600")
 PARLEY_LOGIN_ADDRESS_FAILURES = _failures("PARLEY_LOGIN_ADDRESS_FAILURES", "20/300")
 
 # --- Background work (parley/tasks), webhooks, mention e-mails --------------------------------
