@@ -229,8 +229,10 @@ KEYS: dict[str, Key] = {
     # share one limit; a socket follows at most MAX_SUBSCRIPTIONS rooms.
     "FRAME_RATE": Key("10/60", parse_rate),
     "MAX_SUBSCRIPTIONS": Key(100, POSITIVE),
-    # Failed log-ins per username and per client address before every attempt is refused.
+    # Failed log-ins before every attempt is refused: per username from one address, per username
+    # from anywhere, and per address.
     "LOGIN_FAILURES": Key("5/300", parse_failures),
+    "LOGIN_USERNAME_FAILURES": Key("100/3600", parse_failures),
     "LOGIN_ADDRESS_FAILURES": Key("20/300", parse_failures),
     # Seconds a request header may take under Parley's Uvicorn protocol (slow-loris); 0: no limit.
     "HEADER_TIMEOUT": Key(10.0, SECONDS),

@@ -59,16 +59,18 @@ def after_user_deleted(sender: type[AbstractBaseUser], instance: AbstractBaseUse
 
 
 def accounts_signals_connect() -> None:
-    """Connect the receivers above, the log-in throttle's (``on_login_failed``) and the guest-name
-    keys' (``on_user_saved``) to the host's user model; called once from ``ParleyConfig.ready``."""
+    """Connect the receivers above, the log-in throttle's (``on_login_failed`` counts a failure,
+    ``on_logged_in`` gives a success its slot back) and the guest-name keys' (``on_user_saved``) to
+    the host's user model; called once from ``ParleyConfig.ready``."""
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.signals import user_logged_out, user_login_failed
+    from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
     from django.db.models.signals import post_delete, post_save, pre_save
 
-    from parley.accounts.login_throttle import on_login_failed
+    from parley.accounts.login_throttle import on_logged_in, on_login_failed
     from parley.accounts.names import on_user_saved
 
     user_login_failed.connect(on_login_failed, dispatch_uid="parley.accounts.login_throttle")
+    user_logged_in.connect(on_logged_in, dispatch_uid="parley.accounts.login_throttle")
     user_model = get_user_model()
     user_logged_out.connect(on_logged_out, dispatch_uid="parley.accounts.sockets.logout")
     pre_save.connect(before_user_saved, sender=user_model, dispatch_uid="parley.accounts.sockets.pre")

@@ -123,14 +123,14 @@ def test_without_a_token_set_an_authorization_header_changes_nothing(client):
 @pytest.mark.parametrize(
     ("value", "ok"), [("10.0.0.0/8,192.0.2.7", True), ("::1", True), ("10.0.0.0/33", False), ("localhost", False)]
 )
-def test_the_allowed_addresses_are_checked_at_start(monkeypatch, value, ok):
-    from django.core.exceptions import ImproperlyConfigured
+def test_the_allowed_addresses_are_checked_by_manage_py_check(settings, value, ok):
+    from parley.conf import parley_settings
 
-    from config.settings import _networks
-
-    monkeypatch.setenv("PARLEY_METRICS_ALLOWED_IPS", value)
+    settings.PARLEY = {**settings.PARLEY, "METRICS_ALLOWED_IPS": value}
+    problems = [problem for problem in parley_settings.errors() if "METRICS_ALLOWED_IPS" in problem]
     if ok:
-        assert _networks("PARLEY_METRICS_ALLOWED_IPS", []) == value.split(",")
+        assert problems == []
+        assert value.split(",") == parley_settings.METRICS_ALLOWED_IPS
     else:
-        with pytest.raises(ImproperlyConfigured, match="PARLEY_METRICS_ALLOWED_IPS holds"):
-            _networks("PARLEY_METRICS_ALLOWED_IPS", [])
+        assert len(problems) == 1
+        assert "is not an address or network" in problems[0]

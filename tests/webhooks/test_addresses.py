@@ -116,9 +116,12 @@ def test_the_number_of_webhooks_per_room_is_bounded(alice, room, settings):
 
 @pytest.fixture
 def local_receivers_allowed(settings):
-    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
-    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_TIMEOUT": 2.0}
-    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "TASKS": "inline",
+        "WEBHOOK_TIMEOUT": 2.0,
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"],
+    }
     return settings
 
 
@@ -148,7 +151,7 @@ async def test_a_receiver_that_is_internal_at_connect_time_gets_nothing_and_the_
     refused at connect time: nothing reaches the receiver, the delivery fails at once, the webhook stops."""
     with webhook_receiver() as receiver:
         delivery = await sync_to_async(register_and_post)(alice, receiver.url.replace("127.0.0.1", host))
-        local_receivers_allowed.PARLEY_WEBHOOK_ALLOWED_NETWORKS = []
+        local_receivers_allowed.PARLEY = {**local_receivers_allowed.PARLEY, "WEBHOOK_ALLOWED_NETWORKS": []}
         assert await delivery_run(delivery_id=delivery.pk) is None  # no retry planned
         await asyncio.sleep(0.2)
         assert receiver.requests == []
@@ -221,7 +224,7 @@ def test_the_admins_form_refuses_an_internal_receiver_too(make_user, room):
     client = Client()
     client.force_login(boss)
     form = {"room": room.pk, "url": "http://[::1]:8080/", "secret": SECRET, "active": "on"}
-    response = client.post("/admin/webhooks/webhook/add/", form)
+    response = client.post("/admin/parley/webhook/add/", form)
     assert response.status_code == 200  # the form again, with the error
     assert "::1 is a loopback address" in response.content.decode()
     assert not Webhook.objects.exists()
