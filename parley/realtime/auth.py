@@ -22,6 +22,7 @@ from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError
 from django.http.cookie import parse_cookie
 from django.utils.http import is_same_domain
 
@@ -195,9 +196,18 @@ class IdentityMiddleware:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             name = query.get("name", [""])[0].strip()
         # A session's name was checked when it was picked, but the username may have been registered since.
-        if not valid_guest_name(name) or await db_call(name_registered)(name=name):
+        if not valid_guest_name(name) or await IdentityMiddleware._name_taken(name):
             name = f"guest-{guest_id[:4]}"
         return guest_identity(guest_id=guest_id, name=name)
+
+    @staticmethod
+    async def _name_taken(name: str) -> bool:
+        """Whether ``name`` is (or looks like) a registered username; True while the database cannot
+        say, so that a guest still connects during an outage, under a name that is nobody's."""
+        try:
+            return await db_call(name_registered)(name=name)
+        except DatabaseError:
+            return True
 
 
 def client_address(scope: Scope) -> str | None:
