@@ -83,6 +83,12 @@ def _search_config(value: Any) -> str:
     return value
 
 
+def _websocket_path(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^/([^/\s?#]+/)*$", value):
+        raise BadValue('use a path from the site\'s root ending in "/", such as "/ws/" or "/chat/ws/"')
+    return value
+
+
 RATE_FORM = 'write "rate/burst" (e.g. "10/20": 10 a second, 20 at once), or "0" (or None) for no limit'
 
 
@@ -244,6 +250,8 @@ KEYS: dict[str, Key] = {
     "WEBHOOKS_PER_ROOM": Key(10, POSITIVE),
     # Origins besides this site that a notification's data.url may link to.
     "NOTIFICATION_URL_ORIGINS": Key([], _origins),
+    # The path of Parley's WebSocket, as the host's ASGI router serves it (the pages' scripts connect there).
+    "WEBSOCKET_PATH": Key("/ws/", _websocket_path),
 }
 
 

@@ -359,6 +359,7 @@ PARLEY = {
     "WEBHOOK_ALLOWED_NETWORKS": env.list("PARLEY_WEBHOOK_ALLOWED_NETWORKS", default=[]),
     "WEBHOOKS_PER_ROOM": env.int("PARLEY_WEBHOOKS_PER_ROOM", default=10),
     "NOTIFICATION_URL_ORIGINS": env.list("PARLEY_NOTIFICATION_URL_ORIGINS", default=[]),
+    "WEBSOCKET_PATH": env.str("PARLEY_WEBSOCKET_PATH", default="/ws/"),
 }
 
 # E-mail (Django's e-mail framework): EMAIL_URL such as smtp://user:pass@mail:587 (smtp+tls://,

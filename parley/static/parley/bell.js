@@ -10,6 +10,8 @@
 // Text is always set with textContent: a notification's data never becomes HTML, and a link is
 // made only to this site or to an origin the server allows (`safeHref`), whatever is stored.
 
+import { roomUrl, socketUrl } from "./config.js";
+
 const state = JSON.parse(document.getElementById("parley-bell").textContent);
 const bell = document.getElementById("bell");
 const button = document.getElementById("bell-button");
@@ -54,7 +56,7 @@ function describe(notification) {
       if (data.withheld) return { text: "A mention in a room you can no longer read.", href: null };
       return {
         text: `${data.author}${data.author_guest ? " (guest)" : ""} mentioned you in #${data.room}: ${data.excerpt ?? ""}`,
-        href: `/chat/${encodeURIComponent(data.room)}/`,
+        href: roomUrl(data.room),
       };
     default:
       return { text: data.text ?? data.title ?? notification.kind, href: data.url };
@@ -133,8 +135,7 @@ function handleFrame(frame) {
 }
 
 function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws/`);
+  const ws = new WebSocket(socketUrl());
   socket = ws;
   ws.addEventListener("open", () => send({ type: "notifications", since: newestId }));
   ws.addEventListener("message", (event) => {

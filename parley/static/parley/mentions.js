@@ -1,9 +1,11 @@
 // @mention autocomplete in the room's composer.
 //
 // Typing "@" and the start of a name lists up to 8 people of the room (GET
-// /api/rooms/{slug}/people?prefix=…); arrow keys move, Enter or Tab picks, Escape closes, and a
+// the API's rooms/{slug}/people?prefix=…); arrow keys move, Enter or Tab picks, Escape closes, and a
 // click picks too. The pick replaces "@al" with "@alice ". Names are inserted as text only.
 // Its keys are handled on the form in the capture phase, before the composer's own Enter-to-send.
+
+import { apiUrl } from "./config.js";
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const composer = document.getElementById("composer");
@@ -55,7 +57,7 @@ function known(prefix) {
 
 async function lookUp(prefix) {
   const question = ++asked;
-  const url = `/api/rooms/${encodeURIComponent(config.room)}/people?prefix=${encodeURIComponent(prefix)}`;
+  const url = apiUrl(`rooms/${encodeURIComponent(config.room)}/people?prefix=${encodeURIComponent(prefix)}`);
   try {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) return;

@@ -5,6 +5,8 @@
 // reconnect, fills any gap between the messages it shows from `history`, and resends
 // unacknowledged messages with the same client_id, so a retry is never stored twice.
 
+import { socketUrl } from "./config.js";
+
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const history = JSON.parse(document.getElementById("parley-history").textContent);
 
@@ -462,9 +464,8 @@ function loseRoom(detail) {
 
 function connect() {
   reconnectTimer = null;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
   setConnection("connecting", attempt ? "Reconnecting…" : "Connecting…");
-  const ws = new WebSocket(`${scheme}://${location.host}/ws/`);
+  const ws = new WebSocket(socketUrl());
   socket = ws;
   ws.addEventListener("open", subscribe);
   ws.addEventListener("message", (event) => {

@@ -7,14 +7,16 @@
 // rendered with the page, follow `unread` frames live (the user read a room in another tab or
 // device, or someone wrote to them in a direct conversation: the server pushes that one; the
 // bell's socket re-dispatches them as `parley:frame` events), and are refreshed from
-// `GET /api/rooms` whenever the page regains focus and every 30 s while it is visible.
+// the API's `GET rooms` whenever the page regains focus and every 30 s while it is visible.
 // A direct conversation the page does not list yet (someone wrote first) is added to the sidebar
-// from `GET /api/dms`. The open room's own badge stays hidden: its messages are on screen.
+// from `GET dms`. The open room's own badge stays hidden: its messages are on screen.
 // Names and counts are set with textContent only.
+
+import { apiUrl, roomUrl } from "./config.js";
 
 const REFRESH_MS = 30_000;
 const rooms = new Map(); // slug -> {lastRead, badges: [element]}
-const notDirect = new Set(); // slugs /api/dms did not know: do not ask about them again
+const notDirect = new Set(); // slugs the API's dms did not know: do not ask about them again
 const directList = document.getElementById("side-directs");
 const menuDot = document.getElementById("menu-dot");
 
@@ -64,7 +66,7 @@ function apply(slug, count, lastRead) {
 function directItem(conversation) {
   const link = document.createElement("a");
   link.className = "side-item direct";
-  link.href = `/chat/${encodeURIComponent(conversation.room)}/`;
+  link.href = roomUrl(conversation.room);
   link.dataset.room = conversation.room;
   link.dataset.name = conversation.with_user;
   link.dataset.lastRead = "0";
@@ -99,7 +101,7 @@ async function findDirect(slug) {
   const asked = [...wanted];
   wanted.clear();
   try {
-    const response = await fetch("/api/dms", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const response = await fetch(apiUrl("dms"), { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) return;
     const known = new Set();
     for (const conversation of (await response.json()).reverse()) {
@@ -125,7 +127,7 @@ async function refresh() {
   if (refreshing || document.hidden) return;
   refreshing = true;
   try {
-    const response = await fetch("/api/rooms", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const response = await fetch(apiUrl("rooms"), { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) return; // signed out, rate limited, …: the next refresh tries again
     for (const room of await response.json()) apply(room.slug, room.unread, room.last_read);
   } catch {

@@ -1,6 +1,8 @@
 // "/" puts the cursor in the search box (on a room's page, the box that searches that room),
 // unless the person is typing somewhere already. The search itself is a plain GET form.
 
+import { searchUrl } from "./config.js";
+
 function typingSomewhere(target) {
   return target instanceof HTMLElement && (target.isContentEditable || target.closest("input, textarea, select") !== null);
 }
@@ -13,7 +15,7 @@ document.addEventListener("keydown", (event) => {
   const box = boxes.find((element) => element && element.getClientRects().length > 0);
   event.preventDefault();
   if (!box) {
-    if (document.getElementById("search-q")) location.assign("/search/");
+    if (document.getElementById("search-q")) location.assign(searchUrl);
     return;
   }
   box.focus();

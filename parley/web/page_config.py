@@ -1,0 +1,32 @@
+"""The addresses Parley's scripts use, from the URLconf: the pages and the API under any prefix.
+
+Rendered into every Parley page as ``<script type="application/json" id="parley-urls">`` by
+``{% parley_config %}`` (``{% load parley %}``, in ``parley/base.html``); the scripts read it
+through ``parley/static/parley/config.js`` and never write a path of their own.
+"""
+
+from __future__ import annotations
+
+from django.urls import NoReverseMatch, reverse
+
+from parley.conf import parley_settings
+
+# A slug no room has, replaced by the script with the room's own (``roomUrl(slug)`` in config.js).
+ROOM_PLACEHOLDER = "__room__"
+
+
+def page_urls() -> dict[str, str]:
+    """``index``, ``search``, ``room`` (with ``__room__`` for the slug), ``api`` (its root, ending
+    in ``/``) and ``websocket`` (a path: the socket's route lives in the ASGI router, not the
+    URLconf, so it is ``PARLEY["WEBSOCKET_PATH"]``)."""
+    try:
+        api = reverse("api:api-root")
+    except NoReverseMatch:  # a host that mounts the pages without Parley's HTTP API
+        api = ""
+    return {
+        "index": reverse("parley:index"),
+        "search": reverse("parley:search"),
+        "room": reverse("parley:room", kwargs={"slug": ROOM_PLACEHOLDER}),
+        "api": api,
+        "websocket": parley_settings.WEBSOCKET_PATH,
+    }
