@@ -24,14 +24,16 @@ class ParleyConfig(AppConfig):
     def ready(self) -> None:
         """Register the system checks, follow the user model's sign-ins and saves (log-in throttle,
         guest-name keys, closing the sockets of a sign-in that ends), patch Daphne's close codes,
-        keep the search index complete."""
+        keep the search index complete, start the task runner with a server's first request."""
         from parley import checks  # noqa: F401  (registers them)
         from parley.accounts.signals import accounts_signals_connect
         from parley.realtime.daphne_compat import allow_standard_close_codes
         from parley.search.indexing import search_index_repair
+        from parley.tasks.asgi import tasks_on_requests_start
 
         accounts_signals_connect()
         allow_standard_close_codes()
+        tasks_on_requests_start()
         # After every migrate: a later migration of parley_message may have rebuilt the table
         # (SQLite drops a table's triggers with it) or PARLEY_SEARCH_CONFIG may have changed.
         post_migrate.connect(search_index_repair, sender=self, dispatch_uid="parley.search.repair")

@@ -83,7 +83,9 @@ def _search_config(value: Any) -> str:
     return value
 
 
-def _websocket_path(value: Any) -> str:
+def _websocket_path(value: Any) -> str | None:
+    if value is None:
+        return None
     if not isinstance(value, str) or not re.match(r"^/([^/\s?#]+/)*$", value):
         raise BadValue('use a path from the site\'s root ending in "/", such as "/ws/" or "/chat/ws/"')
     return value
@@ -250,8 +252,9 @@ KEYS: dict[str, Key] = {
     "WEBHOOKS_PER_ROOM": Key(10, POSITIVE),
     # Origins besides this site that a notification's data.url may link to.
     "NOTIFICATION_URL_ORIGINS": Key([], _origins),
-    # The path of Parley's WebSocket, as the host's ASGI router serves it (the pages' scripts connect there).
-    "WEBSOCKET_PATH": Key("/ws/", _websocket_path),
+    # The path of Parley's WebSocket, as the host's ASGI router serves it (the pages' scripts connect
+    # there); None: "ws/" under the prefix of Parley's pages, where parley.routing mounted beside them puts it.
+    "WEBSOCKET_PATH": Key(None, _websocket_path),
 }
 
 

@@ -107,7 +107,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # The API's 404 and 405 answers in its JSON; a page's form over DATA_UPLOAD_MAX_MEMORY_SIZE
     # answers 413 (it must come before CsrfViewMiddleware, which would read the form first).
-    "parley.api.middleware.ApiErrorsMiddleware",
     "parley.web.middleware.RequestTooLargeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -359,7 +358,7 @@ PARLEY = {
     "WEBHOOK_ALLOWED_NETWORKS": env.list("PARLEY_WEBHOOK_ALLOWED_NETWORKS", default=[]),
     "WEBHOOKS_PER_ROOM": env.int("PARLEY_WEBHOOKS_PER_ROOM", default=10),
     "NOTIFICATION_URL_ORIGINS": env.list("PARLEY_NOTIFICATION_URL_ORIGINS", default=[]),
-    "WEBSOCKET_PATH": env.str("PARLEY_WEBSOCKET_PATH", default="/ws/"),
+    "WEBSOCKET_PATH": env.str("PARLEY_WEBSOCKET_PATH", default=None),
 }
 
 # E-mail (Django's e-mail framework): EMAIL_URL such as smtp://user:pass@mail:587 (smtp+tls://,

@@ -15,10 +15,9 @@ admin.site.login_form = AdminLoginForm
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("parley.accounts.urls")),
-    path("api/", api.urls),
     path("", include("parley.ops.urls")),
     # The demo shop (the article's order-status notifications).
     path("orders/", include("orders.urls")),
-    # Parley's pages (namespace "parley"): the rooms at /, /chat/<room>/, search at /search/.
+    # Parley's pages and API (namespace "parley"): the rooms at /, /chat/<room>/, search at /search/, the API at /api/.
     path("", include("parley.urls")),
 ]

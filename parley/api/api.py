@@ -25,7 +25,7 @@ api = NinjaAPI(
         "Guests cannot use the API. Every error is {code, detail} with the WebSocket protocol's codes."
     ),
     auth=API_AUTH,
-    urls_namespace="api",
+    urls_namespace="parley:api",  # mounted by parley.urls (namespace "parley") at api/
 )
 install_error_handlers(api)
 

@@ -103,6 +103,10 @@ def origin_allowed(scope: Scope, origin: str) -> bool:
     )
 
 
+# Where Channels' CookieMiddleware, SessionMiddleware and AuthMiddleware put what they read.
+SESSION_SCOPE_KEYS = frozenset({"cookies", "session", "user"})
+
+
 class OriginMiddleware:
     """Refuse origins Django would not trust (``origin_allowed``); strip cookies from clients that
     send no Origin."""
@@ -114,7 +118,9 @@ class OriginMiddleware:
         origin = header(scope, b"origin")
         if origin is None:
             headers = [(key, value) for key, value in scope["headers"] if key != b"cookie"]
-            scope = {**scope, "headers": headers}
+            # What a host's AuthMiddlewareStack already read from the cookie goes with it.
+            scope = {key: value for key, value in scope.items() if key not in SESSION_SCOPE_KEYS}
+            scope["headers"] = headers
         elif not origin_allowed(scope, origin.decode("latin-1")):
             return await WebsocketDenier()(scope, receive, send)
         return await self.app(scope, receive, send)
@@ -169,18 +175,20 @@ class IdentityMiddleware:
 
     @staticmethod
     async def _session_user(scope: Scope) -> User | None:
-        """Load the session named by the cookie into ``scope["session"]``; return its user, if any.
+        """The session's user, if any, with the session in ``scope["session"]``: the one a host's
+        ``AuthMiddlewareStack`` loaded, or else the one the cookie names.
 
-        Channels' ``AuthMiddlewareStack`` does the same but also wraps every ``send`` to save the
-        session, which costs a fifth of the fan-out's time (py-spy, 1,000-socket room) and is
-        never needed here: WebSockets only read the session.
+        Parley does not need the stack: it wraps every ``send`` to save the session, which costs a
+        fifth of the fan-out's time (py-spy, 1,000-socket room) and is never needed here, as
+        WebSockets only read the session.
         """
-        cookie = header(scope, b"cookie")
-        session_key = parse_cookie(cookie.decode("latin-1")).get(settings.SESSION_COOKIE_NAME) if cookie else None
-        if not session_key:
-            scope["user"] = AnonymousUser()
-            return None
-        scope["session"] = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+        if scope.get("session") is None:
+            cookie = header(scope, b"cookie")
+            session_key = parse_cookie(cookie.decode("latin-1")).get(settings.SESSION_COOKIE_NAME) if cookie else None
+            if not session_key:
+                scope["user"] = AnonymousUser()
+                return None
+            scope["session"] = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
         user = await get_user(scope)
         scope["user"] = user
         return user if user.is_authenticated else None

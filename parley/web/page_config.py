@@ -18,9 +18,10 @@ ROOM_PLACEHOLDER = "__room__"
 def page_urls() -> dict[str, str]:
     """``index``, ``search``, ``room`` (with ``__room__`` for the slug), ``api`` (its root, ending
     in ``/``) and ``websocket`` (a path: the socket's route lives in the ASGI router, not the
-    URLconf, so it is ``PARLEY["WEBSOCKET_PATH"]``)."""
+    URLconf, so it is ``PARLEY["WEBSOCKET_PATH"]``, or by default ``ws/`` beside the pages, where
+    ``parley.routing``'s routes are when the host mounts them at the pages' prefix)."""
     try:
-        api = reverse("api:api-root")
+        api = reverse("parley:api:api-root")
     except NoReverseMatch:  # a host that mounts the pages without Parley's HTTP API
         api = ""
     return {
@@ -28,5 +29,5 @@ def page_urls() -> dict[str, str]:
         "search": reverse("parley:search"),
         "room": reverse("parley:room", kwargs={"slug": ROOM_PLACEHOLDER}),
         "api": api,
-        "websocket": parley_settings.WEBSOCKET_PATH,
+        "websocket": parley_settings.WEBSOCKET_PATH or f"{reverse('parley:index')}ws/",
     }

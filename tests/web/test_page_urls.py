@@ -28,7 +28,8 @@ def test_pages_mounted_under_a_prefix_give_the_scripts_prefixed_addresses(client
     # The settings fixture, not @override_settings: mixed, the fixture's undo would bring the
     # test URLconf back for the tests after this one.
     settings.ROOT_URLCONF = "tests.web.prefixed_urls"
-    settings.PARLEY = {**getattr(settings, "PARLEY", {}), "WEBSOCKET_PATH": "/chat/ws/"}
+    # By default the socket is beside the pages, where parley.routing mounted at the same prefix puts it.
+    settings.PARLEY = {**getattr(settings, "PARLEY", {}), "WEBSOCKET_PATH": None}
     user = make_user("alice")
     make_room("lobby")
     client.force_login(user)
@@ -40,7 +41,7 @@ def test_pages_mounted_under_a_prefix_give_the_scripts_prefixed_addresses(client
             "index": "/chat/",
             "search": "/chat/search/",
             "room": "/chat/chat/__room__/",
-            "api": "/talk/api/",
+            "api": "/chat/api/",
             "websocket": "/chat/ws/",
         }
 
@@ -51,6 +52,13 @@ def test_a_guest_page_carries_the_addresses_too(client, make_room, settings):
     response = client.get(reverse("parley:room", kwargs={"slug": "lobby"}), follow=True)
     assert page_urls(response)["websocket"] == "/ws/"
     assert page_urls(response)["api"] == "/api/"
+
+
+def test_a_websocket_path_of_its_own_is_what_the_scripts_get(client, make_user, settings):
+    settings.ROOT_URLCONF = "tests.web.prefixed_urls"
+    settings.PARLEY = {**getattr(settings, "PARLEY", {}), "WEBSOCKET_PATH": "/sockets/parley/"}
+    client.force_login(make_user("alice"))
+    assert page_urls(client.get(reverse("parley:index")))["websocket"] == "/sockets/parley/"
 
 
 def test_the_websocket_path_is_checked(settings):
