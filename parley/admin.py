@@ -1,4 +1,9 @@
-"""Parley's admin pages: each domain package registers its own models in its ``admin`` module."""
+"""Parley's admin pages: each domain package registers its own models in its ``admin`` module.
+
+Their base classes are written unsubscripted (``admin.ModelAdmin``, not ``admin.ModelAdmin[Room]``,
+with ``type: ignore[type-arg]``), as are Parley's forms': subscripting them at run time needs
+``django_stubs_ext.monkeypatch()``, which a host project has no reason to run.
+"""
 
 from __future__ import annotations
 

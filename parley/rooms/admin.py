@@ -5,14 +5,14 @@ from django.contrib import admin
 from parley.rooms.models import Membership, Message, MessageEdit, Room
 
 
-class MembershipInline(admin.TabularInline[Membership, Room]):
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin[Room]):
+class RoomAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["slug", "title", "is_private", "guests_allowed", "last_seq", "created_by", "created_at"]
     list_filter = ["is_private", "guests_allowed"]
     search_fields = ["slug", "title"]
@@ -21,14 +21,14 @@ class RoomAdmin(admin.ModelAdmin[Room]):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["room", "user", "role", "joined_at"]
     list_filter = ["role"]
     search_fields = ["room__slug", "user__username"]
     raw_id_fields = ["user", "room"]
 
 
-class MessageEditInline(admin.TabularInline[MessageEdit, Message]):
+class MessageEditInline(admin.TabularInline):  # type: ignore[type-arg]
     """A message's earlier bodies, read-only: the record moderators consult after an edit or delete."""
 
     model = MessageEdit
@@ -42,7 +42,7 @@ class MessageEditInline(admin.TabularInline[MessageEdit, Message]):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin[Message]):
+class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Messages are stored history: the admin shows them but does not write them, so every
     message keeps the seq the service gave it and was published when it was stored."""
 
