@@ -92,6 +92,10 @@ class TaskClient:
             application = TaskConsumer.as_asgi()
             self.task = self.loop.create_task(application(dict(TASKS_SCOPE), self._queue.get, _nothing_to_send))
         else:
+            # A sweep first: under Channels' own ``runworker`` (which a host gets when "channels"
+            # precedes "parley" in INSTALLED_APPS) the worker's consumer starts only with a first
+            # message, and then sweeps for the due work left while no worker ran.
+            self._queue.put_nowait({"type": "tasks.sweep"})
             self.task = self.loop.create_task(self._send_forever(layer))
         self.task.add_done_callback(self._stopped)
 
