@@ -24,13 +24,15 @@ class ParleyConfig(AppConfig):
     def ready(self) -> None:
         """Register the system checks, follow the user model's sign-ins and saves (log-in throttle,
         guest-name keys, closing the sockets of a sign-in that ends), patch Daphne's close codes,
-        keep the search index complete."""
+        keep the search index complete, register Parley's own notification kinds."""
         from parley import checks  # noqa: F401  (registers them)
         from parley.accounts.signals import accounts_signals_connect
+        from parley.mentions.kind import mention_kind_register
         from parley.realtime.daphne_compat import allow_standard_close_codes
         from parley.search.indexing import search_index_repair
 
         accounts_signals_connect()
+        mention_kind_register()
         allow_standard_close_codes()
         # After every migrate: a later migration of parley_message may have rebuilt the table
         # (SQLite drops a table's triggers with it) or PARLEY_SEARCH_CONFIG may have changed.
