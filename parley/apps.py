@@ -24,14 +24,17 @@ class ParleyConfig(AppConfig):
     def ready(self) -> None:
         """Register the system checks, follow the user model's sign-ins and saves (log-in throttle,
         guest-name keys, closing the sockets of a sign-in that ends), patch Daphne's close codes,
-        keep the search index complete, start the task runner with a server's first request."""
+        keep the search index complete, start the task runner with a server's first request, register
+        Parley's own notification kinds."""
         from parley import checks  # noqa: F401  (registers them)
         from parley.accounts.signals import accounts_signals_connect
+        from parley.mentions.kind import mention_kind_register
         from parley.realtime.daphne_compat import allow_standard_close_codes
         from parley.search.indexing import search_index_repair
         from parley.tasks.asgi import tasks_on_requests_start
 
         accounts_signals_connect()
+        mention_kind_register()
         allow_standard_close_codes()
         tasks_on_requests_start()
         # After every migrate: a later migration of parley_message may have rebuilt the table

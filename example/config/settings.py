@@ -127,7 +127,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "parley.web.context_processors.notification_bell",
             ],
         },
     },

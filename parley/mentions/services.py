@@ -16,13 +16,13 @@ from django.db.models import Q
 
 from parley.accounts.identity import user_identity
 from parley.conf import parley_settings
+from parley.mentions.kind import MENTION
 from parley.mentions.parsing import mentioned_names
 from parley.notifications.services import notify
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Message
 from parley.tasks.queue import enqueue_on_commit
 
-MENTION = "mention"
 EXCERPT_LENGTH = 140
 
 

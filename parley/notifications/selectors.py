@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Max, QuerySet
 
+from parley.notifications.kinds import notification_described
 from parley.notifications.models import Notification
 from parley.realtime.protocol import notification_data
 from parley.rooms.access import readable_by_user_id
@@ -41,17 +42,18 @@ def notifications_withheld(*, user_id: int, rows: Iterable[Notification]) -> set
     return {notification_id for notification_id, slug in about.items() if slug not in slugs}
 
 
+def notification_shown(row: Notification, *, withheld: bool = False) -> dict[str, Any]:
+    """``row`` in wire shape, worded and linked by its kind (``kinds``); ``withheld``: without
+    the data of a room its recipient may no longer read."""
+    data = dict(WITHHELD) if withheld else row.data
+    return notification_data(row, data=data, **notification_described(row.kind, data))
+
+
 def _shown(user_id: int, rows: Iterable[Notification]) -> list[dict[str, Any]]:
     """``rows`` in wire shape, as their recipient may see them now."""
     rows = list(rows)
     withheld = notifications_withheld(user_id=user_id, rows=rows)
-    shown = []
-    for row in rows:
-        data = notification_data(row)
-        if row.pk in withheld:
-            data["data"] = dict(WITHHELD)
-        shown.append(data)
-    return shown
+    return [notification_shown(row, withheld=row.pk in withheld) for row in rows]
 
 
 def notifications_unread_count(*, user_id: int) -> int:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from parley.notifications.links import link_allowed, link_rule
 from parley.notifications.models import Notification
-from parley.notifications.selectors import notifications_unread_count
+from parley.notifications.selectors import notification_shown, notifications_unread_count
 from parley.realtime.events import publish_notification_on_commit, publish_unread_on_commit
 
 KIND_MAX_LENGTH = 64
@@ -58,7 +58,11 @@ def notify(
     created = []
     for user_id in locked:
         notification = Notification.objects.create(recipient_id=user_id, kind=kind, data=data)
-        publish_notification_on_commit(notification, unread=notifications_unread_count(user_id=user_id))
+        publish_notification_on_commit(
+            user_id=user_id,
+            notification=notification_shown(notification),
+            unread=notifications_unread_count(user_id=user_id),
+        )
         created.append(notification)
     return created
 

@@ -20,11 +20,10 @@ from django.db import transaction
 
 from parley.realtime.metrics import MESSAGES_STORED
 from parley.realtime.outages import CHANNEL_LAYER
-from parley.realtime.protocol import message_data, notification_data
+from parley.realtime.protocol import message_data
 from parley.realtime.tokens import token_forget, token_forget_user
 
 if TYPE_CHECKING:
-    from parley.notifications.models import Notification
     from parley.rooms.models import Message
 
 ROOM_MESSAGE = "room.message"
@@ -134,15 +133,11 @@ def _published_message(group: str, event: dict[str, Any]) -> None:
     publish(group, event)
 
 
-def publish_notification_on_commit(notification: Notification, *, unread: int) -> None:
-    """Push a newly stored notification, and the recipient's new unread count, after commit."""
-    event = {
-        "type": USER_NOTIFICATION,
-        "user_id": notification.recipient_id,
-        "notification": notification_data(notification),
-        "unread": unread,
-    }
-    transaction.on_commit(partial(publish, user_group(notification.recipient_id), event))
+def publish_notification_on_commit(*, user_id: int, notification: dict[str, Any], unread: int) -> None:
+    """Push a newly stored notification (in wire shape, ``NotificationData``) to its recipient
+    ``user_id``, with their new unread count, after commit."""
+    event = {"type": USER_NOTIFICATION, "user_id": user_id, "notification": notification, "unread": unread}
+    transaction.on_commit(partial(publish, user_group(user_id), event))
 
 
 def publish_unread_on_commit(*, user_id: int, unread: int) -> None:

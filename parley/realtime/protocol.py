@@ -454,6 +454,15 @@ class NotificationData(BaseModel):
     )
     created_at: str = Field(description="When it was stored: ISO 8601, UTC.")
     read: bool = Field(description="Whether the recipient has marked it read.")
+    text: str = Field(
+        description=(
+            "What it says, for people, worded by the server: by the kind's registered wording "
+            "(parley.notifications.kinds), else data.text, data.title or the kind."
+        )
+    )
+    url: str | None = Field(
+        description="Where it leads: a path on this site or a URL on an allowed origin; null for no link."
+    )
 
 
 class Notification(NotificationData, ServerFrame):
@@ -634,12 +643,18 @@ def message_data(
     }
 
 
-def notification_data(notification: StoredNotification) -> dict[str, Any]:
-    """A stored notification in its wire shape (``NotificationData``), as plain JSON-ready values."""
+def notification_data(
+    notification: StoredNotification, *, data: dict[str, Any], text: str, url: str | None
+) -> dict[str, Any]:
+    """A stored notification in its wire shape (``NotificationData``), as plain JSON-ready values:
+    with ``data`` as its recipient may see it, worded ``text`` and leading to ``url`` (the domain
+    decides all three: ``parley.notifications.selectors.notification_shown``)."""
     return {
         "id": notification.pk,
         "kind": notification.kind,
-        "data": notification.data,
+        "data": data,
         "created_at": iso_time(notification.created_at),
         "read": notification.read_at is not None,
+        "text": text,
+        "url": url,
     }

@@ -1,7 +1,8 @@
 """The addresses Parley's scripts use, from the URLconf: the pages and the API under any prefix.
 
-Rendered into every Parley page as ``<script type="application/json" id="parley-urls">`` by
-``{% parley_config %}`` (``{% load parley %}``, in ``parley/base.html``); the scripts read it
+Rendered once into every page that runs Parley's scripts as ``<script type="application/json"
+id="parley-urls">`` by ``{% parley_config %}`` (``{% load parley %}``; ``{% parley_assets %}`` in
+``parley/page.html`` and ``{% parley_bell %}`` render it too, when the page lacks it); the scripts read it
 through ``parley/static/parley/config.js`` and never write a path of their own.
 """
 

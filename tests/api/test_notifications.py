@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_page_of_my_notifications_newest_first(make_user, api_as):
     alice, bob = make_user("alice"), make_user("bob")
-    first = notify([alice], "order.status", {"order_id": 1})[0]
+    first = notify([alice], "order.status", {"order_id": 1, "status": "paid"})[0]
     second = notify([alice], "mention", {})[0]
     notify([bob], "other", {})
     response = api_as(alice).get("/notifications")
@@ -22,9 +22,11 @@ def test_a_page_of_my_notifications_newest_first(make_user, api_as):
     assert body["notifications"][1] == {
         "id": first.pk,
         "kind": "order.status",
-        "data": {"order_id": 1},
+        "data": {"order_id": 1, "status": "paid"},
         "created_at": body["notifications"][1]["created_at"],
         "read": False,
+        "text": "Order #1 is now paid.",
+        "url": "/orders/1/",
     }
     assert body["unread"] == 2
     assert [n["id"] for n in api_as(alice).get("/notifications", before=second.pk).json()["notifications"]] == [

@@ -52,7 +52,15 @@ def test_replay_gives_the_newest_after_since_oldest_first(make_user):
     rows, truncated = notifications_since(user_id=alice.pk, since=None, limit=2)
     assert [row["id"] for row in rows] == ids[3:]
     assert truncated
-    assert rows[0] == {"id": ids[3], "kind": "n", "data": {"i": 3}, "created_at": rows[0]["created_at"], "read": False}
+    assert rows[0] == {
+        "id": ids[3],
+        "kind": "n",
+        "data": {"i": 3},
+        "created_at": rows[0]["created_at"],
+        "read": False,
+        "text": "n",
+        "url": None,
+    }
     assert rows[0]["created_at"].endswith("Z")
 
 

@@ -23,6 +23,9 @@ async def test_a_signed_in_socket_receives_its_notifications_without_subscribing
         "data": {"order_id": 3, "status": "shipped"},
         "created_at": frame["created_at"],
         "read": False,
+        # Worded and linked as the demo shop registered order.status (orders/apps.py).
+        "text": "Order #3 is now shipped.",
+        "url": "/orders/3/",
     }
     assert await alices.receive_json_from(timeout=3) == {"type": "notifications_unread", "count": 1}
     assert await bobs.receive_nothing(timeout=0.3)

@@ -1,4 +1,4 @@
-// The notification bell on every page of a signed-in user (protocol v1, docs/protocol.md).
+// The notification bell, `{% parley_bell %}`, on any page of a signed-in user (protocol v1, docs/protocol.md).
 //
 // It keeps one WebSocket for the user's notifications: the server pushes them without a
 // subscription. The page was rendered with the newest notifications; on every (re)connect the
@@ -10,7 +10,7 @@
 // Text is always set with textContent: a notification's data never becomes HTML, and a link is
 // made only to this site or to an origin the server allows (`safeHref`), whatever is stored.
 
-import { roomUrl, socketUrl } from "./config.js";
+import { socketUrl } from "./config.js";
 
 const state = JSON.parse(document.getElementById("parley-bell").textContent);
 const bell = document.getElementById("bell");
@@ -45,34 +45,17 @@ function safeHref(url) {
   return resolved.origin === location.origin || origins.includes(resolved.origin) ? resolved.href : null;
 }
 
-// What a notification says, and where it leads, by kind.
-function describe(notification) {
-  const data = notification.data || {};
-  switch (notification.kind) {
-    case "order.status":
-      return { text: `Order #${data.order_id} is now ${data.status}.`, href: `/orders/${data.order_id}/` };
-    case "mention":
-      // A mention in a room you can no longer read comes without its room, author or excerpt.
-      if (data.withheld) return { text: "A mention in a room you can no longer read.", href: null };
-      return {
-        text: `${data.author}${data.author_guest ? " (guest)" : ""} mentioned you in #${data.room}: ${data.excerpt ?? ""}`,
-        href: roomUrl(data.room),
-      };
-    default:
-      return { text: data.text ?? data.title ?? notification.kind, href: data.url };
-  }
-}
-
 function render(notification) {
-  const { text, href: wanted } = describe(notification);
-  const href = safeHref(wanted);
+  // The server words every notification and picks its link (`text`, `url`: the kinds registered
+  // in parley.notifications.kinds), for any kind; the link is checked again here all the same.
+  const href = safeHref(notification.url);
   const item = document.createElement("li");
   item.className = notification.read ? "read" : "unread";
   item.dataset.id = String(notification.id);
   const link = document.createElement(href ? "a" : "span");
   if (href) link.href = href;
   link.className = "bell-text";
-  link.textContent = text;
+  link.textContent = notification.text ?? notification.kind;
   const when = document.createElement("time");
   when.dateTime = notification.created_at;
   when.textContent = timeFormat.format(new Date(notification.created_at));
