@@ -135,6 +135,9 @@ def host_project(venv: Path, where: Path, database_name: str | None) -> Path:
         '    path("", orders.views.home, name="home"),\n'
         '    path("orders/ship/", orders.views.ship, name="ship"),\n'
         "]\n"
+        # Served by Django itself while DEBUG is on, whatever the server (Uvicorn here).
+        "from django.contrib.staticfiles.urls import staticfiles_urlpatterns  # noqa: E402\n\n"
+        "urlpatterns += staticfiles_urlpatterns()\n"
     )
     urls.write_text(text)
     # Parley's part, from the README as written: settings and URLs are added to, the rest are files.
@@ -237,11 +240,13 @@ def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tup
             "hello from the host's layout", timeout=WAIT_MS
         )
 
-        # The host's own page with {% parley_bell %}; a host view's notify() reaches it live.
+        # The host's own page, with {% parley_bell %} in the host's header; a host view's notify()
+        # reaches it live, worded as the host registered the kind (the README's orders/apps.py).
         page.goto(f"{base}/")
         bell = page.locator("#host-bell")
         expect(bell.locator(".bell-count")).to_be_hidden(timeout=WAIT_MS)
-        page.wait_for_timeout(500)  # the bell's socket opens after the page loads
+        # The bell says it is live once its socket has answered.
+        expect(bell.locator(".bell[data-live='true']")).to_have_count(1, timeout=WAIT_MS)
         status = page.evaluate(
             """async () => {
                 const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
@@ -251,6 +256,10 @@ def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tup
         )
         assert status == 200
         expect(bell.locator(".bell-count")).to_have_text("1", timeout=WAIT_MS)
+        bell.locator(".bell-button").click()
+        notice = bell.locator(".bell-list .bell-text").first
+        expect(notice).to_have_text("Order #7 is now shipped.", timeout=WAIT_MS)
+        assert notice.get_attribute("href") == "/orders/7/"
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
         browser.close()
 

@@ -19,6 +19,6 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def ship(request: HttpRequest) -> HttpResponse:
     [notification] = notify(
-        users=[request.user], kind="order.status", data={"order": 7, "status": "shipped", "url": "/orders/7/"}
+        users=[request.user], kind="order.status", data={"order": 7, "status": "shipped"}
     )
     return JsonResponse({"notification": notification.pk})
