@@ -70,6 +70,12 @@ def _text(value: Any) -> str:
     return value
 
 
+def _link(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise BadValue('use a URL name such as "parley_accounts:signup", a path such as "/accounts/signup/", or None')
+    return value
+
+
 def _site_url(value: Any) -> str:
     if not isinstance(value, str) or (value and not re.match(r"^https?://[^/\s]+", value)):
         raise BadValue('use the site\'s address, such as "https://chat.example.com", or "" for no links')
@@ -242,6 +248,10 @@ KEYS: dict[str, Key] = {
     "LOGIN_FAILURES": Key("5/300", parse_failures),
     "LOGIN_USERNAME_FAILURES": Key("100/3600", parse_failures),
     "LOGIN_ADDRESS_FAILURES": Key("20/300", parse_failures),
+    # Where Parley's pages link to sign up and sign out (a URL name or a path), None for no link.
+    # Signing in follows the host's LOGIN_URL.
+    "SIGNUP_URL": Key(None, _link),
+    "LOGOUT_URL": Key(None, _link),
     # Seconds a request header may take under Parley's Uvicorn protocol (slow-loris); 0: no limit.
     "HEADER_TIMEOUT": Key(10.0, SECONDS),
     # Who may read /metrics: these addresses, and anyone with "Authorization: Bearer <METRICS_TOKEN>".

@@ -211,7 +211,8 @@ AUTHENTICATION_BACKENDS = [
     "parley.accounts.login_throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-LOGIN_URL = "login"
+# The example site uses Parley's own account pages (parley/accounts/urls.py, mounted at accounts/).
+LOGIN_URL = "parley_accounts:login"
 LOGIN_REDIRECT_URL = "parley:index"
 LOGOUT_REDIRECT_URL = "parley:index"
 
@@ -351,6 +352,9 @@ PARLEY = {
     "LOGIN_FAILURES": env.str("PARLEY_LOGIN_FAILURES", default="5/300"),
     "LOGIN_USERNAME_FAILURES": env.str("PARLEY_LOGIN_USERNAME_FAILURES", default="100/3600"),
     "LOGIN_ADDRESS_FAILURES": env.str("PARLEY_LOGIN_ADDRESS_FAILURES", default="20/300"),
+    # Parley's own sign-up and sign-out pages (accounts/, in config/urls.py); signing in follows LOGIN_URL.
+    "SIGNUP_URL": "parley_accounts:signup",
+    "LOGOUT_URL": "parley_accounts:logout",
     "HEADER_TIMEOUT": env.float("PARLEY_HEADER_TIMEOUT", default=10.0),
     "METRICS_ALLOWED_IPS": env.list("PARLEY_METRICS_ALLOWED_IPS", default=["127.0.0.0/8", "::1/128"]),
     "METRICS_TOKEN": env.str("PARLEY_METRICS_TOKEN", default=""),

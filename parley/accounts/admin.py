@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from parley.accounts.models import ApiToken
+from parley.accounts.users import name_lookup
 
 
 @admin.register(ApiToken)
@@ -11,5 +13,8 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
-    search_fields = ["user__username", "name", "prefix"]
     readonly_fields = ["prefix", "digest", "created_at", "last_used_at"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # The host's user model names its users by its USERNAME_FIELD, not always "username".
+        return [name_lookup(through="user"), "name", "prefix"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 
+from parley.accounts.users import User
 from parley.conf import parley_settings
 
 # Where a browser guest's chosen name and stable id live in the Django session.

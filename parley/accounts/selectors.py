@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
-
 from parley.accounts.models import ApiToken, UsernameKey
 from parley.accounts.names import name_key
 from parley.accounts.services import TOKEN_PREFIX, token_digest
+from parley.accounts.users import User, active_lookup, name_lookup, users, users_active
 
 
 def token_active(*, secret: str) -> ApiToken | None:
@@ -16,7 +14,7 @@ def token_active(*, secret: str) -> ApiToken | None:
         return None
     try:
         return ApiToken.objects.select_related("user").get(
-            digest=token_digest(secret), revoked_at__isnull=True, user__is_active=True
+            digest=token_digest(secret), revoked_at__isnull=True, **active_lookup(through="user")
         )
     except ApiToken.DoesNotExist:
         return None
@@ -38,15 +36,19 @@ def token_of_user(*, user: User, token_id: int) -> ApiToken | None:
     return ApiToken.objects.filter(user=user, pk=token_id).first()
 
 
+def user_by_name(*, name: str) -> User | None:
+    """The active user whose name (``USERNAME_FIELD``) is exactly ``name``, or None."""
+    return users_active().filter(**{name_lookup(): name}).first()
+
+
 def users_by_username(*, usernames: list[str]) -> dict[str, User]:
-    """The active users with these usernames, by username (unknown ones are left out)."""
-    return {user.username: user for user in User.objects.filter(username__in=usernames, is_active=True)}
+    """The active users with these names (``USERNAME_FIELD``), by name (unknown ones are left out)."""
+    return {user.get_username(): user for user in users_active().filter(**{name_lookup("in"): usernames})}
 
 
 def name_registered(*, name: str) -> bool:
     """Whether ``name`` is a registered username, or looks like one: the same but for case,
     Unicode forms or look-alike letters (``name_key``). Guests may not take such names."""
-    user_model = get_user_model()
-    if user_model._default_manager.filter(**{f"{user_model.USERNAME_FIELD}__iexact": name.strip()}).exists():
+    if users().filter(**{name_lookup("iexact"): name.strip()}).exists():
         return True  # even a user saved without its key (bulk_create, update) keeps their name
     return UsernameKey.objects.filter(key=name_key(name)).exists()

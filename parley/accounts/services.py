@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from parley.accounts.models import ApiToken, UsernameKey
 from parley.accounts.names import name_key
+from parley.accounts.users import User, name_lookup, users
 from parley.realtime.events import publish_signed_out_on_commit, publish_token_revoked_on_commit
 
 TOKEN_PREFIX = "parley_"
@@ -75,9 +75,10 @@ def stale_session_sockets_close(*, user_id: int, session_hash: str) -> None:
 
 @transaction.atomic
 def user_get_or_create(*, username: str, is_staff: bool = False, password: str | None = None) -> User:
-    """Return the user named ``username``, creating them (with ``password``, if given) when absent."""
-    user_model = get_user_model()
-    user, created = user_model.objects.get_or_create(username=username)
+    """Return the user named ``username`` (their ``USERNAME_FIELD``), creating them (with
+    ``password``, if given) when absent."""
+    named: dict[str, Any] = {name_lookup(): username}
+    user, created = users().get_or_create(**named)
     changed: list[str] = []
     if created:
         if password:

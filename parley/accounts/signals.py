@@ -14,6 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 from parley.accounts.services import session_sockets_close, stale_session_sockets_close, user_sockets_close
+from parley.accounts.users import active_lookup
 
 # What a user's row held before a save that may change how they sign in: (password, is_active).
 _STORED = "_parley_stored_credentials"
@@ -34,11 +35,12 @@ def before_user_saved(
         return
     if update_fields is not None and not {"password", "is_active"} & set(update_fields):
         return  # a log-in's last_login, say: nothing to read
-    # The host's user model: ``is_active`` is a field of Django's (AbstractUser), not of every model.
+    # The host's user model: ``is_active`` is a field of Django's (AbstractUser), not of every
+    # model; without one, every user stays active.
     rows = sender._default_manager.filter(pk=instance.pk)
-    stored = rows.values_list("password", "is_active").first()  # type: ignore[misc]
+    stored = rows.values_list("password", *active_lookup()).first()
     if stored is not None:
-        instance.__dict__[_STORED] = stored
+        instance.__dict__[_STORED] = (stored[0], stored[1] if len(stored) > 1 else True)
 
 
 def after_user_saved(sender: type[AbstractBaseUser], instance: AbstractBaseUser, **kwargs: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -18,6 +17,7 @@ from ninja.utils import check_csrf
 
 from parley.accounts.identity import Identity, user_identity
 from parley.accounts.selectors import token_active
+from parley.accounts.users import User
 from parley.api.errors import ApiError
 from parley.realtime.ratelimit import api_call_allowed, identity_key
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest
 from ninja import Path, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from parley.accounts.users import User
 from parley.api.auth import caller, caller_user
 from parley.api.errors import error_responses
 from parley.api.schemas import USERNAME_PATTERN, JsonBody, Text, Username

@@ -351,7 +351,7 @@ def rooms_messages_edits(request: HttpRequest, slug: SlugPath, seq: SeqPath) -> 
         MessageEditOut(
             action=edit.action,  # type: ignore[arg-type]
             previous_body=edit.previous_body,
-            edited_by=None if edit.edited_by is None else EditorOut(id=edit.edited_by.pk, name=edit.edited_by.username),
+            edited_by=None if (by := edit.edited_by) is None else EditorOut(id=by.pk, name=by.get_username()),
             edited_at=iso_time(edit.edited_at) or "",
         )
         for edit in message_edits(room=room, seq=seq, reader=identity)

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from parley.accounts.users import user_email, users_active
 from parley.conf import parley_settings
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notifications_withheld
@@ -66,8 +66,8 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
     (or every one is in a room the user may no longer read). Each notification is taken with a
     conditional UPDATE, so two runners never e-mail it twice.
     """
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.email or user_online(user_id):
+    user = users_active().filter(pk=user_id).first()
+    if user is None or not user_email(user) or user_online(user_id):
         return None
     now = timezone.now()
     pending = list(
@@ -103,7 +103,7 @@ def mention_email_claim(*, user_id: int) -> MentionEmail | None:
     context = {"user": user, "mentions": mentions, "rooms": rooms, "site_url": parley_settings.SITE_URL}
     text = render_to_string("parley/mentions/email.txt", context)
     return MentionEmail(
-        user_id=user_id, to=user.email, subject=subject, text=text, notification_ids=[n.pk for n in taken]
+        user_id=user_id, to=user_email(user), subject=subject, text=text, notification_ids=[n.pk for n in taken]
     )
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
-
 from parley.accounts.identity import Identity
+from parley.accounts.users import name_lookup, users_active
 from parley.moderation.models import RoomBan
 from parley.rooms.models import Membership, Message, Room
 
@@ -25,9 +24,11 @@ def mention_candidates(*, room: Room, identity: Identity, prefix: str, limit: in
     if not room.is_private:
         recent = Message.objects.filter(room=room, author__isnull=False).order_by("-seq")[:RECENT_MESSAGES]
         user_ids.update(author_id for author_id in recent.values_list("author_id", flat=True) if author_id)
-    users = User.objects.filter(pk__in=user_ids, is_active=True, username__istartswith=prefix).exclude(
-        pk__in=RoomBan.objects.filter(room=room).values("user_id")
+    users = (
+        users_active()
+        .filter(pk__in=user_ids, **{name_lookup("istartswith"): prefix})
+        .exclude(pk__in=RoomBan.objects.filter(room=room).values("user_id"))
     )
     if identity.user_id is not None:
         users = users.exclude(pk=identity.user_id)
-    return list(users.order_by("username").values_list("username", flat=True)[:limit])
+    return list(users.order_by(name_lookup()).values_list(name_lookup(), flat=True)[:limit])

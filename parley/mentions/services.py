@@ -10,11 +10,11 @@ from functools import reduce
 from operator import or_
 
 from channels.db import database_sync_to_async
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 
 from parley.accounts.identity import user_identity
+from parley.accounts.users import User, name_lookup, users_active
 from parley.conf import parley_settings
 from parley.mentions.kind import MENTION
 from parley.mentions.parsing import mentioned_names
@@ -37,7 +37,7 @@ def mentioned_readers(*, message: Message) -> list[User]:
     names = mentioned_names(message.body)
     if not names:
         return []
-    users = User.objects.filter(reduce(or_, (Q(username__iexact=name) for name in names)), is_active=True)
+    users = users_active().filter(reduce(or_, (Q(**{name_lookup("iexact"): name}) for name in names)))
     if message.author_id is not None:
         users = users.exclude(pk=message.author_id)
     readers = []

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import User
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from parley.accounts.identity import user_identity
+from parley.accounts.users import User
 from parley.moderation.models import DirectConversation, RoomBan, RoomMute
 from parley.rooms.access import readable_rooms
 from parley.rooms.models import Membership, Message, Room

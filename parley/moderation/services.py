@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from parley.accounts.selectors import user_by_name
+from parley.accounts.users import User, users
 from parley.moderation.models import DirectConversation, RoomBan, RoomMute
 from parley.realtime.events import publish_room_closed_on_commit, publish_room_kick_on_commit
 from parley.rooms.models import DIRECT_SLUG_PREFIX, Membership, Room
@@ -77,7 +78,7 @@ def _not_direct(room: Room) -> None:
 
 
 def _user(username: str) -> User:
-    user = User.objects.filter(username=username, is_active=True).first()
+    user = user_by_name(name=username)
     if user is None:
         raise ModerationError("not_found", f"There is no user {username!r}.")
     return user
@@ -89,11 +90,11 @@ def _target(room: Room, actor: User, actor_rank: int, username: str, doing: str)
     if target.pk == actor.pk:
         raise ModerationError("forbidden", f"You cannot {doing} yourself.")
     if target.is_staff:
-        raise ModerationError("forbidden", f"{target.username} is staff; staff cannot be moderated in a room.")
+        raise ModerationError("forbidden", f"{target.get_username()} is staff; staff cannot be moderated in a room.")
     target_rank = _rank(room, target)
     if target_rank >= actor_rank:
         raise ModerationError(
-            "forbidden", f"{target.username} is {_rank_name(target_rank, room)}; you cannot {doing} them."
+            "forbidden", f"{target.get_username()} is {_rank_name(target_rank, room)}; you cannot {doing} them."
         )
     return target
 
@@ -118,7 +119,7 @@ def _check_lift(room: Room, actor_rank: int, imposed_by: User | None, what: str)
     if imposer_rank > actor_rank:
         raise ModerationError(
             "forbidden",
-            f"This {what} was imposed by {imposed_by.username}, who is {_rank_name(imposer_rank, room)}; "
+            f"This {what} was imposed by {imposed_by.get_username()}, who is {_rank_name(imposer_rank, room)}; "
             "only they, or someone of at least their rank, can lift it.",
         )
 
@@ -131,7 +132,7 @@ def member_invite(*, room: Room, actor: User, username: str) -> Membership:
     _not_direct(room)
     user = _user(username)
     if RoomBan.objects.filter(room=room, user=user).exists():
-        raise ModerationError("conflict", f"{user.username} is banned from #{room.slug}; unban them first.")
+        raise ModerationError("conflict", f"{user.get_username()} is banned from #{room.slug}; unban them first.")
     membership, _ = Membership.objects.get_or_create(room=room, user=user)
     return membership
 
@@ -145,7 +146,7 @@ def member_remove(*, room: Room, actor: User, username: str) -> None:
     target = _target(room, actor, rank, username, "remove")
     removed, _ = Membership.objects.filter(room=room, user=target).delete()
     if not removed:
-        raise ModerationError("not_found", f"{target.username} is not a member of #{room.slug}.")
+        raise ModerationError("not_found", f"{target.get_username()} is not a member of #{room.slug}.")
     if room.is_private:
         publish_room_kick_on_commit(room.pk, target.pk, f"You were removed from #{room.slug}.")
 
@@ -203,7 +204,7 @@ def member_mute(
         raise ModerationError("conflict", "A mute lasts at most a year; ban the user instead.")
     target = _target(room, actor, rank, username, "mute")
     if RoomBan.objects.filter(room=room, user=target).exists():
-        raise ModerationError("conflict", f"{target.username} is banned from #{room.slug} already.")
+        raise ModerationError("conflict", f"{target.get_username()} is banned from #{room.slug} already.")
     _mark_restricted(room)
     mute, _ = RoomMute.objects.update_or_create(room=room, user=target, defaults={"by": actor, "until": until})
     return mute
@@ -235,7 +236,9 @@ def member_set_role(*, room: Room, actor: User, username: str, role: Role) -> Me
     target = _user(username)
     membership = Membership.objects.select_for_update().filter(room=room, user=target).first()
     if membership is None:
-        raise ModerationError("not_found", f"{target.username} is not a member of #{room.slug}; invite them first.")
+        raise ModerationError(
+            "not_found", f"{target.get_username()} is not a member of #{room.slug}; invite them first."
+        )
     if membership.role == role:
         return membership
     if role == "owner":
@@ -245,7 +248,8 @@ def member_set_role(*, room: Room, actor: User, username: str, role: Role) -> Me
     elif membership.role == Membership.Role.OWNER:
         raise ModerationError(
             "conflict",
-            f"{target.username} owns #{room.slug}; make someone else the owner instead, and they become a moderator.",
+            f"{target.get_username()} owns #{room.slug}; "
+            "make someone else the owner instead, and they become a moderator.",
         )
     membership.role = role
     membership.save(update_fields=["role"])
@@ -268,7 +272,7 @@ def room_settings_update(*, room: Room, actor: User, title: str, is_private: boo
         # Whoever follows the room without being a member (or staff) must stop receiving it now,
         # not at their next subscribe.
         readers = {*Membership.objects.filter(room=room).values_list("user_id", flat=True)}
-        readers |= {*User.objects.filter(is_staff=True).values_list("pk", flat=True)}
+        readers |= {*users().filter(is_staff=True).values_list("pk", flat=True)}
         publish_room_closed_on_commit(room.pk, readers, f"#{room.slug} is now private, for its members only.")
     return room
 

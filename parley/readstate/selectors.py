@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import User
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from parley.accounts.identity import Identity
+from parley.accounts.users import User
 from parley.moderation.selectors import direct_conversations
 from parley.readstate.models import ReadMarker
 from parley.rooms.access import readable_by_user_id

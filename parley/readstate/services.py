@@ -3,10 +3,10 @@ telling the recipient of a direct message their new unread count."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from parley.accounts.users import User
 from parley.moderation.models import DirectConversation
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count, unread_counts

@@ -19,7 +19,7 @@ from channels.auth import get_user
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError
@@ -37,6 +37,7 @@ from parley.accounts.identity import (
 )
 from parley.accounts.selectors import name_registered, token_active
 from parley.accounts.services import token_digest
+from parley.accounts.users import User
 from parley.conf import parley_settings
 from parley.realtime.consumers import CLOSE_RATE_LIMITED
 from parley.realtime.database import db_call

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.contrib.auth.models import User
+from parley.accounts.users import User
 
 TOKEN_CACHE_SECONDS = 60.0
 MAX_ENTRIES = 100_000

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
+from parley.accounts.users import users
 from parley.conf import parley_settings
 from parley.moderation.models import RoomBan, RoomMute
 from parley.rooms.models import Membership, Room
@@ -62,7 +62,7 @@ def readable_by(identity: Identity) -> Q:
 def readable_by_user_id(user_id: int) -> Q:
     """The rule for the user with this id, when only the id is at hand: whether they are staff is
     read by the query itself (a notification's recipient, an unread count's reader)."""
-    staff = User.objects.filter(pk=user_id, is_staff=True)
+    staff = users().filter(pk=user_id, is_staff=True)
     return Q(Exists(staff)) | _user_rooms(user_id)
 
 

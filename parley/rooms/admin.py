@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
+from parley.accounts.users import name_lookup
 from parley.rooms.models import Membership, Message, MessageEdit, Room
 
 
@@ -24,8 +26,11 @@ class RoomAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["room", "user", "role", "joined_at"]
     list_filter = ["role"]
-    search_fields = ["room__slug", "user__username"]
     raw_id_fields = ["user", "room"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # The host's user model names its users by its USERNAME_FIELD, not always "username".
+        return ["room__slug", name_lookup(through="user")]
 
 
 class MessageEditInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -48,7 +53,6 @@ class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_display = ["room", "seq", "author", "guest_name", "short_body", "created_at", "edited_at", "deleted_at"]
     list_filter = ["room"]
-    search_fields = ["body", "author__username", "guest_name"]
     list_select_related = ["room", "author"]
     readonly_fields = [
         "room",
@@ -66,6 +70,9 @@ class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: object) -> bool:
         return False
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["body", name_lookup(through="author"), "guest_name"]
 
     @admin.display(description="body")
     def short_body(self, message: Message) -> str:

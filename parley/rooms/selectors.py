@@ -10,6 +10,7 @@ from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Value,
 from django.db.models.functions import Lower
 
 from parley.accounts.identity import Identity
+from parley.accounts.users import name_lookup
 from parley.realtime.protocol import message_data
 from parley.rooms.access import RoomAccessError, check_can_read, readable_rooms, room_not_found
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
@@ -197,10 +198,11 @@ def room_members_page(*, room: Room, limit: int) -> MembersPage:
         output_field=IntegerField(),
     )
     memberships = Membership.objects.filter(room=room)
+    name = name_lookup(through="user")
     rows = (
-        memberships.annotate(rank=rank, folded=Lower("user__username"))
+        memberships.annotate(rank=rank, folded=Lower(name))
         .order_by("rank", "folded", "user_id")
-        .values_list("user_id", "user__username", "role")[:limit]
+        .values_list("user_id", name, "role")[:limit]
     )
     members = [Member(id=user_id, name=name, role=role) for user_id, name, role in rows]
     total = len(members) if len(members) < limit else memberships.count()

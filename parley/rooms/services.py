@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
+from parley.accounts.users import User
 from parley.realtime.events import publish_message_on_commit, publish_room_frame_on_commit
 from parley.realtime.protocol import (
     MAX_REACTIONS_PER_MESSAGE,

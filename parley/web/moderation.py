@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from parley.accounts.identity import Identity, user_identity
+from parley.accounts.users import User
 from parley.moderation.selectors import (
     direct_conversation_of,
     room_bans,

@@ -7,10 +7,9 @@ from dataclasses import asdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from parley.accounts.identity import (
@@ -19,6 +18,7 @@ from parley.accounts.identity import (
     guest_identity,
     request_identity,
 )
+from parley.accounts.users import User
 from parley.conf import parley_settings
 from parley.readstate.selectors import RoomList, room_list, unread_count
 from parley.rooms.access import RoomAccessError, guests_may_use
@@ -76,7 +76,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     if identity is None:
         if found is not None and guests_may_use(found):
             return render(request, "parley/guest.html", {"room": found, "form": GuestNameForm()})
-        return redirect(f"{reverse('login')}?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     try:
         readable = room_for_reader(slug=slug, identity=identity)
     except RoomAccessError as error:
@@ -84,7 +84,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, error.detail)  # banned from a public room: say so
             return redirect("parley:index")
         if error.code == "forbidden":
-            return redirect(f"{reverse('login')}?next={request.path}")
+            return redirect_to_login(request.get_full_path())
         raise Http404(error.detail) from None
     history = messages_before(room=readable, before=None, limit=HISTORY_PAGE, reader=identity)
     # Where the "new messages" divider goes; guests keep no read marker (null).

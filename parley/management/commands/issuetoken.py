@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from parley.accounts.services import token_issue, user_get_or_create
+from parley.accounts.users import name_lookup, users
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="issued by manage.py", help="A label for the token.")
 
     def handle(self, *args: Any, username: str, create: bool, staff: bool, name: str, **options: Any) -> None:
-        exists = get_user_model().objects.filter(username=username).exists()
+        exists = users().filter(**{name_lookup(): username}).exists()
         if not exists and not create:
             raise CommandError(f"No user named {username!r}; pass --create to create one.")
         user = user_get_or_create(username=username, is_staff=staff)
