@@ -28,7 +28,8 @@ class SignupForm(_UserCreationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         model = self._meta.model
-        if any(isinstance(v, UnicodeUsernameValidator) for v in model._meta.get_field(model.USERNAME_FIELD).validators):
+        validators = getattr(model._meta.get_field(model.USERNAME_FIELD), "validators", ())
+        if any(isinstance(validator, UnicodeUsernameValidator) for validator in validators):
             self.fields[model.USERNAME_FIELD].help_text = DJANGO_USERNAME_HINT
 
     def account_fields(self) -> list[BoundField]:
@@ -53,6 +54,8 @@ def signup_form_class() -> type[SignupForm]:
     name = user_model.USERNAME_FIELD
     # REQUIRED_FIELDS are what createsuperuser asks for; only those that may not be blank are
     # needed to sign up (Django's own user model requires an e-mail there, but may leave it blank).
-    required = [field for field in user_model.REQUIRED_FIELDS if not user_model._meta.get_field(field).blank]
+    required = [
+        field for field in user_model.REQUIRED_FIELDS if not getattr(user_model._meta.get_field(field), "blank", True)
+    ]
     meta = type("Meta", (), {"model": user_model, "fields": (name, *required), "field_classes": {name: UsernameField}})
     return type("SignupForm", (SignupForm,), {"Meta": meta})
