@@ -259,7 +259,7 @@ def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tup
         bell.locator(".bell-button").click()
         notice = bell.locator(".bell-list .bell-text").first
         expect(notice).to_have_text("Order #7 is now shipped.", timeout=WAIT_MS)
-        assert notice.get_attribute("href") == "/orders/7/"
+        assert notice.get_attribute("href") == f"{base}/orders/7/"
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.context.cookies())
         browser.close()
 
