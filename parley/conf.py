@@ -252,6 +252,10 @@ KEYS: dict[str, Key] = {
     "NOTIFICATION_URL_ORIGINS": Key([], _origins),
     # The path of Parley's WebSocket, as the host's ASGI router serves it (the pages' scripts connect there).
     "WEBSOCKET_PATH": Key("/ws/", _websocket_path),
+    # Permissions (parley.accounts.permissions): do staff hold all of Parley's without a grant; may
+    # every signed-in user create rooms ("everyone") or only holders of parley.add_room ("permitted").
+    "STAFF_PERMISSIONS": Key(True, _bool),
+    "ROOM_CREATION": Key("everyone", _choice("everyone", "permitted")),
 }
 
 
