@@ -265,6 +265,10 @@ KEYS: dict[str, Key] = {
     # The path of Parley's WebSocket, as the host's ASGI router serves it (the pages' scripts connect
     # there); None: "ws/" under the prefix of Parley's pages, where parley.routing mounted beside them puts it.
     "WEBSOCKET_PATH": Key(None, _websocket_path),
+    # Permissions (parley.accounts.permissions): do staff hold all of Parley's without a grant; may
+    # every signed-in user create rooms ("everyone") or only holders of parley.add_room ("permitted").
+    "STAFF_PERMISSIONS": Key(True, _bool),
+    "ROOM_CREATION": Key("everyone", _choice("everyone", "permitted")),
 }
 
 

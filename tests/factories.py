@@ -37,3 +37,12 @@ class RoomFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             for user in extracted:
                 Membership.objects.get_or_create(room=self, user=user)
+
+
+def grant_through_group(user: User, codename: str) -> None:
+    """Give ``user`` the permission ``parley.<codename>`` as a host would in its admin: through a group."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=f"{codename} holders")
+    group.permissions.add(Permission.objects.get(content_type__app_label="parley", codename=codename))
+    user.groups.add(group)

@@ -51,6 +51,8 @@ def test_the_tasks_mode_follows_a_redis_layer_unless_set(settings):
         ("TASKS", "celery", "one of"),
         ("SEARCH_CONFIG", "simple; drop table", "text search configuration"),
         ("SITE_URL", "chat.example.com", "the site's address"),
+        ("ROOM_CREATION", "staff", "one of 'everyone', 'permitted'"),
+        ("STAFF_PERMISSIONS", 0, "True or False"),
     ],
 )
 def test_a_wrong_value_raises_a_sentence_naming_the_key_and_the_form(settings, key, value, form):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 
+from parley.accounts.permissions import Codename, user_can
 from parley.accounts.users import User
 from parley.conf import parley_settings
 
@@ -34,6 +35,9 @@ class Identity:
     # "" for tokens and guests): logging that session out, or a new password, closes the connection.
     session_key: str | None = None
     session_hash: str = ""
+    # Parley's permissions of ``user`` once asked (``can``): an identity lives as long as its socket
+    # or request, so a permission granted meanwhile counts from the next connection or request.
+    _granted: dict[Codename, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_guest(self) -> bool:
@@ -42,6 +46,16 @@ class Identity:
     @property
     def is_staff(self) -> bool:
         return bool(self.user is not None and getattr(self.user, "is_staff", False))
+
+    def can(self, codename: Codename) -> bool:
+        """Whether this identity holds ``parley.<codename>`` (``parley.accounts.permissions``);
+        guests hold none. Asked once per identity: every post and subscribe asks again."""
+        if self.user is None:
+            return False
+        granted = self._granted.get(codename)
+        if granted is None:
+            granted = self._granted[codename] = user_can(self.user, codename)
+        return granted
 
     @property
     def display_name(self) -> str:

@@ -1,7 +1,8 @@
 """Server-side publish: a backend (Django or not) stores and delivers messages and notifications.
 
-``POST /api/publish`` with a staff user's token, in the manner of Centrifugo's server API or
-Pusher's trigger: ``{"rooms": [...], "message": {"body": ...}}`` posts a message to each room,
+``POST /api/publish`` with the token of a user holding ``parley.publish_messages`` (staff, by
+default), in the manner of Centrifugo's server API or Pusher's trigger: ``{"rooms": [...],
+"message": {"body": ...}}`` posts a message to each room (one the publisher may post in),
 ``{"users": [...], "notification": {"kind": ..., "data": {...}}}`` notifies each user; one call may
 do both. Everything is checked before anything is stored, and all of it is stored in one
 transaction: a call that fails stores nothing and delivers nothing.
@@ -20,6 +21,7 @@ from ninja.responses import Status
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from parley.accounts.identity import Identity
+from parley.accounts.permissions import PUBLISH_MESSAGES
 from parley.accounts.selectors import users_by_username
 from parley.api.auth import caller
 from parley.api.errors import ApiError, error_responses
@@ -155,7 +157,7 @@ def publish_store(
     "/publish",
     response={201: PublishOut, 200: PublishOut, **error_responses(403, 404, 413)},
     operation_id="publish",
-    summary="Publish messages and notifications from a backend (staff)",
+    summary="Publish messages and notifications from a backend (parley.publish_messages)",
 )
 def publish(
     request: HttpRequest,
@@ -169,12 +171,15 @@ def publish(
     ] = None,
 ) -> Status[PublishOut]:
     """Stores and delivers the message in every room (its author is you) and the notification to every
-    user, in one transaction: an unknown room or user (404) stores nothing. Staff only (403 otherwise).
+    user, in one transaction: an unknown room or user (404) stores nothing. Needs the
+    ``parley.publish_messages`` permission, which staff hold by default (403 otherwise).
     Answers 201, or 200 when nothing new was stored (a retried message and no notification)."""
     identity = caller(request)
-    if not identity.is_staff:
+    if not identity.can(PUBLISH_MESSAGES):
         raise ApiError(
-            "forbidden", "Only staff may publish; use a staff user's token ('manage.py issuetoken NAME --staff')."
+            "forbidden",
+            "Publishing takes the 'parley.publish_messages' permission (staff hold it); use such a user's "
+            "token ('manage.py issuetoken NAME --staff').",
         )
     body = validate_body(payload.message.body) if payload.message is not None else ""
     notification = payload.notification

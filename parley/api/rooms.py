@@ -28,6 +28,7 @@ from parley.realtime.protocol import (
     message_data,
     validate_body,
 )
+from parley.rooms.access import check_can_create_room
 from parley.rooms.models import Room
 from parley.rooms.selectors import (
     membership_roles,
@@ -123,12 +124,14 @@ def rooms_list(request: HttpRequest) -> list[RoomOut]:
 
 @router.post(
     "/rooms",
-    response={201: RoomOut, **error_responses(409)},
+    response={201: RoomOut, **error_responses(403, 409)},
     operation_id="rooms_create",
     summary="Create a room",
 )
 def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
-    """Create a room owned by you. A slug that is taken answers 409 (code invalid)."""
+    """Create a room owned by you. A slug that is taken answers 409 (code invalid). With
+    ``PARLEY["ROOM_CREATION"] = "permitted"``, only holders of ``parley.add_room`` may (403 otherwise)."""
+    check_can_create_room(identity=caller(request))
     user = caller_user(request)
     try:
         room = room_create(

@@ -1,10 +1,12 @@
 """Writes of moderation: members and their roles, bans, mutes, room settings, and direct conversations.
 
-Who may do what: staff may do everything; a room's owners may act on moderators and members, and
-its moderators on members only (never on owners or other moderators). Only owners (and staff)
-change roles and room settings. Every refusal is a ``ModerationError`` with a sentence a person
-can act on. A user who loses a room they follow (banned, or removed from a private room) loses
-it on every socket at once, after commit (``publish_room_kick_on_commit``).
+Who may do what: holders of ``parley.moderate_all_rooms`` (staff, by default) may do everything;
+a room's owners may act on moderators and members, and its moderators on members only (never on
+owners or other moderators). Only owners (and those holders) change roles and room settings. Nobody
+acts on someone who reads or moderates every room: no ban or mute would hold them. Every refusal
+is a ``ModerationError`` with a sentence a person can act on. A user who loses a room they follow
+(banned, or removed from a private room) loses it on every socket at once, after commit
+(``publish_room_kick_on_commit``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from parley.accounts.permissions import MODERATE_ALL_ROOMS, READ_ALL_ROOMS, holders, user_can
 from parley.accounts.selectors import user_by_name
 from parley.accounts.users import User, users
 from parley.moderation.models import DirectConversation, RoomBan, RoomMute
@@ -41,7 +44,8 @@ class ModerationError(Exception):
 
 # Who outranks whom: an actor acts only on people of a lower rank.
 _RANK = {Membership.Role.MEMBER: 1, Membership.Role.MODERATOR: 2, Membership.Role.OWNER: 3}
-_STAFF_RANK = 4
+# Holders of parley.moderate_all_rooms (staff, by default) outrank every room's owners.
+_ALL_ROOMS_RANK = 4
 
 
 def _role_of(room: Room, user: User) -> str | None:
@@ -49,8 +53,8 @@ def _role_of(room: Room, user: User) -> str | None:
 
 
 def _rank(room: Room, user: User) -> int:
-    if user.is_staff:
-        return _STAFF_RANK
+    if user_can(user, MODERATE_ALL_ROOMS):
+        return _ALL_ROOMS_RANK
     role = _role_of(room, user)
     return 0 if role is None else _RANK[Membership.Role(role)]
 
@@ -89,19 +93,20 @@ def _target(room: Room, actor: User, actor_rank: int, username: str, doing: str)
     target = _user(username)
     if target.pk == actor.pk:
         raise ModerationError("forbidden", f"You cannot {doing} yourself.")
-    if target.is_staff:
-        raise ModerationError("forbidden", f"{target.get_username()} is staff; staff cannot be moderated in a room.")
+    if user_can(target, MODERATE_ALL_ROOMS) or user_can(target, READ_ALL_ROOMS):
+        above = "is staff" if target.is_staff else "reads or moderates every room"
+        raise ModerationError("forbidden", f"{target.get_username()} {above}; they cannot be moderated in a room.")
     target_rank = _rank(room, target)
     if target_rank >= actor_rank:
         raise ModerationError(
-            "forbidden", f"{target.get_username()} is {_rank_name(target_rank, room)}; you cannot {doing} them."
+            "forbidden", f"{target.get_username()} is {_rank_name(target_rank, room, target)}; you cannot {doing} them."
         )
     return target
 
 
-def _rank_name(rank: int, room: Room) -> str:
-    if rank == _STAFF_RANK:
-        return "staff"
+def _rank_name(rank: int, room: Room, user: User) -> str:
+    if rank == _ALL_ROOMS_RANK:
+        return "staff" if user.is_staff else "a moderator of every room"
     role = "an owner" if rank == _RANK[Membership.Role.OWNER] else "a moderator"
     return f"{role} of #{room.slug}"
 
@@ -119,7 +124,8 @@ def _check_lift(room: Room, actor_rank: int, imposed_by: User | None, what: str)
     if imposer_rank > actor_rank:
         raise ModerationError(
             "forbidden",
-            f"This {what} was imposed by {imposed_by.get_username()}, who is {_rank_name(imposer_rank, room)}; "
+            f"This {what} was imposed by {imposed_by.get_username()}, "
+            f"who is {_rank_name(imposer_rank, room, imposed_by)}; "
             "only they, or someone of at least their rank, can lift it.",
         )
 
@@ -269,10 +275,10 @@ def room_settings_update(*, room: Room, actor: User, title: str, is_private: boo
     room.title, room.is_private, room.guests_allowed = title, is_private, guests_allowed
     room.save(update_fields=["title", "is_private", "guests_allowed"])
     if closing:
-        # Whoever follows the room without being a member (or staff) must stop receiving it now,
-        # not at their next subscribe.
+        # Whoever follows the room without being a member (or reading every room) must stop
+        # receiving it now, not at their next subscribe.
         readers = {*Membership.objects.filter(room=room).values_list("user_id", flat=True)}
-        readers |= {*users().filter(is_staff=True).values_list("pk", flat=True)}
+        readers |= {*users().filter(holders(READ_ALL_ROOMS)).values_list("pk", flat=True)}
         publish_room_closed_on_commit(room.pk, readers, f"#{room.slug} is now private, for its members only.")
     return room
 

@@ -99,7 +99,8 @@ def room_list(*, identity: Identity) -> RoomList:
     """The rooms ``identity`` may enter and their direct conversations, each with its unread state.
 
     Three queries whatever the number of rooms: the rooms, the conversations, and every unread
-    count at once. A direct conversation is never also listed as a room (staff, who may enter
+    count at once (and, the first time an identity is asked whether it reads every room, Django's
+    permission lookup). A direct conversation is never also listed as a room (staff, who may enter
     everyone's, see only their own). Guests have no read markers and no conversations.
     """
     rooms = rooms_visible(identity=identity, include_direct=False)

@@ -1,10 +1,11 @@
 """Who may read and post in which room: DESIGN.md's permission table, in one place.
 
-One rule says which rooms an identity may read (``readable_rooms``): staff every room; a
-signed-in user the public rooms and the private rooms they are a member of, minus every room they
-are banned from; a guest (with ``PARLEY_GUESTS`` on) the public rooms that let guests in. Every
-read path lists rooms, searches messages and counts unread ones through it, and the check of one
-room (``check_can_read``, ``check_can_post``) asks the same rule about that room, so the two cannot
+One rule says which rooms an identity may read (``readable_rooms``): holders of
+``parley.read_all_rooms`` (staff, unless the host says otherwise) every room; a signed-in user
+the public rooms and the private rooms they are a member of, minus every room they are banned
+from; a guest (with ``PARLEY_GUESTS`` on) the public rooms that let guests in. Every read path
+lists rooms, searches messages and counts unread ones through it, and the check of one room
+(``check_can_read``, ``check_can_post``) asks the same rule about that room, so the two cannot
 drift apart: a ban, a removal or a room made private takes the room away everywhere at once.
 
 Rules return quietly or raise ``RoomAccessError`` with the protocol's error code. A private room
@@ -23,6 +24,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
+from parley.accounts.permissions import ADD_ROOM, READ_ALL_ROOMS, holders
 from parley.accounts.users import users
 from parley.conf import parley_settings
 from parley.moderation.models import RoomBan, RoomMute
@@ -52,7 +54,7 @@ def readable_rooms(*, identity: Identity) -> QuerySet[Room]:
 
 def readable_by(identity: Identity) -> Q:
     """The rule as a condition on rooms, to filter any query of rooms with (``readable_rooms``)."""
-    if identity.is_staff:
+    if identity.can(READ_ALL_ROOMS):
         return Q()
     if identity.user_id is None:
         return _guest_rooms()
@@ -60,10 +62,10 @@ def readable_by(identity: Identity) -> Q:
 
 
 def readable_by_user_id(user_id: int) -> Q:
-    """The rule for the user with this id, when only the id is at hand: whether they are staff is
-    read by the query itself (a notification's recipient, an unread count's reader)."""
-    staff = users().filter(pk=user_id, is_staff=True)
-    return Q(Exists(staff)) | _user_rooms(user_id)
+    """The rule for the user with this id, when only the id is at hand: whether they read every room
+    is read by the query itself (a notification's recipient, an unread count's reader)."""
+    reads_all = users().filter(holders(READ_ALL_ROOMS), pk=user_id)
+    return Q(Exists(reads_all)) | _user_rooms(user_id)
 
 
 def _user_rooms(user_id: int) -> Q:
@@ -109,12 +111,11 @@ def _check(*, room: Room, identity: Identity, posting: bool) -> None:
     """``readable_rooms`` asked about ``room``, and for a post the user's mute there as well.
 
     This runs on every post and subscribe, so it asks the database only what the room's own row
-    cannot answer: staff and guests are decided by the room's fields (guests have no user row to
-    ban or mute), and so is a public room that never had a ban or a mute (``has_restrictions``:
-    the rule has nothing to take away there). Otherwise the rule and the mute go out as one query.
+    cannot answer: guests are decided by the room's fields (guests have no user row to ban or
+    mute), and so is a public room that never had a ban or a mute (``has_restrictions``: the rule
+    has nothing to take away there). Only then does it matter whether the user reads every room,
+    which their identity asks once and keeps. Otherwise the rule and the mute go out as one query.
     """
-    if identity.is_staff:
-        return
     user_id = identity.user_id
     if user_id is None:
         if room.is_private:
@@ -123,6 +124,8 @@ def _check(*, room: Room, identity: Identity, posting: bool) -> None:
             raise RoomAccessError("forbidden", f"Guests cannot use room {room.slug!r}; sign in to read and post there.")
         return
     if not room.is_private and not room.has_restrictions:
+        return
+    if identity.can(READ_ALL_ROOMS):
         return
     found = _readable(room=room, identity=identity, user_id=user_id, mute=posting and room.has_restrictions)
     if found is None:
@@ -152,6 +155,17 @@ def _readable(*, room: Room, identity: Identity, user_id: int, mute: bool) -> _R
     for muted_until in found[:1]:
         return _Readable(muted_until=muted_until)
     return None
+
+
+def check_can_create_room(*, identity: Identity) -> None:
+    """Raise ``RoomAccessError`` (forbidden) unless ``identity`` may create rooms: every signed-in
+    user, or with ``PARLEY["ROOM_CREATION"] = "permitted"`` holders of ``parley.add_room`` only."""
+    if identity.user is None:
+        raise RoomAccessError("forbidden", "Sign in to create rooms.")
+    if parley_settings.ROOM_CREATION == "permitted" and not identity.can(ADD_ROOM):
+        raise RoomAccessError(
+            "forbidden", "Creating rooms takes the 'parley.add_room' permission on this site; ask an administrator."
+        )
 
 
 def _refusal(*, room: Room, user_id: int) -> RoomAccessError:

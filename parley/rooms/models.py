@@ -50,6 +50,13 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        # What only staff could do, for a host to grant to groups; what each grants and who holds
+        # it without a grant: ``parley.accounts.permissions``.
+        permissions = [
+            ("read_all_rooms", "Can read and post in every room, private ones included"),
+            ("moderate_all_rooms", "Can moderate every room it can read, as the room's owners do"),
+            ("publish_messages", "Can publish messages and notifications from a backend (POST /api/publish)"),
+        ]
 
     def __str__(self) -> str:
         return self.slug

@@ -10,6 +10,7 @@ from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Value,
 from django.db.models.functions import Lower
 
 from parley.accounts.identity import Identity
+from parley.accounts.permissions import MODERATE_ALL_ROOMS
 from parley.accounts.users import name_lookup
 from parley.realtime.protocol import message_data
 from parley.rooms.access import RoomAccessError, check_can_read, readable_rooms, room_not_found
@@ -210,8 +211,9 @@ def room_members_page(*, room: Room, limit: int) -> MembersPage:
 
 
 def is_moderator(*, room: Room, identity: Identity) -> bool:
-    """Whether ``identity`` may moderate ``room``: staff, or the room's owner or a moderator of it."""
-    if identity.is_staff:
+    """Whether ``identity`` may moderate ``room``: holders of ``parley.moderate_all_rooms`` (staff,
+    by default), or the room's owner or a moderator of it."""
+    if identity.can(MODERATE_ALL_ROOMS):
         return True
     if identity.user is None:
         return False

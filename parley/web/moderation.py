@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from parley.accounts.identity import Identity, user_identity
+from parley.accounts.permissions import MODERATE_ALL_ROOMS, user_can
 from parley.accounts.users import User
 from parley.moderation.selectors import (
     direct_conversation_of,
@@ -109,7 +110,7 @@ def _settings_initial(room: Room) -> dict[str, object]:
 def _settings_page(request: HttpRequest, room: Room, form: RoomSettingsForm, status: int = 200) -> HttpResponse:
     user = signed_in_user(request)
     role = membership_roles(user_id=user.pk, room_ids=[room.pk]).get(room.pk)
-    is_owner = user.is_staff or role == "owner"
+    is_owner = role == "owner" or user_can(user, MODERATE_ALL_ROOMS)
     context = {
         "room": room,
         "settings_form": form,

@@ -17,11 +17,12 @@ from parley.accounts.identity import (
     GUEST_NAME_SESSION_KEY,
     guest_identity,
     request_identity,
+    user_identity,
 )
 from parley.accounts.users import User
 from parley.conf import parley_settings
 from parley.readstate.selectors import RoomList, room_list, unread_count
-from parley.rooms.access import RoomAccessError, guests_may_use
+from parley.rooms.access import RoomAccessError, check_can_create_room, guests_may_use
 from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, room_members_page
 from parley.rooms.services import room_get_or_create
 from parley.web.forms import GuestNameForm, JumpForm, RoomCreateForm
@@ -59,11 +60,18 @@ def jump(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def room_create(request: HttpRequest) -> HttpResponse:
-    """Create a room owned by the signed-in user and open it."""
+    """Create a room owned by the signed-in user and open it (a form error, when the site lets
+    only some users create rooms and this one may not)."""
     form = RoomCreateForm(request.POST)
-    if not form.is_valid():
-        return _index_page(request, form, status=400)
+    valid = form.is_valid()
     assert isinstance(request.user, User)  # login_required
+    try:
+        check_can_create_room(identity=user_identity(request.user))
+    except RoomAccessError as refusal:
+        form.add_error(None, refusal.detail)
+        return _index_page(request, form, status=403)
+    if not valid:
+        return _index_page(request, form, status=400)
     room = room_get_or_create(**form.cleaned_data, creator=request.user).room
     return redirect("parley:room", slug=room.slug)
 

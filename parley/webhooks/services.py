@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from parley.accounts.identity import Identity, user_identity
+from parley.accounts.permissions import MODERATE_ALL_ROOMS
 from parley.conf import parley_settings
 from parley.moderation.selectors import user_is_banned
 from parley.rooms.access import RoomAccessError, check_can_read
@@ -39,9 +40,10 @@ class WebhookError(ValueError):
 
 
 def check_can_manage_webhooks(*, room: Room, identity: Identity) -> None:
-    """Raise ``RoomAccessError`` unless ``identity`` is staff or an owner of ``room``."""
+    """Raise ``RoomAccessError`` unless ``identity`` is an owner of ``room`` or holds
+    ``parley.moderate_all_rooms`` (staff, by default)."""
     check_can_read(room=room, identity=identity)  # a private room stays invisible to outsiders
-    if identity.is_staff:
+    if identity.can(MODERATE_ALL_ROOMS):
         return
     user_id = identity.user_id
     owners = Membership.objects.filter(room=room, role=Membership.Role.OWNER)

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from parley.accounts.identity import guest_identity, user_identity
+from parley.accounts.permissions import READ_ALL_ROOMS
 from parley.moderation.models import RoomBan, RoomMute
 from parley.rooms.access import RoomAccessError, check_can_post, check_can_read, readable_rooms
 from parley.rooms.models import Membership, Room
@@ -134,6 +135,7 @@ def test_a_banned_user_whose_membership_was_left_behind_reads_nothing(people, ro
 )
 def test_reading_and_posting_take_at_most_one_query(people, rooms, name, queries):
     alice = user_identity(people["alice"])
+    alice.can(READ_ALL_ROOMS)  # asked once per identity (a socket's first check): see the next test
     for check in (check_can_read, check_can_post):
         muted = check is check_can_post and name == "private, alice muted"
         with CaptureQueriesContext(connection) as captured:
@@ -143,3 +145,16 @@ def test_reading_and_posting_take_at_most_one_query(people, rooms, name, queries
             else:
                 check(room=rooms[name], identity=alice)
         assert len(captured) == queries, (check.__name__, [query["sql"] for query in captured])
+
+
+def test_an_identity_asks_for_its_permissions_once(people, rooms):
+    """The first check that needs to know whether alice reads every room asks Django (two queries:
+    her own permissions and her groups'); every later check of that identity, none."""
+    alice = user_identity(people["alice"])
+    with CaptureQueriesContext(connection) as first:
+        check_can_read(room=rooms["private, alice a member"], identity=alice)
+    with CaptureQueriesContext(connection) as later:
+        for _ in range(3):
+            check_can_post(room=rooms["private, alice a member"], identity=alice)
+    assert len(first) == 3
+    assert len(later) == 3
