@@ -168,6 +168,15 @@ def check_can_create_room(*, identity: Identity) -> None:
         )
 
 
+def can_create_room(*, identity: Identity) -> bool:
+    """Whether ``check_can_create_room`` lets ``identity`` through (pages offer the form only then)."""
+    try:
+        check_can_create_room(identity=identity)
+    except RoomAccessError:
+        return False
+    return True
+
+
 def _refusal(*, room: Room, user_id: int) -> RoomAccessError:
     """Why the rule refused a signed-in user ``room``: a private room they are not in looks missing;
     a public one can only have been refused for a ban (refusals are rare: a query of their own)."""

@@ -22,7 +22,7 @@ from parley.accounts.identity import (
 from parley.accounts.users import User
 from parley.conf import parley_settings
 from parley.readstate.selectors import RoomList, room_list, unread_count
-from parley.rooms.access import RoomAccessError, check_can_create_room, guests_may_use
+from parley.rooms.access import RoomAccessError, can_create_room, check_can_create_room, guests_may_use
 from parley.rooms.selectors import is_moderator, messages_before, room_for_reader, room_get, room_members_page
 from parley.rooms.services import room_get_or_create
 from parley.web.forms import GuestNameForm, JumpForm, RoomCreateForm
@@ -43,7 +43,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def _index_page(request: HttpRequest, create_form: RoomCreateForm, status: int = 200) -> HttpResponse:
     identity = request_identity(request) or guest_identity(guest_id="", name="")
     nav = room_list(identity=identity) if request.user.is_authenticated or parley_settings.GUESTS else NO_ROOMS
-    context = {"nav": nav, "create_form": create_form, "jump_form": JumpForm()}
+    # A form refused by the site's ROOM_CREATION rule is shown once more, with the reason.
+    offer_create = can_create_room(identity=identity) or bool(create_form.errors)
+    context = {"nav": nav, "create_form": create_form, "offer_create": offer_create, "jump_form": JumpForm()}
     return render(request, "parley/index.html", context, status=status)
 
 

@@ -15,6 +15,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import Client
+from django.urls import reverse
 
 from parley.accounts.identity import user_identity
 from parley.accounts.services import token_issue
@@ -169,3 +170,17 @@ async def test_a_room_made_private_stays_with_whoever_reads_every_room(ws, setti
     await sync_to_async(room_settings_update)(room=town, actor=owner, title="", is_private=True, guests_allowed=False)
     assert (await frame_of(sockets["nina"], "error"))["code"] == "forbidden"
     assert await sockets["pat"].receive_nothing(timeout=0.5)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "offered"), [("plain", False), ("granted add_room", True), ("staff", True)])
+def test_the_index_offers_the_new_room_form_only_to_who_may_create_rooms(kind, offered, settings, client):
+    client.force_login(make_person(kind, settings))
+    assert ('id="new-room-title"' in client.get(reverse("parley:index")).content.decode()) is offered
+
+
+@pytest.mark.django_db
+def test_every_signed_in_user_is_offered_the_form_by_default(settings, client):
+    settings.PARLEY = {**settings.PARLEY, "ROOM_CREATION": "everyone"}
+    client.force_login(make_person("plain", settings))
+    assert 'id="new-room-title"' in client.get(reverse("parley:index")).content.decode()

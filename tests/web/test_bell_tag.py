@@ -29,6 +29,10 @@ def host_page(request: HttpRequest) -> HttpResponse:
     return HttpResponse(engines["django"].from_string(HOST_PAGE).render({}, request))
 
 
+# The site's URLconf first: it adds the demo shop's router to the API, which django-ninja allows
+# only before the API's URLs are first built (by include("parley.urls") below).
+import config.urls  # noqa: E402, F401
+
 # This module is the test URLconf: the project's page at /shop/, Parley's pages under /chat/.
 urlpatterns = [
     path("shop/", host_page),
