@@ -87,7 +87,7 @@ def test_the_bell_on_a_project_page_has_its_markup_state_assets_and_config(clien
         (newest.pk, "Second", None, False),
         (read.pk, "Welcome aboard", "/shop/", True),
     ]
-    assert scripts["parley-urls"]["websocket"] == "/ws/"
+    assert scripts["parley-urls"]["websocket"] == "/chat/ws/"  # beside the pages, by default
     assert scripts["parley-urls"]["index"] == "/chat/"
     assert html.count('src="/static/parley/bell.js"') == 1
     assert html.count('href="/static/parley/bell.css"') == 1
