@@ -10,8 +10,20 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db.models import F
 
-from parley.realtime.events import ROOM_MESSAGE, room_group
-from parley.realtime.hub import EventBatch, Inbox, Outbox, RoomEvent, RoomFeed, Subscription, UserFeed
+from parley.realtime.events import (
+    ROOM_CLOSED,
+    ROOM_FRAME,
+    ROOM_KICK,
+    ROOM_MESSAGE,
+    TOKEN_REVOKED,
+    USER_FRAME,
+    USER_NOTIFICATION,
+    USER_SIGNED_OUT,
+    USER_UNREAD,
+    room_group,
+)
+from parley.realtime.hub import EventBatch, Hub, Inbox, Outbox, RoomEvent, RoomFeed, Subscription, UserFeed
+from parley.realtime.hub.coordinator import HANDLERS
 from parley.realtime.protocol import message_data
 from parley.rooms.models import Message, Room
 
@@ -71,6 +83,29 @@ async def test_duplicate_events_are_delivered_once(ws, make_room):
     await layer.group_send(room_group(room.pk), event)
     assert await received_seqs(reader, 1) == [1]
     assert await reader.receive_nothing(timeout=0.4)
+
+
+def test_each_event_the_hub_follows_goes_to_the_method_named_after_its_type():
+    # As Channels names a consumer's handlers: "room.message" -> Hub.room_message.
+    kinds = [ROOM_MESSAGE, ROOM_FRAME, ROOM_KICK, ROOM_CLOSED, USER_NOTIFICATION, USER_UNREAD, USER_FRAME]
+    kinds += [TOKEN_REVOKED, USER_SIGNED_OUT]
+    assert set(HANDLERS) == set(kinds)
+    for kind in kinds:
+        assert HANDLERS[kind] is getattr(Hub, kind.replace(".", "_"))
+
+
+async def test_an_event_of_unknown_type_is_ignored_and_the_hub_reads_on(ws, make_room, caplog):
+    room = await sync_to_async(make_room)("lobby", guests_allowed=True)
+    reader = await subscribed_reader(ws, "lobby")
+    (event,) = await sync_to_async(store_silently)(room, 1)
+    layer = get_channel_layer()
+    # "sign.in" names a method of the hub that is no event handler: it is unknown all the same.
+    for kind in ("room.vanished", "sign.in"):
+        await layer.group_send(room_group(room.pk), {"type": kind, "room_id": room.pk})
+    await layer.group_send(room_group(room.pk), event)
+    assert await received_seqs(reader, 1) == [1]
+    ignored = [record.event_type for record in caplog.records if record.getMessage().startswith("hub ignored")]
+    assert ignored == ["room.vanished", "sign.in"]
 
 
 async def test_one_group_membership_per_room_per_process(ws, make_room):
