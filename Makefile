@@ -1,5 +1,11 @@
 # Parley's two commands: `make run` serves the app, `make test` runs the whole suite.
 # Both create .venv on first use and install into it; nothing else needs to be set up.
+# While editing, `make test-fast` runs the in-process tests on SQLite in a few minutes.
+#
+# Time budget: `make test` stays under 20 minutes on the 2-core development machine. Tests never
+# assert speed; soaks and load runs live in bench/ (`make bench`, `make bench-tests`,
+# `python -m bench.soak`); fault tests use small, bounded loads; tests wait for a condition rather
+# than a fixed time wherever something can be waited for.
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,11 +13,16 @@ INSTALLED := $(VENV)/.installed
 DEV_ENV := DJANGO_DEBUG=1 CHANNEL_LAYER_URL=memory://
 # PostgreSQL for the second pass of the domain and transport tests (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
-# What runs again on PostgreSQL: everything that reads or writes the domain's tables.
+# What runs again on PostgreSQL: the tests of everything that reads or writes the domain's tables,
+# in the test process against the database (locking, seq allocation, full-text search and
+# constraints differ between engines). Tests marked e2e are left out: tests/e2e, tests/browser,
+# tests/faults, and any test that starts a server process (conftest.py marks those); their servers
+# have databases of their own (SQLite, or the PostgreSQL database the test itself creates, as the
+# cross-process and fault tests do), so running them twice would test the same thing twice.
 POSTGRES_TESTS := tests/rooms tests/realtime tests/notifications tests/api tests/security \
 	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation
 
-.PHONY: run test test-sqlite test-postgres system-packages chromium lint bench clean
+.PHONY: run test test-fast test-sqlite test-postgres system-packages chromium lint bench bench-tests clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,6 +45,12 @@ test-sqlite: $(INSTALLED)
 test-postgres: $(INSTALLED)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(POSTGRES_TESTS) -m "not e2e and not browser" -p no:cacheprovider
 
+## The edit-test loop: every test that runs in the test process, on SQLite, with no server process,
+## browser or outside service started (no tests/e2e, tests/browser, tests/faults, tests/deploy,
+## nor any test marked e2e elsewhere). Not a substitute for `make test` before a commit.
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -m "not e2e and not browser" -p no:cacheprovider -q
+
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -42,6 +59,11 @@ lint: $(INSTALLED)
 ## Benchmarks against the bare WebSocket server and the tutorial app in ../shared/tools (not part of test).
 bench: $(INSTALLED)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+## Load checks written as pytest tests (bench/test_*.py: the slow-reader flood and its latency
+## target), too long and too load-bound for `make test`.
+bench-tests: $(INSTALLED)
+	$(PY) -m pytest bench -p no:cacheprovider
 
 ## The Debian packages the tests drive: Chromium (browser tests) and nginx (deployment tests, in
 ## front of Daphne and Gunicorn). Installed when missing (needs root, as on CI).

@@ -18,10 +18,20 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.e2e.client import AMBIENT
+from tests.e2e.site import copy_sqlite
 from tests.servers import ServerProcess, manage, server_env
 
 ORIGIN = b"http://localhost"
 HOST = b"localhost"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts real server processes (``server_factory``) is an end-to-end test, in any
+    folder: ``-m "not e2e"`` (``make test-fast``, the PostgreSQL pass) leaves it out, as it does the
+    tests of tests/e2e. Those servers run on SQLite whatever the pass's ``DATABASE_URL``."""
+    for item in items:
+        if "server_factory" in getattr(item, "fixturenames", ()) and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.e2e)
 
 
 class Communicator(WebsocketCommunicator):  # type: ignore[misc]
@@ -81,6 +91,22 @@ def _fresh_channel_layers() -> Iterator[None]:
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Passwords are hashed with MD5 in the test process: the production hasher (PBKDF2) takes a
+    good part of a second per user on a slow machine, and hundreds of tests make users. A test of
+    hashing itself sets its own; real server processes (tests.servers) keep the production hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _short_dns_waits(settings: Any) -> None:
+    """A webhook registration waits at most half a second for DNS (3 s by default): the tests'
+    receivers have names like hooks.example that resolve nowhere, and where the resolver does not
+    answer, every registration would wait out the whole default. ``localhost`` resolves at once."""
+    settings.PARLEY = {**settings.PARLEY, "WEBHOOK_LOOKUP_TIMEOUT": 0.5}
 
 
 @pytest.fixture(autouse=True)
@@ -171,20 +197,34 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
             await communicator.disconnect()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per test session, to be copied, never served."""
+    path = tmp_path_factory.mktemp("template") / "parley.sqlite3"
+    manage(server_env(DATABASE_URL=f"sqlite:///{path}"), "migrate", "--noinput", "-v0")
+    return path
+
+
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+def server_factory(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start real server processes on a fresh, migrated SQLite database (or the given env).
 
-    ``start(kind="uvicorn", DATABASE_URL=...)``; every process is stopped after the test.
+    ``start(kind="uvicorn", DATABASE_URL=...)``; every process is stopped after the test. The fresh
+    database is a copy of one migrated once per session (migrating takes seconds); a database the
+    caller names is migrated before its first server starts.
     """
     started: list[ServerProcess] = []
-    default_db = f"sqlite:///{tmp_path / 'parley.sqlite3'}"
+    default_path = tmp_path / "parley.sqlite3"
+    default_db = f"sqlite:///{default_path}"
     migrated: set[str] = set()
 
     def start(kind: str = "daphne", **env_overrides: str) -> ServerProcess:
         env = server_env(**{"DATABASE_URL": default_db, **env_overrides})
         if env["DATABASE_URL"] not in migrated:
-            manage(env, "migrate", "--noinput", "-v0")
+            if env["DATABASE_URL"] == default_db:
+                copy_sqlite(migrated_sqlite, default_path)
+            else:
+                manage(env, "migrate", "--noinput", "-v0")
             migrated.add(env["DATABASE_URL"])
         server = ServerProcess(env=env, log=tmp_path / f"server-{len(started)}.log", kind=kind)
         started.append(server)

@@ -231,6 +231,9 @@ KEYS: dict[str, Key] = {
     "WEBHOOK_MAX_ATTEMPTS": Key(8, POSITIVE),
     "WEBHOOK_RETRY_DELAY": Key(1.0, SECONDS),
     "WEBHOOK_RETRY_MAX_DELAY": Key(600.0, SECONDS),
+    # Seconds registering a webhook waits for DNS: a name that does not answer in time is accepted
+    # and checked when a delivery connects, rather than holding the request's thread.
+    "WEBHOOK_LOOKUP_TIMEOUT": Key(3.0, SECONDS),
     # Seconds after an @mention before a user who is not connected gets one e-mail.
     "MENTION_EMAIL_DELAY": Key(300.0, SECONDS),
     # Where links in e-mails point, e.g. https://chat.example.com (no links when empty).

@@ -48,9 +48,6 @@ NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # A host whose last label is a number is an IPv4 address to URL parsers and to getaddrinfo, in any
 # of its forms (2130706433, 0x7f000001, 127.1, 0177.0.0.1); no DNS name ends in a number.
 NUMERIC_LABEL = re.compile(r"^(?:\d+|0x[0-9a-f]*)$", re.IGNORECASE)
-# How long a registration waits for DNS: a name that does not answer in time is accepted and
-# checked when a delivery connects, rather than holding the request's thread.
-REGISTRATION_LOOKUP_TIMEOUT = 3.0
 
 _lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-dns")
 
@@ -175,7 +172,7 @@ def check_receiver_url(url: str) -> None:
         return
     lookup = _lookups.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        addresses = _resolved(lookup.result(timeout=REGISTRATION_LOOKUP_TIMEOUT))
+        addresses = _resolved(lookup.result(timeout=parley_settings.WEBHOOK_LOOKUP_TIMEOUT))
     except (OSError, UnicodeError, FutureTimeout):
         return
     check_addresses(addresses, name=host)

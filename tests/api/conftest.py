@@ -18,12 +18,6 @@ def _no_api_rate_limit(settings: Any) -> None:
     settings.PARLEY = {**settings.PARLEY, "API_RATE": None}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    """Test users get passwords; the production hasher would make the matrix take a minute."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def token_for() -> Callable[[User], str]:
     """A new API token's secret for a user."""

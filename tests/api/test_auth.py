@@ -155,6 +155,7 @@ async def test_over_the_rate_limit_is_429_with_retry_after(make_user, make_room,
     assert await Message.objects.acount() == 0
 
 
+@pytest.mark.e2e  # a real server process: the same on either pass, so the PostgreSQL pass leaves it out
 def test_an_unreachable_database_is_503_unavailable(tmp_path):
     # A real server whose database does not answer (nothing listens on port 1).
     env = server_env(DATABASE_URL="postgres://postgres@127.0.0.1:1/parley_api_down")

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import needs
-from tests.e2e.conftest import migrated_sqlite, postgres_url, site_factory  # noqa: F401  (fixtures)
+from tests.e2e.conftest import postgres_url, site_factory  # noqa: F401  (fixtures)
 from tests.servers import REPO, free_port, wait_until_listening
 
 NGINX_CONF = REPO / "deploy" / "nginx.conf"

@@ -27,14 +27,6 @@ POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_DBS = range(10, 16)
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database migrated once per test session, to be copied, never served."""
-    path = tmp_path_factory.mktemp("template") / "parley.sqlite3"
-    manage(server_env(DATABASE_URL=f"sqlite:///{path}"), "migrate", "--noinput", "-v0")
-    return path
-
-
 @pytest.fixture(scope="module")
 def site_factory(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Iterator[Callable[..., Site]]:
     """Make seeded sites for a module: ``make(rooms=(...), users=(...), database_url=None)``.

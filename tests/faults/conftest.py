@@ -11,7 +11,6 @@ import pytest
 from tests.e2e.conftest import (  # noqa: F401
     claim_redis_db,
     connect,
-    migrated_sqlite,
     postgres_url,
     site_factory,
 )

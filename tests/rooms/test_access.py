@@ -25,11 +25,6 @@ from parley.rooms.models import Membership, Room
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(make_user):
     return {"staff": make_user("staff", staff=True), "alice": make_user("alice"), "bob": make_user("bob")}

@@ -16,10 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def site(make_user, settings):
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher"
-    ]  # these tests never log in by password
+def site(make_user):
     owner = make_user("olivia")
     staff = make_user("sam", staff=True)
     staff.is_superuser = True

@@ -214,7 +214,6 @@ async def mention_email(world: World, user: User, ws: Any) -> Seen:
 @pytest.fixture(autouse=True)
 def _quick(settings: Any) -> None:
     settings.PARLEY = {**settings.PARLEY, "API_RATE": None}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PARLEY = {**settings.PARLEY, "MENTION_EMAIL_DELAY": 60}
 
 

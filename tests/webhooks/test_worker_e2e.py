@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.client import Connect
-from tests.e2e.conftest import claim_redis_db, connect, migrated_sqlite, site_factory  # noqa: F401 - fixtures
+from tests.e2e.conftest import claim_redis_db, connect, site_factory  # noqa: F401 - fixtures
 from tests.e2e.site import RoomSpec, Site, UserSpec
 from tests.servers import REPO
 from tests.webhooks.receiver import webhook_receiver

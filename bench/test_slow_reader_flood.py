@@ -6,6 +6,11 @@ stalled client must be closed with 4408 once its buffer (64 KiB here) is full; t
 get every message, in order, once, with a p99 delivery latency (from the send time stamped in
 each body) within twice that of the same flood without the stalled client. Runs alternate,
 baseline first, and each kind's p99 is the median of its runs, to keep noise down.
+
+A load run with a latency target, so it lives in bench/ and is not part of ``make test`` (a minute
+and a half of floods; the suite never asserts speed): ``make bench-tests`` runs it. That a stalled
+reader is closed with 4408 while another reader gets every message in order is tested, with a
+small flood, by tests/e2e/test_slow_reader.py.
 """
 
 from __future__ import annotations
