@@ -19,6 +19,7 @@ from django.test import Client
 
 from tests.e2e.client import AMBIENT
 from tests.e2e.site import copy_sqlite
+from tests.frames import CheckedPublish, received_frame, speaks_tutorial
 from tests.servers import ServerProcess, manage, server_env
 
 ORIGIN = b"http://localhost"
@@ -35,13 +36,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class Communicator(WebsocketCommunicator):  # type: ignore[misc]
-    """A ``WebsocketCommunicator`` that can skip presence and typing frames."""
+    """A ``WebsocketCommunicator`` that checks every frame it receives against its model
+    (``tests/frames.py``) and can skip presence and typing frames."""
 
     def __init__(self, *args: Any, ambient: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Presence and typing frames arrive whenever people come, go or type: skipped unless asked for.
         self.skipped = frozenset() if ambient else frozenset(AMBIENT)
+        self.tutorial = speaks_tutorial(self.scope["path"])
         self._looked_at: deque[dict[str, Any]] = deque()  # taken off the queue by receive_nothing
+
+    def _checked(self, output: dict[str, Any]) -> dict[str, Any]:
+        """``output``, a message from the application; a frame it sends must be a valid server frame."""
+        if output.get("type") == "websocket.send":
+            text = output.get("text")
+            received_frame(text if text is not None else output.get("bytes"), tutorial=self.tutorial)
+        return output
+
+    async def _next_output(self, timeout: float) -> Any:  # noqa: ASYNC109 (Channels' signature)
+        return self._checked(await super().receive_output(timeout))
+
+    def check_unread(self) -> None:
+        """Check the frames the test never read (call it once the socket is closed)."""
+        while not self.output_queue.empty():
+            self._checked(self.output_queue.get_nowait())
 
     def _skipped(self, output: dict[str, Any]) -> bool:
         if output.get("type") != "websocket.send" or output.get("text") is None:
@@ -51,7 +69,7 @@ class Communicator(WebsocketCommunicator):  # type: ignore[misc]
 
     async def receive_output(self, timeout: float = 1) -> Any:  # noqa: ASYNC109 (Channels' signature)
         while True:
-            output = self._looked_at.popleft() if self._looked_at else await super().receive_output(timeout)
+            output = self._looked_at.popleft() if self._looked_at else await self._next_output(timeout)
             if not self._skipped(output):
                 return output
 
@@ -60,7 +78,7 @@ class Communicator(WebsocketCommunicator):  # type: ignore[misc]
         if self._looked_at:
             return False
         while not await super().receive_nothing(timeout, interval):
-            output = await super().receive_output(timeout)
+            output = await self._next_output(timeout)
             if not self._skipped(output):
                 self._looked_at.append(output)  # read again, in order, by the next receive
                 return False
@@ -119,6 +137,19 @@ def _no_failed_logins() -> Iterator[None]:
     login_counts_forget()
 
 
+@pytest.fixture(autouse=True)
+def _published_events_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every event a test publishes through ``parley.realtime.events.publish`` (the one place
+    events leave the domain) is checked against its shape, and every frame it becomes against
+    its model (``tests/frames.py``); a mismatch fails the test at its end."""
+    from parley.realtime import events
+
+    checked = CheckedPublish(events.publish)
+    monkeypatch.setattr(events, "publish", checked)
+    yield
+    assert not checked.mismatches, "published events that do not match their models:\n" + "\n".join(checked.mismatches)
+
+
 @pytest.fixture
 def make_user() -> Callable[..., User]:
     """Create a user: ``make_user("alice", staff=True)``."""
@@ -163,7 +194,7 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
     """
     from config.asgi import application
 
-    opened: list[WebsocketCommunicator] = []
+    opened: list[Communicator] = []
 
     async def connect(
         path: str = "/ws/",
@@ -195,6 +226,7 @@ async def ws() -> AsyncIterator[Callable[..., Any]]:
     for communicator in opened:
         if not communicator.future.done():  # a socket the server closed has finished already
             await communicator.disconnect()
+        communicator.check_unread()
 
 
 @pytest.fixture(scope="session")

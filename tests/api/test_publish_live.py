@@ -13,6 +13,7 @@ from django.test import AsyncClient
 from websockets.asyncio.client import connect as open_socket
 
 from parley.accounts.services import token_issue
+from tests.frames import received_frame
 from tests.servers import manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,7 +82,7 @@ async def test_publish_from_curl_reaches_a_websocket_of_a_real_server(server_fac
         f"{server.ws_url}/ws/", additional_headers={"Authorization": f"Bearer {reader_token}"}
     ) as sock:
         await sock.send(json.dumps({"type": "subscribe", "room": "lobby"}))
-        assert json.loads(await asyncio.wait_for(sock.recv(), 5))["type"] == "subscribed"
+        assert received_frame(await asyncio.wait_for(sock.recv(), 5))["type"] == "subscribed"
         payload = {"rooms": ["lobby"], "message": {"body": "from curl"}, "users": ["alice"],
                    "notification": {"kind": "deploy", "data": {"ok": True}}}  # fmt: skip
         curl = await asyncio.to_thread(
@@ -93,7 +94,7 @@ async def test_publish_from_curl_reaches_a_websocket_of_a_real_server(server_fac
         )  # fmt: skip
         body, status = curl.stdout.rsplit("\n", 1)
         assert status == "201", curl.stdout
-        frames = [json.loads(await asyncio.wait_for(sock.recv(), 5)) for _ in range(3)]
+        frames = [received_frame(await asyncio.wait_for(sock.recv(), 5)) for _ in range(3)]
     by_type = {frame["type"]: frame for frame in frames}
     assert by_type["message"]["body"] == "from curl"
     assert by_type["message"]["id"] == json.loads(body)["messages"][0]["id"]

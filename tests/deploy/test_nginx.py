@@ -27,6 +27,7 @@ from websockets.exceptions import InvalidStatus
 from tests.deploy.conftest import SERVER_NAME, Nginx
 from tests.e2e.conftest import claim_empty_redis_db, flush_redis_dbs
 from tests.e2e.site import RoomSpec, Site, UserSpec
+from tests.frames import received_frame
 from tests.servers import ServerProcess, free_port, manage
 
 pytestmark = [pytest.mark.e2e]
@@ -171,7 +172,7 @@ async def open_socket(deployment: Deployment, *, token: str, origin: str):
 
 
 async def recv(socket) -> dict:
-    return json.loads(await socket.recv())
+    return received_frame(await socket.recv())
 
 
 async def test_a_websocket_round_trip_through_nginx(deployment: Deployment):

@@ -10,6 +10,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.frames import received_frame, speaks_tutorial
+
 TIMEOUT = 5.0
 
 Frame = dict[str, Any]
@@ -21,11 +23,15 @@ AMBIENT = ("presence", "presence_diff", "typing")
 
 
 class Client:
-    """One open socket: send frames, receive JSON frames with a timeout, see how it closed."""
+    """One open socket: send frames, receive JSON frames with a timeout, see how it closed.
+
+    Every frame received is checked against its model (``tests/frames.py``).
+    """
 
     def __init__(self, socket: ClientConnection, ignore: tuple[str, ...] = AMBIENT) -> None:
         self.socket = socket
         self.ignore = ignore
+        self.tutorial = socket.request is not None and speaks_tutorial(socket.request.path)
 
     @classmethod
     async def open(
@@ -62,7 +68,7 @@ class Client:
             text = await asyncio.wait_for(self.socket.recv(), TIMEOUT)
         except TimeoutError:
             raise AssertionError(f"no frame arrived within {TIMEOUT} s") from None
-        frame: Frame = json.loads(text)
+        frame = received_frame(text, tutorial=self.tutorial)
         if frame.get("type") in self.ignore:
             return await self.recv()
         return frame

@@ -20,6 +20,7 @@ from websockets.uri import parse_uri
 
 from tests.e2e.client import TIMEOUT, Client, Connect
 from tests.e2e.site import RoomSpec, Site
+from tests.frames import received_frame
 from tests.servers import NO_RATE_LIMITS, ServerProcess
 
 pytestmark = [pytest.mark.e2e]
@@ -76,6 +77,7 @@ class StalledReader:
                     return texts, Close.parse(event.data).code
                 if getattr(event, "opcode", None) is Opcode.TEXT:
                     texts.append(event.data.decode())
+                    received_frame(texts[-1])
             if until_text and texts:
                 break
         return texts, None

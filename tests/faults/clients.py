@@ -26,6 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.e2e.client import AMBIENT
+from tests.frames import received_frame
 
 Frame = dict[str, Any]
 
@@ -177,7 +178,7 @@ class ReconnectingClient:
                     return None
                 continue
             self._heard_at, self._pinged = time.monotonic(), False
-            frame: Frame = json.loads(text)
+            frame = received_frame(text)
             if frame.get("type") != "pong":
                 return frame
 

@@ -29,6 +29,7 @@ import websockets
 
 from conftest import needs, port_open
 from tests.browser.pages import CHROMIUM, LAUNCH_ARGS, WAIT_MS
+from tests.frames import received_frame
 from tests.servers import free_port, wait_until_listening
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(900)]
@@ -269,7 +270,7 @@ def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tup
             await socket.send(json.dumps({"type": "subscribe", "room": "lobby", "since": 0, "ref": "s"}))
             frame: dict = {}
             while frame.get("type") != "message":
-                frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
+                frame = received_frame(await asyncio.wait_for(socket.recv(), 5))
         async with await session_socket(base, "/ws/echo/", cookies) as echo:
             await echo.send("hi")
             answer = await asyncio.wait_for(echo.recv(), 5)

@@ -9,19 +9,19 @@ token comes back. The retry test moves the stopped clock by exactly the ``retry_
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ImproperlyConfigured
 
+from conftest import Communicator
 from parley.conf import parley_settings
 from parley.realtime import protocol, ratelimit
 from parley.realtime.auth import client_address
 from parley.realtime.ratelimit import LocalBuckets, Rate, TokenBucket, api_call_allowed
 from parley.rooms.models import Message
+from tests.frames import received_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,7 +54,7 @@ def send_frame(i: int, prefix: str = "c") -> dict:
     return {"type": "send", "room": "lobby", "body": f"m{i}", "client_id": f"{prefix}-{i}", "ref": f"{prefix}-{i}"}
 
 
-async def replies(client: WebsocketCommunicator, count: int) -> list[dict]:
+async def replies(client: Communicator, count: int) -> list[dict]:
     """The next ``count`` replies, leaving out the live ``message`` frames of a subscribed socket."""
     frames: list[dict] = []
     while len(frames) < count:
@@ -137,7 +137,7 @@ async def test_sustained_abuse_closes_the_socket_with_4429(ws, alice, lobby, clo
 
 def protocol_frame(output: dict) -> dict:
     assert output["type"] == "websocket.send", output
-    return json.loads(output["text"])
+    return received_frame(output["text"])
 
 
 async def test_a_limit_set_to_0_is_off(ws, alice, lobby, settings):
@@ -185,10 +185,10 @@ async def test_the_tutorial_endpoint_drops_messages_over_the_limit(ws, lobby, cl
     assert await stored() == SEND_BURST
 
 
-async def handshake(address: str) -> tuple[WebsocketCommunicator, bool]:
+async def handshake(address: str) -> tuple[Communicator, bool]:
     from config.asgi import application
 
-    communicator = WebsocketCommunicator(
+    communicator = Communicator(
         application, "/ws/?name=zed", headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")]
     )
     # The scope is handed to the application when it first runs: the client's address goes in first.

@@ -17,6 +17,11 @@ from parley.realtime.events import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def edited(body: str) -> dict:
+    """A ``message_updated`` frame: a frame about a room that is not a stored message."""
+    return {"type": "message_updated", "room": "lobby", "seq": 1, "body": body, "edited_at": None, "deleted": False}
+
+
 async def subscribed(ws, room, **who):
     client = await ws(**who)
     await client.send_json_to({"type": "subscribe", "room": room.slug})
@@ -28,9 +33,9 @@ async def test_a_room_frame_reaches_every_subscriber_but_the_excluded_person(ws,
     alices = [await subscribed(ws, lobby, user=alice) for _ in range(2)]
     bobs = await subscribed(ws, lobby, user=bob)
     guest = await subscribed(ws, lobby, name="zed")
-    publish_room_frame(lobby.pk, {"type": "announcement", "room": "lobby", "text": "hi"}, exclude=f"user:{alice.pk}")
+    publish_room_frame(lobby.pk, edited("hi"), exclude=f"user:{alice.pk}")
     for client in (bobs, guest):
-        assert await client.receive_json_from(timeout=3) == {"type": "announcement", "room": "lobby", "text": "hi"}
+        assert await client.receive_json_from(timeout=3) == edited("hi")
     for client in alices:
         assert await client.receive_nothing(timeout=0.3)
 
@@ -75,8 +80,8 @@ async def test_a_kicked_user_loses_the_room_on_every_socket_and_others_keep_it(w
     assert await alices.receive_json_from(timeout=3) == {"type": "unsubscribed", "room": "lobby"}
     assert await tutorial.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
     # Bob still follows the room; alice's socket stays open but no longer gets its frames.
-    publish_room_frame(lobby.pk, {"type": "announcement", "room": "lobby", "text": "carol"})
-    assert (await bobs.receive_json_from(timeout=3))["text"] == "carol"
+    publish_room_frame(lobby.pk, edited("carol"))
+    assert (await bobs.receive_json_from(timeout=3))["body"] == "carol"
     assert await alices.receive_nothing(timeout=0.3)
     await alices.send_json_to({"type": "ping"})
     assert await alices.receive_json_from(timeout=3) == {"type": "pong"}

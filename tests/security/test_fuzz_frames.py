@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from parley.realtime import protocol
+from tests.frames import received_frame
 from tests.servers import ServerProcess, manage
 
 pytestmark = pytest.mark.e2e
@@ -35,22 +35,6 @@ MAX_FRAME = 64 * 1024
 UNLIMITED = {f"PARLEY_{kind}_RATE": "0" for kind in ("SEND", "SUBSCRIBE", "HISTORY", "FRAME", "HANDSHAKE")}
 # Frames that arrive on their own, not as the answer to a frame.
 UNSOLICITED = {"message", "notification"}
-
-
-def server_frame_models() -> dict[str, type[BaseModel]]:
-    """Every server → client frame type and its model, read from the protocol module."""
-    models: dict[str, type[BaseModel]] = {}
-    pending: list[type[BaseModel]] = [protocol.ServerFrame]
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
-        default = model.model_fields["type"].default
-        if isinstance(default, str):
-            models[default] = model
-    return models
-
-
-SERVER_MODELS = server_frame_models()
 
 
 # --- what the fuzzer sends ------------------------------------------------------------------
@@ -221,12 +205,7 @@ def target(server_factory, tmp_path: Path) -> Iterator[FuzzTarget]:
 
 def check_frame(text: str | bytes, target: FuzzTarget) -> dict[str, Any]:
     """A frame from the server: JSON text of one of the protocol's server frames, no internal error."""
-    assert isinstance(text, str), f"the server sent a binary frame: {text!r}"
-    frame = json.loads(text)
-    model = SERVER_MODELS.get(frame.get("type"))
-    assert model is not None, f"not a protocol frame: {frame}"
-    model.model_validate(frame)
-    assert set(frame) <= set(model.model_fields), f"fields outside the {model.__name__} schema: {frame}"
+    frame = received_frame(text)
     assert not (frame["type"] == "error" and frame["code"] == "internal"), f"internal error: {frame}"
     if frame["type"] == "ack":
         target.acked.add((frame["room"], frame["seq"], frame["client_id"]))
