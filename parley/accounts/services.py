@@ -86,7 +86,8 @@ def user_get_or_create(*, username: str, is_staff: bool = False, password: str |
         else:
             user.set_unusable_password()
         changed.append("password")
-    if is_staff and not user.is_staff:
+    # A user model without is_staff (only AbstractBaseUser's fields) has no staff to make.
+    if is_staff and not getattr(user, "is_staff", True):
         user.is_staff = True
         changed.append("is_staff")
     if changed:

@@ -94,7 +94,7 @@ def _target(room: Room, actor: User, actor_rank: int, username: str, doing: str)
     if target.pk == actor.pk:
         raise ModerationError("forbidden", f"You cannot {doing} yourself.")
     if user_can(target, MODERATE_ALL_ROOMS) or user_can(target, READ_ALL_ROOMS):
-        above = "is staff" if target.is_staff else "reads or moderates every room"
+        above = "is staff" if getattr(target, "is_staff", False) else "reads or moderates every room"
         raise ModerationError("forbidden", f"{target.get_username()} {above}; they cannot be moderated in a room.")
     target_rank = _rank(room, target)
     if target_rank >= actor_rank:
@@ -106,7 +106,7 @@ def _target(room: Room, actor: User, actor_rank: int, username: str, doing: str)
 
 def _rank_name(rank: int, room: Room, user: User) -> str:
     if rank == _ALL_ROOMS_RANK:
-        return "staff" if user.is_staff else "a moderator of every room"
+        return "staff" if getattr(user, "is_staff", False) else "a moderator of every room"
     role = "an owner" if rank == _RANK[Membership.Role.OWNER] else "a moderator"
     return f"{role} of #{room.slug}"
 

@@ -45,7 +45,13 @@ def _index_page(request: HttpRequest, create_form: RoomCreateForm, status: int =
     nav = room_list(identity=identity) if request.user.is_authenticated or parley_settings.GUESTS else NO_ROOMS
     # A form refused by the site's ROOM_CREATION rule is shown once more, with the reason.
     offer_create = can_create_room(identity=identity) or bool(create_form.errors)
-    context = {"nav": nav, "create_form": create_form, "offer_create": offer_create, "jump_form": JumpForm()}
+    context = {
+        "nav": nav,
+        "create_form": create_form,
+        "offer_create": offer_create,
+        "guests": parley_settings.GUESTS,
+        "jump_form": JumpForm(),
+    }
     return render(request, "parley/index.html", context, status=status)
 
 

@@ -51,7 +51,8 @@ QUERIES = {"Q", "filter", "exclude", "get", "get_or_create", "create", "update_o
 
 
 def _offences(tree: ast.AST) -> list[str]:
-    """Django's User imported, a user's ``.username``/``.email`` read, or a ``username`` lookup in a query."""
+    """Django's User imported, a user's ``.username``/``.email``/``.is_staff`` read, or a ``username``
+    lookup in a query."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "django.contrib.auth.models":
@@ -60,6 +61,9 @@ def _offences(tree: ast.AST) -> list[str]:
         payload = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "payload"
         if isinstance(node, ast.Attribute) and node.attr in ("username", "email") and not payload:
             found.append(f".{node.attr}")
+        # AbstractBaseUser has no is_staff: it is read with getattr(user, "is_staff", False).
+        if isinstance(node, ast.Attribute) and node.attr == "is_staff" and isinstance(node.ctx, ast.Load):
+            found.append(".is_staff")
         called = getattr(node.func, "attr", getattr(node.func, "id", "")) if isinstance(node, ast.Call) else ""
         if called in QUERIES:
             found += [f"{kw.arg}=" for kw in node.keywords if kw.arg and kw.arg.split("__")[0] == "username"]

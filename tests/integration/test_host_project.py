@@ -136,9 +136,6 @@ def host_project(venv: Path, where: Path, database_name: str | None) -> Path:
         '    path("", orders.views.home, name="home"),\n'
         '    path("orders/ship/", orders.views.ship, name="ship"),\n'
         "]\n"
-        # Served by Django itself while DEBUG is on, whatever the server (Uvicorn here).
-        "from django.contrib.staticfiles.urls import staticfiles_urlpatterns  # noqa: E402\n\n"
-        "urlpatterns += staticfiles_urlpatterns()\n"
     )
     urls.write_text(text)
     # Parley's part, from the README as written: settings and URLs are added to, the rest are files.

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from django.urls import reverse
 
 from parley.accounts.identity import user_identity
 from parley.moderation.services import direct_conversation_open
@@ -201,3 +202,11 @@ def test_the_conversations_page_and_the_room_list_show_people_not_slugs(client, 
         assert ("directs", direct.slug, "bob") in sidebar(response)
         assert f'class="room-card" href="/chat/{direct.slug}/"' not in response.content.decode()
     assert 'aria-label="1 unread"' in client.get("/dms/").content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("guests", "promised"), [(True, True), (False, False)])
+def test_the_index_promises_guest_access_only_where_guests_may_come(client, settings, guests, promised):
+    settings.PARLEY = {**settings.PARLEY, "GUESTS": guests}
+    page = client.get(reverse("parley:index")).content.decode()
+    assert ("no account needed" in page) is promised

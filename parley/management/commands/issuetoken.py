@@ -18,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="issued by manage.py", help="A label for the token.")
 
     def handle(self, *args: Any, username: str, create: bool, staff: bool, name: str, **options: Any) -> None:
+        if staff and not hasattr(users().model, "is_staff"):
+            raise CommandError(
+                "This project's user model has no is_staff field: grant the user Parley's permissions "
+                "(parley.publish_messages, parley.read_all_rooms…) in the admin instead of --staff."
+            )
         exists = users().filter(**{name_lookup(): username}).exists()
         if not exists and not create:
             raise CommandError(f"No user named {username!r}; pass --create to create one.")

@@ -18,5 +18,5 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def ship(request: HttpRequest) -> HttpResponse:
-    [notification] = notify(users=[request.user], kind="order.status", data={"order": 7, "status": "shipped"})
+    [notification] = notify(users=[request.user], kind="order.status", data={"order_id": 7, "status": "shipped"})
     return JsonResponse({"notification": notification.pk})
