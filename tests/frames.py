@@ -1,11 +1,12 @@
 """Every frame a test receives from a socket, and every event a test publishes, checked against
 protocol v1's models: Zulip checks each event an action sends against its schema, and so does this.
 
-A server frame must be one of ``parley.realtime.protocol``'s ``ServerFrame`` models, with values
+A server frame must be one of ``parley.wire.frames``'s ``ServerFrame`` models, with values
 of the types the model gives (strictly: ``"1"`` is not a number) and exactly the fields the
 model's own ``to_json`` would write: none missing, none extra, ``ref`` and ``retry_after`` only
-when they have a value. ``docs/protocol.md`` is generated from those models, so it cannot drift
-from what the server sends while the suite passes.
+when they have a value; and valid by the clients' JSON Schema (``clients/protocol/``).
+``docs/protocol.md`` and that schema are generated from those models, so neither can drift from
+what the server sends while the suite passes.
 
 The article's protocol (``/ws/chat/<room>/``) has one frame of its own, ``{"message": s}``; the
 page also gets protocol v1's ``error`` frames. Events have no models in ``parley``: their shapes
@@ -15,6 +16,7 @@ socket is checked as a frame.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import typing
@@ -22,9 +24,12 @@ from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import jsonschema
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from parley.realtime import events, protocol
+from parley.realtime import events
+from parley.wire import frames
+from parley.wire.schema import protocol_schema
 
 Frame = dict[str, Any]
 
@@ -47,12 +52,19 @@ def _leaf_models(base: type[BaseModel]) -> dict[str, type[BaseModel]]:
     return models
 
 
-def server_frame_models() -> dict[str, type[protocol.ServerFrame]]:
+def server_frame_models() -> dict[str, type[frames.ServerFrame]]:
     """Every server → client frame type and its model, read from the protocol module."""
-    return _leaf_models(protocol.ServerFrame)  # type: ignore[return-value]
+    return _leaf_models(frames.ServerFrame)  # type: ignore[return-value]
 
 
 SERVER_FRAME_MODELS = server_frame_models()
+
+
+@functools.cache
+def schema_validator(definition: str) -> jsonschema.Draft202012Validator:
+    """A validator for one definition of the clients' JSON Schema (``ServerFrame``, ``ClientFrame``…)."""
+    schema = protocol_schema()
+    return jsonschema.Draft202012Validator({**schema, "$ref": f"#/$defs/{definition}"})
 
 
 def check_frame(frame: object) -> Frame:
@@ -72,6 +84,9 @@ def check_frame(frame: object) -> Frame:
     written = json.loads(parsed.to_json())
     if written != frame:
         raise FrameMismatch(f"{model.__name__} writes {written}, the frame is {frame}: {_difference(written, frame)}")
+    problem = jsonschema.exceptions.best_match(schema_validator(model.__name__).iter_errors(frame))
+    if problem is not None:
+        raise FrameMismatch(f"not a valid {model.__name__} by the clients' JSON Schema: {frame}\n{problem.message}")
     return frame
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from parley.realtime import events
-from parley.realtime.protocol_doc import SERVER_FRAMES
+from parley.wire.doc import SERVER_FRAMES
 from tests.frames import (
     EVENT_MODELS,
     SERVER_FRAME_MODELS,

@@ -20,7 +20,7 @@ from parley.moderation.models import DirectConversation
 from parley.moderation.selectors import direct_conversations
 from parley.moderation.services import direct_conversation_open
 from parley.readstate.selectors import Unread, unread_count, unread_counts
-from parley.realtime.protocol import iso_time
+from parley.wire.serializers import iso_time
 
 router = Router(tags=["direct messages"])
 

@@ -1,6 +1,6 @@
 """Every error of the HTTP API as one JSON shape: ``{"code": …, "detail": …}``.
 
-The codes are the WebSocket protocol's (``parley.realtime.protocol.ErrorCode``), each with its HTTP
+The codes are the WebSocket protocol's (``parley.wire.frames.ErrorCode``), each with its HTTP
 status; ``detail`` is a sentence a person can act on. The handlers installed here turn every
 exception a view, an auth check or django-ninja itself can raise into that shape, so a client
 never has to parse anything else.
@@ -22,8 +22,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
 from parley.moderation.services import ModerationError
-from parley.realtime.protocol import ErrorCode, FrameError
 from parley.rooms.access import RoomAccessError
+from parley.wire.errors import ErrorCode, ParleyError
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("django.security")
@@ -152,7 +152,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             return error_response(api, request, ApiError("invalid", exc.detail, status=409))
         return error_response(api, request, ApiError(exc.code, exc.detail))
 
-    def on_frame_error(request: HttpRequest, exc: FrameError) -> HttpResponse:
+    def on_frame_error(request: HttpRequest, exc: ParleyError) -> HttpResponse:
         return error_response(api, request, ApiError(exc.code, exc.detail))
 
     def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -199,7 +199,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (ApiError, on_api_error),
         (RoomAccessError, on_room_access),
         (ModerationError, on_moderation),
-        (FrameError, on_frame_error),
+        (ParleyError, on_frame_error),
         (ValidationError, on_validation),
         (AuthenticationError, on_unauthenticated),
         (HttpError, on_http_error),

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from parley.api.errors import ApiError
-from parley.realtime.protocol import ClientId
+from parley.wire.text import ClientId
 
 _client_id_adapter: TypeAdapter[str] = TypeAdapter(ClientId)
 

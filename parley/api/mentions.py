@@ -11,8 +11,8 @@ from pydantic import Field
 from parley.api.auth import caller
 from parley.api.errors import error_responses
 from parley.mentions.selectors import MAX_SUGGESTIONS, mention_candidates
-from parley.realtime.protocol import Slug
 from parley.rooms.selectors import room_for_reader
+from parley.wire.text import Slug
 
 router = Router(tags=["rooms"])
 

@@ -31,9 +31,10 @@ from parley.moderation.services import (
     member_unban,
     member_unmute,
 )
-from parley.realtime.protocol import Slug, iso_time
 from parley.rooms.models import Room
 from parley.rooms.selectors import room_for_reader
+from parley.wire.serializers import iso_time
+from parley.wire.text import Slug
 
 router = Router(tags=["moderation"])
 

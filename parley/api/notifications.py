@@ -13,7 +13,8 @@ from parley.api.errors import error_responses
 from parley.api.schemas import JsonBody
 from parley.notifications.selectors import notifications_page, notifications_unread_count
 from parley.notifications.services import notifications_mark_read
-from parley.realtime.protocol import MAX_SEQ, NotificationData
+from parley.wire.frames import NotificationData
+from parley.wire.text import MAX_SEQ
 
 router = Router(tags=["notifications"])
 

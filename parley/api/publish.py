@@ -28,8 +28,8 @@ from parley.api.errors import ApiError, error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import NOT_BLANK_PATTERN, JsonBody, MessageBody, Username
 from parley.notifications.services import KIND_MAX_LENGTH, NotificationError, notify
-from parley.realtime.protocol import Slug, validate_body
 from parley.rooms.services import PostResult, message_broadcast
+from parley.wire.text import Slug, validate_body
 
 router = Router(tags=["publish"])
 

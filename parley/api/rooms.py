@@ -18,16 +18,6 @@ from parley.api.errors import ApiError, error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import JsonBody, MessageBody, RoomOut, Text, room_out
 from parley.readstate.selectors import Unread, unread_count, unread_counts
-from parley.realtime.protocol import (
-    EMOJI_PATTERN,
-    MAX_EMOJI_LENGTH,
-    MAX_SEQ,
-    MessageData,
-    Slug,
-    iso_time,
-    message_data,
-    validate_body,
-)
 from parley.rooms.access import check_can_create_room
 from parley.rooms.models import Room
 from parley.rooms.selectors import (
@@ -51,6 +41,9 @@ from parley.rooms.services import (
     reaction_set,
     room_create,
 )
+from parley.wire.frames import MessageData
+from parley.wire.serializers import iso_time, message_data
+from parley.wire.text import EMOJI_PATTERN, MAX_EMOJI_LENGTH, MAX_SEQ, Slug, validate_body
 
 router = Router(tags=["rooms"])
 

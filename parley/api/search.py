@@ -9,9 +9,10 @@ from pydantic import Field
 from parley.api.auth import caller
 from parley.api.errors import ApiError, error_responses
 from parley.api.schemas import NOT_BLANK_PATTERN
-from parley.realtime.protocol import MessageData, Slug
 from parley.search.query import MAX_QUERY, SearchQueryError, search_text
 from parley.search.selectors import DEFAULT_LIMIT, MAX_LIMIT, messages_search
+from parley.wire.frames import MessageData
+from parley.wire.text import Slug
 
 router = Router(tags=["search"])
 

@@ -16,7 +16,7 @@ from parley.accounts.services import token_issue, token_revoke
 from parley.api.auth import caller, caller_user
 from parley.api.errors import ApiError, error_responses
 from parley.api.schemas import JsonBody, Text
-from parley.realtime.protocol import MAX_SEQ
+from parley.wire.text import MAX_SEQ
 
 router = Router(tags=["tokens"])
 

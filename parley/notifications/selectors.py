@@ -12,9 +12,9 @@ from django.db.models import Max, QuerySet
 
 from parley.notifications.kinds import notification_described
 from parley.notifications.models import Notification
-from parley.realtime.protocol import notification_data
 from parley.rooms.access import readable_by_user_id
 from parley.rooms.models import Room
+from parley.wire.serializers import notification_data
 
 # Kinds whose data is about a message in a room, named by its slug in ``data.room``: Parley's own
 # @mentions ({room, seq, message_id, author, excerpt}). Other kinds' data is the host project's.

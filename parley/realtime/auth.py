@@ -43,6 +43,7 @@ from parley.realtime.consumers import CLOSE_RATE_LIMITED
 from parley.realtime.database import db_call
 from parley.realtime.ratelimit import RateDecision, RateLimited, handshake_allowed
 from parley.realtime.tokens import token_recall, token_remember
+from parley.wire.frames import error_frame
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -258,7 +259,7 @@ class HandshakeLimitMiddleware:
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
         detail = HANDSHAKE_LIMITED_DETAIL.format(wait=f"{decision.retry_after:.3g}")
-        await send({"type": "websocket.send", "text": RateLimited(decision, detail).frame().to_json()})
+        await send({"type": "websocket.send", "text": error_frame(RateLimited(decision, detail)).to_json()})
         await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
 
 

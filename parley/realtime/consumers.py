@@ -25,7 +25,6 @@ from parley.conf import parley_settings
 from parley.notifications.selectors import notifications_since, notifications_unread_count
 from parley.notifications.services import notifications_mark_read
 from parley.readstate.services import read_marker_advance
-from parley.realtime import protocol
 from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.database import db_call
 from parley.realtime.events import publish_room_frame
@@ -57,6 +56,8 @@ from parley.rooms.services import (
     message_updated_frame,
     reaction_set,
 )
+from parley.wire import errors, frames
+from parley.wire.text import check_json_depth, validate_body
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if identity is None:
             await self.accept()
             detail = self.scope.get("parley.auth_error") or "Sign in first."
-            await self.send(text_data=protocol.Error(code="forbidden", detail=detail).to_json())
+            await self.send(text_data=frames.Error(code="forbidden", detail=detail).to_json())
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         self.identity = identity
@@ -205,9 +206,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         FRAMES_IN.inc()
         if text_data is None:
             self.push(
-                protocol.Error(
-                    code="invalid", detail="Binary frames are not supported; send JSON text frames."
-                ).to_json()
+                frames.Error(code="invalid", detail="Binary frames are not supported; send JSON text frames.").to_json()
             )
             return None
         if frame_too_large(text_data):
@@ -224,13 +223,13 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def follow(self, key: str, room: Room, fmt: Format, since: int | None = None) -> tuple[Subscription, Replay]:
         """Join ``room``'s stream and read what to replay; the caller sends it, then activates.
 
-        Raises ``FrameError`` (``too_large``) when the socket already follows
+        Raises ``ParleyError`` (``too_large``) when the socket already follows
         ``PARLEY_MAX_SUBSCRIPTIONS`` other rooms: every subscription holds memory in the hub.
         """
         await self.unfollow(key)
         most: int = parley_settings.MAX_SUBSCRIPTIONS
         if len(self.subscriptions) >= most:
-            raise protocol.FrameError(
+            raise errors.ParleyError(
                 "too_large",
                 f"A socket may follow at most {most} rooms and this one follows {len(self.subscriptions)}; "
                 "unsubscribe from one first, or open another socket.",
@@ -330,7 +329,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return
         if self.rate_limits.abusive:
             detail = "Too many requests over the rate limit; closing. Wait before reconnecting."
-            self.push(RateLimited(decision, detail).frame().to_json())
+            self.push(frames.error_frame(RateLimited(decision, detail)).to_json())
             context = self.log_context(close_code=CLOSE_RATE_LIMITED)
             logger.warning("closing a socket that kept going over its rate limits", extra=context)
             self.outbox = None
@@ -379,12 +378,12 @@ class ParleyConsumer(SocketConsumer):
 
     def room_taken_away(self, key: str, detail: str) -> None:
         """Say so: a ``forbidden`` error, then ``unsubscribed``."""
-        self.push(protocol.Error(code="forbidden", detail=detail).to_json())
-        self.push(protocol.Unsubscribed(room=key).to_json())
+        self.push(frames.Error(code="forbidden", detail=detail).to_json())
+        self.push(frames.Unsubscribed(room=key).to_json())
 
     def signed_out(self, detail: str) -> None:
         """Say why in a ``forbidden`` error, then close as ``SocketConsumer.signed_out`` does."""
-        self.push(protocol.Error(code="forbidden", detail=detail).to_json())
+        self.push(frames.Error(code="forbidden", detail=detail).to_json())
         super().signed_out(detail)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -394,25 +393,23 @@ class ParleyConsumer(SocketConsumer):
             return
         ref: str | int | None = None
         try:
-            frame = protocol.parse_client_frame(text)
+            frame = frames.parse_client_frame(text)
             ref = frame.ref
             if frame.type in FRAME_KINDS:
                 await self.throttle(FRAME_KINDS[frame.type])
             await self.handlers[frame.type](self, frame)
-        except protocol.FrameError as error:
-            if error.ref is None:
-                error.ref = ref
-            self.push(error.frame().to_json())
+        except errors.ParleyError as error:
+            self.push(frames.error_frame(error, ref).to_json())
         except RoomAccessError as error:
-            self.push(protocol.Error(ref=ref, code=error.code, detail=error.detail).to_json())
+            self.push(frames.Error(ref=ref, code=error.code, detail=error.detail).to_json())
         except DatabaseUnavailable:
             DATABASE.failed()
-            self.push(protocol.Error(ref=ref, code="unavailable", detail=UNAVAILABLE_DETAIL).to_json())
+            self.push(frames.Error(ref=ref, code="unavailable", detail=UNAVAILABLE_DETAIL).to_json())
         except Exception:
             logger.exception("could not handle a frame (ref %r)", ref, extra=self.log_context(ref=ref))
-            self.push(protocol.Error(ref=ref, code="internal", detail=INTERNAL_ERROR_DETAIL).to_json())
+            self.push(frames.Error(ref=ref, code="internal", detail=INTERNAL_ERROR_DETAIL).to_json())
 
-    async def on_subscribe(self, frame: protocol.Subscribe) -> None:
+    async def on_subscribe(self, frame: frames.Subscribe) -> None:
         room = await self.readable_room(frame.room)
         subscription, replay = await self.follow(frame.room, room, "v1", since=frame.since)
         # Who is here, read before going live: arrivals and departures after it follow as diffs.
@@ -420,21 +417,21 @@ class ParleyConsumer(SocketConsumer):
         self.joined(frame.room)
         for data in replay.messages:
             self.push(message_frame_json(data))
-        subscribed = protocol.Subscribed(ref=frame.ref, room=frame.room, head=replay.head, truncated=replay.truncated)
+        subscribed = frames.Subscribed(ref=frame.ref, room=frame.room, head=replay.head, truncated=replay.truncated)
         self.push(subscribed.to_json())
         self.push(encode_json({"type": "presence", "room": frame.room, "online": online}))
         subscription.activate(replay.head)
 
-    async def on_unsubscribe(self, frame: protocol.Unsubscribe) -> None:
+    async def on_unsubscribe(self, frame: frames.Unsubscribe) -> None:
         await self.unfollow(frame.room)
-        self.push(protocol.Unsubscribed(ref=frame.ref, room=frame.room).to_json())
+        self.push(frames.Unsubscribed(ref=frame.ref, room=frame.room).to_json())
 
-    async def on_send(self, frame: protocol.Send) -> None:
+    async def on_send(self, frame: frames.Send) -> None:
         message = (await self.post(frame.room, frame.body, frame.client_id)).message
-        ack = protocol.Ack(ref=frame.ref, room=frame.room, client_id=message.client_id, seq=message.seq, id=message.pk)
+        ack = frames.Ack(ref=frame.ref, room=frame.room, client_id=message.client_id, seq=message.seq, id=message.pk)
         self.push(ack.to_json())
 
-    async def on_history(self, frame: protocol.History) -> None:
+    async def on_history(self, frame: frames.History) -> None:
         room = await self.readable_room(frame.room)
         messages = await db_call(messages_before)(
             room=room, before=frame.before, limit=frame.limit, reader=self.known_identity
@@ -444,12 +441,12 @@ class ParleyConsumer(SocketConsumer):
             page["ref"] = frame.ref
         self.push(encode_json(page))
 
-    async def on_typing(self, frame: protocol.Typing) -> None:
+    async def on_typing(self, frame: frames.Typing) -> None:
         """Tell the room's other sockets this person is typing: at most once per ``TYPING_EVERY``
         seconds per room and socket (more are dropped quietly), and no reply."""
         subscription = self.subscriptions.get(frame.room)
         if subscription is None:
-            raise protocol.FrameError("invalid", f"Subscribe to {frame.room!r} before saying you are typing in it.")
+            raise errors.ParleyError("invalid", f"Subscribe to {frame.room!r} before saying you are typing in it.")
         now = time.monotonic()
         if self._typing_sent is None:
             self._typing_sent = {}
@@ -460,10 +457,10 @@ class ParleyConsumer(SocketConsumer):
         notice = {"type": "typing", "room": frame.room, "user": person_of(identity)}
         publish_room_frame(subscription.feed.room_id, notice, exclude=identity.key)
 
-    async def on_ping(self, frame: protocol.Ping) -> None:
-        self.push(protocol.Pong(ref=frame.ref).to_json())
+    async def on_ping(self, frame: frames.Ping) -> None:
+        self.push(frames.Pong(ref=frame.ref).to_json())
 
-    async def on_notifications(self, frame: protocol.Notifications) -> None:
+    async def on_notifications(self, frame: frames.Notifications) -> None:
         inbox = self._signed_in_inbox()
         inbox.hold()
         try:
@@ -473,47 +470,47 @@ class ParleyConsumer(SocketConsumer):
             unread = await db_call(notifications_unread_count)(user_id=inbox.user_id)
             for data in replay:
                 inbox.replayed(data["id"], encode_json({"type": "notification", **data}))
-            self.push(protocol.NotificationsReplayed(ref=frame.ref, unread=unread, truncated=truncated).to_json())
+            self.push(frames.NotificationsReplayed(ref=frame.ref, unread=unread, truncated=truncated).to_json())
         finally:
             inbox.release()
 
-    async def on_notification_read(self, frame: protocol.NotificationRead) -> None:
+    async def on_notification_read(self, frame: frames.NotificationRead) -> None:
         inbox = self._signed_in_inbox()
         ids = [] if frame.id is None else [frame.id]
         count = await db_call(notifications_mark_read)(user_id=inbox.user_id, ids=ids, everything=frame.all)
-        self.push(protocol.NotificationsUnread(ref=frame.ref, count=count).to_json())
+        self.push(frames.NotificationsUnread(ref=frame.ref, count=count).to_json())
 
-    async def on_edit(self, frame: protocol.Edit) -> None:
+    async def on_edit(self, frame: frames.Edit) -> None:
         room = await self.readable_room(frame.room)
         change = await db_call(message_edit)(room=room, editor=self.known_identity, seq=frame.seq, body=frame.body)
         self.push(_message_updated_reply(change, frame.ref))
 
-    async def on_delete(self, frame: protocol.Delete) -> None:
+    async def on_delete(self, frame: frames.Delete) -> None:
         room = await self.readable_room(frame.room)
         change = await db_call(message_delete)(room=room, actor=self.known_identity, seq=frame.seq)
         self.push(_message_updated_reply(change, frame.ref))
 
-    async def on_react(self, frame: protocol.React) -> None:
+    async def on_react(self, frame: frames.React) -> None:
         room = await self.readable_room(frame.room)
         identity = self.known_identity
         state = await db_call(reaction_set)(room=room, user=identity, seq=frame.seq, emoji=frame.emoji, on=frame.on)
-        reply = protocol.Reactions(
+        reply = frames.Reactions(
             ref=frame.ref, room=frame.room, seq=frame.seq, counts=state.counts, mine=state.mine(identity.user_id)
         )
         self.push(reply.to_json())
 
-    async def on_read(self, frame: protocol.Read) -> None:
+    async def on_read(self, frame: frames.Read) -> None:
         user = self.known_identity.user
         if user is None:
-            raise protocol.FrameError("forbidden", "Guests have no read markers; sign in to keep your place in rooms.")
+            raise errors.ParleyError("forbidden", "Guests have no read markers; sign in to keep your place in rooms.")
         room = await self.readable_room(frame.room)
         state = await db_call(read_marker_advance)(user=user, room=room, seq=frame.seq)
-        reply = protocol.Unread(ref=frame.ref, room=frame.room, count=state.count, last_read=state.last_read)
+        reply = frames.Unread(ref=frame.ref, room=frame.room, count=state.count, last_read=state.last_read)
         self.push(reply.to_json())
 
     def _signed_in_inbox(self) -> Inbox:
         if self.inbox is None:
-            raise protocol.FrameError("forbidden", "Only signed-in users have notifications; guests have none.")
+            raise errors.ParleyError("forbidden", "Only signed-in users have notifications; guests have none.")
         return self.inbox
 
     handlers: dict[str, Callable[[ParleyConsumer, Any], Awaitable[None]]] = {
@@ -534,7 +531,7 @@ class ParleyConsumer(SocketConsumer):
 
 def _message_updated_reply(change: MessageChange, ref: str | int | None) -> str:
     fields = {key: value for key, value in message_updated_frame(change.message).items() if key != "type"}
-    return protocol.MessageUpdated(ref=ref, **fields).to_json()
+    return frames.MessageUpdated(ref=ref, **fields).to_json()
 
 
 class TutorialChatConsumer(SocketConsumer):
@@ -575,8 +572,8 @@ class TutorialChatConsumer(SocketConsumer):
             body = _tutorial_body(text)
             await self.throttle("send")
             await self.post(self.slug, body, client_id=uuid.uuid4().hex)
-        except protocol.FrameError as error:
-            self.push(error.frame().to_json())
+        except errors.ParleyError as error:
+            self.push(frames.error_frame(error).to_json())
         except RoomAccessError as error:
             self.push(_tutorial_error(error.code, error.detail))
         except DatabaseUnavailable:
@@ -587,20 +584,20 @@ class TutorialChatConsumer(SocketConsumer):
             self.push(_tutorial_error("internal", INTERNAL_ERROR_DETAIL))
 
 
-def _tutorial_error(code: protocol.ErrorCode, detail: str) -> str:
-    return protocol.Error(code=code, detail=detail).to_json()
+def _tutorial_error(code: errors.ErrorCode, detail: str) -> str:
+    return frames.Error(code=code, detail=detail).to_json()
 
 
 def _tutorial_body(text: str) -> str:
     """The body of a ``{"message": s}`` frame, checked like a v1 ``send`` body."""
-    protocol.check_json_depth(text)
+    check_json_depth(text)
     try:
         data = json.loads(text)
     except ValueError:
-        raise protocol.FrameError("invalid", 'The frame is not valid JSON; send {"message": "…"}.') from None
+        raise errors.ParleyError("invalid", 'The frame is not valid JSON; send {"message": "…"}.') from None
     if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-        raise protocol.FrameError("invalid", 'Send {"message": "…"} with the message as a string.')
-    return protocol.validate_body(data["message"])
+        raise errors.ParleyError("invalid", 'Send {"message": "…"} with the message as a string.')
+    return validate_body(data["message"])
 
 
 def person_of(identity: Identity) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from django.db import transaction
 
 from parley.realtime.metrics import MESSAGES_STORED
 from parley.realtime.outages import CHANNEL_LAYER
-from parley.realtime.protocol import message_data
 from parley.realtime.tokens import token_forget, token_forget_user
+from parley.wire.serializers import message_data
 
 if TYPE_CHECKING:
     from parley.rooms.models import Message

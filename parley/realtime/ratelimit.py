@@ -48,8 +48,8 @@ from limits.errors import StorageError
 
 from parley.accounts.identity import Identity
 from parley.conf import parley_settings
-from parley.realtime import protocol
 from parley.realtime.outages import Outage
+from parley.wire import errors
 
 logger = logging.getLogger(__name__)
 
@@ -265,16 +265,13 @@ async def handshake_allowed(address: str) -> RateDecision:
     return await get_limiter().hit("handshake", address)
 
 
-class RateLimited(protocol.FrameError):
+class RateLimited(errors.ParleyError):
     """A frame refused by a rate limit; its ``error`` frame carries ``retry_after``."""
 
     def __init__(self, decision: RateDecision, detail: str | None = None, ref: str | int | None = None) -> None:
         wait = f"{decision.retry_after:.3g}"
-        super().__init__("rate_limited", detail or f"Too many requests; nothing was done. Retry in {wait} s.", ref=ref)
-        self.retry_after = decision.retry_after
-
-    def frame(self) -> protocol.Error:
-        return protocol.Error(ref=self.ref, code=self.code, detail=self.detail, retry_after=self.retry_after)
+        detail = detail or f"Too many requests; nothing was done. Retry in {wait} s."
+        super().__init__("rate_limited", detail, ref=ref, retry_after=decision.retry_after)
 
 
 class SocketLimits:

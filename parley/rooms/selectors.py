@@ -12,9 +12,9 @@ from django.db.models.functions import Lower
 from parley.accounts.identity import Identity
 from parley.accounts.permissions import MODERATE_ALL_ROOMS
 from parley.accounts.users import name_lookup
-from parley.realtime.protocol import message_data
 from parley.rooms.access import RoomAccessError, check_can_read, readable_rooms, room_not_found
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
+from parley.wire.serializers import message_data
 
 
 def room_get(*, slug: str) -> Room | None:

@@ -19,17 +19,13 @@ from django.utils import timezone
 from parley.accounts.identity import Identity
 from parley.accounts.users import User
 from parley.realtime.events import publish_message_on_commit, publish_room_frame_on_commit
-from parley.realtime.protocol import (
-    MAX_REACTIONS_PER_MESSAGE,
-    FrameError,
-    iso_time,
-    validate_body,
-    validate_emoji,
-)
 from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.rooms.selectors import is_moderator, room_get
 from parley.tasks.followups import message_followups
+from parley.wire.errors import ParleyError
+from parley.wire.serializers import iso_time
+from parley.wire.text import MAX_REACTIONS_PER_MESSAGE, validate_body, validate_emoji
 
 
 @dataclass(frozen=True)
@@ -345,7 +341,7 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
     tell the room after commit. An unchanged body stores and publishes nothing.
 
     Raises ``RoomAccessError`` (not_found: no such room for ``editor`` or no such seq; forbidden:
-    someone else's message, or a deleted one) and ``FrameError`` for a body that is not valid.
+    someone else's message, or a deleted one) and ``ParleyError`` for a body that is not valid.
     """
     body = validate_body(body)
     message = _message_for_change(room=room, actor=editor, seq=seq)
@@ -422,7 +418,7 @@ def reaction_set(*, room: Room, user: Identity, seq: int, emoji: str, on: bool) 
 
     Signed-in users only (a guest has no row to react with): guests get forbidden. A deleted
     message takes no reactions, and a message takes at most ``MAX_REACTIONS_PER_MESSAGE``
-    different emoji. Raises ``RoomAccessError`` and ``FrameError`` (a bad emoji; the cap).
+    different emoji. Raises ``RoomAccessError`` and ``ParleyError`` (a bad emoji; the cap).
     """
     emoji = validate_emoji(emoji)
     if user.user is None:
@@ -436,7 +432,7 @@ def reaction_set(*, room: Room, user: Identity, seq: int, emoji: str, on: bool) 
     if on and not existing.exists():
         emoji_in_use = set(Reaction.objects.filter(message=message).values_list("emoji", flat=True).distinct())
         if emoji not in emoji_in_use and len(emoji_in_use) >= MAX_REACTIONS_PER_MESSAGE:
-            raise FrameError(
+            raise ParleyError(
                 "invalid",
                 f"This message has {MAX_REACTIONS_PER_MESSAGE} different reactions already; add one of those instead.",
             )

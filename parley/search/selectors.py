@@ -13,12 +13,12 @@ from typing import Any
 from django.db import connection
 
 from parley.accounts.identity import Identity
-from parley.realtime.protocol import message_data
 from parley.rooms.access import readable_rooms
 from parley.rooms.models import Message
 from parley.rooms.selectors import room_for_reader
 from parley.search.indexing import FTS_TABLE, MESSAGE_TABLE, search_config, tsvector_sql
 from parley.search.query import MATCH_END, MATCH_START, fts5_match, highlight_segments, search_text
+from parley.wire.serializers import message_data
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50

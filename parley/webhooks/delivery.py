@@ -25,11 +25,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.conf import parley_settings
-from parley.realtime.protocol import message_data
 from parley.webhooks.addresses import AddressRefused, PublicOnlyTransport
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
 from parley.webhooks.services import webhook_refusal, webhook_stop
 from parley.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature
+from parley.wire.serializers import message_data
 
 EVENT_MESSAGE_CREATED = "message.created"
 USER_AGENT = "Parley-Webhooks/1"

@@ -11,9 +11,9 @@ from django.urls import reverse
 from parley.notifications import kinds
 from parley.notifications.selectors import notifications_page
 from parley.notifications.services import anotify, notify
-from parley.realtime import protocol
 from parley.rooms.models import Membership
 from parley.templatetags.parley import bell_state
+from parley.wire import frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +46,7 @@ async def test_a_registered_kind_is_worded_and_linked_in_the_live_frame(ws, alic
     client = await ws(user=alice)
     [stored] = await anotify([alice], parcel_kind, {"parcel": "P-8"})
     frame = await client.receive_json_from(timeout=3)
-    protocol.Notification.model_validate(frame)
+    frames.Notification.model_validate(frame)
     assert frame == {
         "type": "notification",
         "id": stored.pk,

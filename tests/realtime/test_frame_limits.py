@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from parley.realtime import protocol
 from parley.realtime.ratelimit import FRAME_KINDS
+from parley.wire import frames
 from tests.realtime.test_rate_limits import ABUSE_REFUSALS, clock, protocol_frame, replies  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ FRAME_BURST = 60
 
 
 def test_every_client_frame_type_counts_against_a_limit():
-    assert set(protocol.CLIENT_FRAME_TYPES) <= set(FRAME_KINDS)
+    assert set(frames.CLIENT_FRAME_TYPES) <= set(FRAME_KINDS)
 
 
 async def test_a_ping_flood_closes_the_socket_with_4429(ws, alice, clock):  # noqa: F811

@@ -24,8 +24,8 @@ from parley.realtime.events import (
 )
 from parley.realtime.hub import EventBatch, Hub, Inbox, Outbox, RoomEvent, RoomFeed, Subscription, UserFeed
 from parley.realtime.hub.coordinator import HANDLERS
-from parley.realtime.protocol import message_data
 from parley.rooms.models import Message, Room
+from parley.wire.serializers import message_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

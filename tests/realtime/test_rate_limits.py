@@ -17,10 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from conftest import Communicator
 from parley.conf import parley_settings
-from parley.realtime import protocol, ratelimit
+from parley.realtime import ratelimit
 from parley.realtime.auth import client_address
 from parley.realtime.ratelimit import LocalBuckets, Rate, TokenBucket, api_call_allowed
 from parley.rooms.models import Message
+from parley.wire import frames
 from tests.frames import received_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -283,6 +284,6 @@ def test_bad_rate_settings_stop_the_server_with_a_sentence(settings, text):
 
 
 def test_errors_carry_retry_after_only_when_rate_limited():
-    assert "retry_after" not in protocol.Error(code="invalid", detail="Bad.").to_json()
-    limited = protocol.Error(ref=3, code="rate_limited", detail="Slow down.", retry_after=0.25).to_json()
+    assert "retry_after" not in frames.Error(code="invalid", detail="Bad.").to_json()
+    limited = frames.Error(ref=3, code="rate_limited", detail="Slow down.", retry_after=0.25).to_json()
     assert limited == '{"type":"error","ref":3,"code":"rate_limited","detail":"Slow down.","retry_after":0.25}'

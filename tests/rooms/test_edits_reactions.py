@@ -6,11 +6,12 @@ import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
 from parley.realtime.events import publish_room_frame
-from parley.realtime.protocol import MAX_REACTIONS_PER_MESSAGE, FrameError
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction
 from parley.rooms.selectors import message_edits, messages_before, messages_replay
 from parley.rooms.services import message_delete, message_edit, message_post, reaction_set
+from parley.wire.errors import ParleyError
+from parley.wire.text import MAX_REACTIONS_PER_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def test_only_the_author_may_edit_and_bad_input_is_refused(people):
     with pytest.raises(RoomAccessError) as missing:
         message_edit(room=room, editor=alice, seq=99, body="x")
     assert missing.value.code == "not_found"
-    with pytest.raises(FrameError) as blank:
+    with pytest.raises(ParleyError) as blank:
         message_edit(room=room, editor=alice, seq=message.seq, body="   ")
     assert blank.value.code == "invalid"
     assert Message.objects.get(pk=message.pk).body == "hello"
@@ -166,7 +167,7 @@ def test_guests_cannot_react_and_bad_emoji_are_refused(people):
         reaction_set(room=room, user=guest_identity(guest_id="g", name="zed"), seq=message.seq, emoji="👍", on=True)
     assert guest.value.code == "forbidden"
     for emoji in ("", "ok", "👍 ", "a/👍", "👍" * 17, "👍\x00", "\u202e👍"):
-        with pytest.raises(FrameError) as bad:
+        with pytest.raises(ParleyError) as bad:
             reaction_set(room=room, user=alice, seq=message.seq, emoji=emoji, on=True)
         assert bad.value.code == "invalid", emoji
     # Flags, skin tones and joined sequences are one emoji of several code points.
@@ -181,7 +182,7 @@ def test_a_message_takes_a_limited_number_of_different_emoji(people):
     emoji = [chr(0x1F600 + n) for n in range(MAX_REACTIONS_PER_MESSAGE)]
     for one in emoji:
         reaction_set(room=room, user=alice, seq=message.seq, emoji=one, on=True)
-    with pytest.raises(FrameError) as capped:
+    with pytest.raises(ParleyError) as capped:
         reaction_set(room=room, user=bob, seq=message.seq, emoji="🦀", on=True)
     assert capped.value.code == "invalid"
     # An emoji already on the message can still be added by someone else.

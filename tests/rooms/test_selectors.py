@@ -6,7 +6,6 @@ import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
 from parley.moderation.services import direct_conversation_open
-from parley.realtime.protocol import MessageData
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Membership
 from parley.rooms.selectors import (
@@ -19,6 +18,7 @@ from parley.rooms.selectors import (
     rooms_visible,
 )
 from parley.rooms.services import message_post
+from parley.wire.frames import MessageData
 
 pytestmark = pytest.mark.django_db
 

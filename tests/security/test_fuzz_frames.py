@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from parley.realtime import protocol
+from parley.wire import frames
+from parley.wire import text as limits
 from tests.frames import received_frame
 from tests.servers import ServerProcess, manage
 
@@ -58,7 +59,7 @@ texts = st.text(max_size=40) | st.sampled_from(
 )
 long_texts = st.builds(lambda char, count: char * count, st.characters(), st.integers(3990, 4010))
 numbers = st.integers(min_value=-5, max_value=120) | st.integers() | st.floats() | st.sampled_from([2**63 - 1, 2**63])
-frame_types = st.sampled_from([*protocol.CLIENT_FRAME_TYPES, "launch", "PING", ""]) | json_values
+frame_types = st.sampled_from([*frames.CLIENT_FRAME_TYPES, "launch", "PING", ""]) | json_values
 
 frame_dicts = st.fixed_dictionaries(
     {"type": frame_types},
@@ -270,7 +271,7 @@ def test_arbitrary_frames_get_defined_answers_and_store_only_what_was_acked(targ
     assert {(slug, seq, client_id) for slug, seq, _, client_id, _, _ in rows} == target.acked
     author = fuzzer_id(target.database)
     for _, _, body, client_id, author_id, guest_id in rows:
-        assert protocol.validate_body(body) == body
+        assert limits.validate_body(body) == body
         assert 1 <= len(client_id) <= 64
         assert (author_id, guest_id) == (author, ""), "a frame chose its own author"
     seqs = [seq for slug, seq, *_ in rows if slug == "lobby"]

@@ -12,8 +12,9 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from parley.realtime import protocol
 from parley.rooms.models import Message
+from parley.wire import frames
+from parley.wire import text as limits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,7 +146,7 @@ async def test_each_frame_gets_its_defined_answer_and_stores_nothing_it_refuses(
         assert reply["code"] == code, reply
         assert reply["detail"].endswith("."), reply
         # The reply names nothing that could not be written back: it is valid, strict JSON.
-        protocol.Error.model_validate(reply)
+        frames.Error.model_validate(reply)
     await client.send_json_to({"type": "ping", "ref": "still-there"})
     assert await client.receive_json_from(timeout=5) == {"type": "pong", "ref": "still-there"}
 
@@ -213,7 +214,7 @@ async def test_the_tutorial_endpoint_answers_bad_input_the_same_way(ws, alice, l
 
 def test_bidi_controls_and_bounded_combining_marks_are_stored_exactly():
     for body in ("\u202eevil.exe", "\u2067\u05e9\u05dc\u05d5\u05dd\u2069 and hello", "a" + COMBINING_ACUTE * 30):
-        assert protocol.validate_body(body) == body
+        assert limits.validate_body(body) == body
 
 
 @pytest.mark.parametrize(
@@ -231,4 +232,4 @@ def test_bidi_controls_and_bounded_combining_marks_are_stored_exactly():
     ],
 )
 def test_nesting_depth_is_counted_outside_strings(text, deep):
-    assert protocol.json_too_deep(text) is deep
+    assert limits.json_too_deep(text) is deep

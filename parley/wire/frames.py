@@ -1,154 +1,24 @@
 """Protocol v1: one pydantic model per frame type, client → server and server → client.
 
-These models are the wire contract of DESIGN.md; ``docs/protocol.md`` is checked against them
-by the test suite. Client frames are validated strictly (a number must be a JSON number, a string
-a JSON string); unknown fields are ignored so that newer clients can talk to older servers.
+These models are the wire contract of ``docs/protocol.md``, whose tables are generated from them
+(``parley.wire.doc``), as is the clients' JSON Schema (``parley.wire.schema``). Client frames are
+validated strictly (a number must be a JSON number, a string a JSON string); unknown fields are
+ignored so that newer clients can talk to older servers.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import typing
 import unicodedata
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from parley.conf import parley_settings
+from parley.wire.errors import ErrorCode, ParleyError
+from parley.wire.text import MAX_SEQ, Body, ClientId, Emoji, Ref, Seq, Slug, check_json_depth
 
-if TYPE_CHECKING:
-    from parley.notifications.models import Notification as StoredNotification
-    from parley.rooms.models import Message as StoredMessage
-
-ErrorCode = Literal["invalid", "forbidden", "not_found", "too_large", "rate_limited", "unavailable", "internal"]
-
-# Largest seq a client may name: PostgreSQL's bigint.
-MAX_SEQ = 2**63 - 1
-# Deepest nesting of arrays and objects a client frame may have. Protocol frames need 2; the rest
-# is room for additions. Checked before parsing, so no parser ever recurses on hostile input.
-MAX_JSON_DEPTH = 32
-# Most combining marks in a row on one character: Unicode's Stream-Safe Text Format (UAX #15)
-# allows 30, more than any script writes; longer runs are "Zalgo" text drawn over other lines.
-MAX_COMBINING_RUN = 30
-
-
-def _check_text(value: str) -> str:
-    """Refuse text that cannot be stored or shown faithfully: NUL and other control characters
-    (tab and newline excepted), lone surrogates, which are not Unicode text at all, and more than
-    ``MAX_COMBINING_RUN`` combining marks stacked on one character.
-
-    Bidirectional controls (U+202A to U+202E, U+2066 to U+2069) are accepted: right-to-left writers
-    use them, and the web client isolates every body so they cannot reorder anything around it.
-    """
-    marks = 0
-    for char in value:
-        if char in "\n\t":
-            marks = 0
-            continue
-        category = unicodedata.category(char)
-        if category == "Cc":
-            raise ValueError("must not contain control characters such as NUL")
-        if category == "Cs":
-            raise ValueError("must be valid Unicode (it contains a lone surrogate)")
-        marks = marks + 1 if category[0] == "M" else 0
-        if marks > MAX_COMBINING_RUN:
-            raise ValueError(f"must not stack more than {MAX_COMBINING_RUN} combining marks on one character")
-    return value
-
-
-_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
-
-
-def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON in ``text`` nests arrays and objects more than ``limit`` deep.
-
-    Brackets inside strings do not count. Frames with few brackets are answered from two counts;
-    only the rest are scanned, and the scan stops at the first level past the limit.
-    """
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    in_string = False
-    escaped_until = -1
-    for match in _JSON_STRUCTURE.finditer(text):
-        position = match.start()
-        if position < escaped_until:
-            continue
-        char = match.group()
-        if in_string:
-            if char == "\\":
-                escaped_until = position + 2
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
-def check_json_depth(text: str) -> None:
-    """Raise ``FrameError`` (invalid) when ``text`` nests deeper than ``MAX_JSON_DEPTH``."""
-    if json_too_deep(text):
-        raise FrameError(
-            "invalid", f"The frame nests arrays or objects more than {MAX_JSON_DEPTH} levels deep; send a flat object."
-        )
-
-
-def _check_body(value: str) -> str:
-    limit = parley_settings.MAX_BODY
-    if len(value) > limit:
-        raise PydanticCustomError(
-            "too_large", "is {length} characters long; the limit is {limit}", {"length": len(value), "limit": limit}
-        )
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return _check_text(value)
-
-
-Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
-Ref = Annotated[str, StringConstraints(max_length=128)] | Annotated[int, Field(ge=-MAX_SEQ, le=MAX_SEQ)]
-Body = Annotated[str, StringConstraints(min_length=1), AfterValidator(_check_body)]
-ClientId = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_check_text)]
-
-# A reaction is a short symbol, usually one emoji: 1 to 16 characters (flags, skin tones and ZWJ
-# families take several code points), with at least one outside ASCII (a reaction is not a word),
-# and no white space, control or bidirectional-control characters, nor '/' (it travels in URL paths).
-MAX_EMOJI_LENGTH = 16
-# Distinct emoji one message can carry; more is refused, so that a reactions row stays one line.
-MAX_REACTIONS_PER_MESSAGE = 20
-_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_EMOJI_REFUSED = r"\s\x00-\x1F\x7F-\x9F/\u200E\u200F\u202A-\u202E\u2066-\u2069"
-# The same rule as a JSON Schema pattern, for the HTTP API's OpenAPI document (length is checked apart).
-EMOJI_PATTERN = rf"^[^{_EMOJI_REFUSED}]*[^{_EMOJI_REFUSED}\x00-\x7F][^{_EMOJI_REFUSED}]*$"
-
-
-def _check_emoji(value: str) -> str:
-    for char in value:
-        if char.isspace() or char == "/" or char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs"):
-            raise ValueError("must be one emoji: no white space, control characters, bidirectional controls or '/'")
-    if value.isascii():
-        raise ValueError("must be an emoji, not plain ASCII text")
-    return value
-
-
-Emoji = Annotated[str, StringConstraints(min_length=1, max_length=MAX_EMOJI_LENGTH), AfterValidator(_check_emoji)]
+# --- client → server -----------------------------------------------------------------------
 
 
 class ClientFrame(BaseModel):
@@ -283,20 +153,16 @@ AnyClientFrame = Annotated[
     | Typing,
     Field(discriminator="type"),
 ]
-CLIENT_FRAME_TYPES = (
-    "subscribe",
-    "unsubscribe",
-    "send",
-    "history",
-    "ping",
-    "notifications",
-    "notification_read",
-    "edit",
-    "delete",
-    "react",
-    "read",
-    "typing",
-)
+CLIENT_FRAMES: tuple[type[ClientFrame], ...] = typing.get_args(typing.get_args(AnyClientFrame)[0])
+"""Every client frame model, in the protocol document's order (read off ``AnyClientFrame``)."""
+
+
+def frame_type(model: type[BaseModel]) -> str:
+    """The ``type`` a frame model carries on the wire."""
+    return str(typing.get_args(model.model_fields["type"].annotation)[0])
+
+
+CLIENT_FRAME_TYPES = tuple(frame_type(model) for model in CLIENT_FRAMES)
 _client_frame_adapter: TypeAdapter[AnyClientFrame] = TypeAdapter(AnyClientFrame)
 
 
@@ -513,44 +379,48 @@ class Error(Reply):
         return self.model_dump_json(exclude_none=True)
 
 
+SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
+    Message,
+    Subscribed,
+    Unsubscribed,
+    Ack,
+    HistoryPage,
+    Pong,
+    Notification,
+    NotificationsReplayed,
+    NotificationsUnread,
+    MessageUpdated,
+    Reactions,
+    Unread,
+    Presence,
+    PresenceDiff,
+    TypingNotice,
+    Error,
+)
+"""Every server frame model, in the protocol document's order."""
+
+
+def error_frame(error: ParleyError, ref: str | int | None = None) -> Error:
+    """The ``error`` frame that answers a refused client frame (``ref``: the frame's, if the error has none)."""
+    return Error(
+        ref=error.ref if error.ref is not None else ref,
+        code=error.code,
+        detail=error.detail,
+        retry_after=error.retry_after,
+    )
+
+
 # --- parsing -------------------------------------------------------------------------------
 
 
-class FrameError(Exception):
-    """A client frame that cannot be carried out, with the ``error`` frame that answers it."""
-
-    def __init__(self, code: ErrorCode, detail: str, ref: str | int | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.ref = ref
-
-    def frame(self) -> Error:
-        return Error(ref=self.ref, code=self.code, detail=self.detail)
-
-
 def parse_client_frame(text: str) -> AnyClientFrame:
-    """Validate one text frame, or raise ``FrameError`` with a sentence a person can act on."""
+    """Validate one text frame, or raise ``ParleyError`` with a sentence a person can act on."""
     check_json_depth(text)
     try:
         return _client_frame_adapter.validate_json(text)
     except ValidationError as exc:
         code: ErrorCode = "too_large" if exc.errors()[0]["type"] == "too_large" else "invalid"
-        raise FrameError(code, _describe(exc), ref=_salvage_ref(text)) from None
-
-
-_body_adapter: TypeAdapter[str] = TypeAdapter(Body)
-
-
-def validate_body(value: str) -> str:
-    """Check a message body outside a frame (the article's protocol, the HTTP API)."""
-    try:
-        return _body_adapter.validate_python(value)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        code: ErrorCode = "too_large" if error["type"] == "too_large" else "invalid"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise FrameError(code, f"The message {message[:1].lower()}{message[1:]}.") from None
+        raise ParleyError(code, _describe(exc), ref=_salvage_ref(text)) from None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -596,65 +466,3 @@ def _salvage_ref(text: str) -> str | int | None:
     if isinstance(ref, int) and abs(ref) <= MAX_SEQ:
         return ref
     return None
-
-
-_emoji_adapter: TypeAdapter[str] = TypeAdapter(Emoji)
-
-
-def validate_emoji(value: str) -> str:
-    """Check a reaction's emoji outside a frame (the HTTP API), or raise ``FrameError`` (invalid)."""
-    try:
-        return _emoji_adapter.validate_python(value)
-    except ValidationError as exc:
-        message = str(exc.errors(include_url=False)[0]["msg"]).removeprefix("Value error, ")
-        raise FrameError("invalid", f"The emoji {message[:1].lower()}{message[1:]}.") from None
-
-
-def iso_time(moment: datetime | None) -> str | None:
-    """A stored time as the protocol writes it: ISO 8601 in UTC with a ``Z``, or None."""
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def message_data(
-    message: StoredMessage, reactions: dict[str, int] | None = None, mine: list[str] | None = None
-) -> dict[str, Any]:
-    """A stored message in its wire shape (``MessageData``), as plain JSON-ready values.
-
-    ``reactions`` and ``mine`` are read by the caller, for a whole page at once; a new message has none.
-    """
-    author = message.author
-    deleted = message.deleted_at is not None
-    return {
-        "room": message.room.slug,
-        "seq": message.seq,
-        "id": message.pk,
-        "author": {
-            "id": None if author is None else author.pk,
-            "name": message.guest_name if author is None else author.get_username(),
-            "guest": author is None,
-        },
-        "body": "" if deleted else message.body,
-        "created_at": iso_time(message.created_at),
-        "client_id": message.client_id,
-        "edited_at": iso_time(message.edited_at),
-        "deleted": deleted,
-        "reactions": {} if deleted or reactions is None else reactions,
-        "mine": [] if deleted or mine is None else mine,
-    }
-
-
-def notification_data(
-    notification: StoredNotification, *, data: dict[str, Any], text: str, url: str | None
-) -> dict[str, Any]:
-    """A stored notification in its wire shape (``NotificationData``), as plain JSON-ready values:
-    with ``data`` as its recipient may see it, worded ``text`` and leading to ``url`` (the domain
-    decides all three: ``parley.notifications.selectors.notification_shown``)."""
-    return {
-        "id": notification.pk,
-        "kind": notification.kind,
-        "data": data,
-        "created_at": iso_time(notification.created_at),
-        "read": notification.read_at is not None,
-        "text": text,
-        "url": url,
-    }

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from parley.realtime import protocol
-from parley.realtime.protocol_doc import DOC, current_block, render
+from parley.wire import errors, frames
+from parley.wire import text as limits
+from parley.wire.doc import DOC, current_block, render
 
 
 def test_docs_protocol_md_matches_the_schemas():
-    assert current_block(DOC.read_text()) == render(), "run: python -m parley.realtime.protocol_doc"
+    assert current_block(DOC.read_text()) == render(), "run: python -m parley.wire.doc"
 
 
 def test_every_client_frame_type_has_a_model_and_a_doc_section():
     text = DOC.read_text()
-    for frame_type in protocol.CLIENT_FRAME_TYPES:
+    for frame_type in frames.CLIENT_FRAME_TYPES:
         assert f"#### `{frame_type}`" in text
-        assert protocol.parse_client_frame(_minimal(frame_type)).type == frame_type
+        assert frames.parse_client_frame(_minimal(frame_type)).type == frame_type
 
 
 def _minimal(frame_type: str) -> str:
@@ -35,8 +36,8 @@ def _minimal(frame_type: str) -> str:
     [
         ("{", "The frame is not valid JSON; send one JSON object per text frame."),
         ("42", "The frame must be a JSON object with a 'type' field."),
-        ("{}", "The frame has no 'type'; expected one of " + ", ".join(protocol.CLIENT_FRAME_TYPES) + "."),
-        ('{"type": "x"}', "Unknown frame type 'x'; expected one of " + ", ".join(protocol.CLIENT_FRAME_TYPES) + "."),
+        ("{}", "The frame has no 'type'; expected one of " + ", ".join(frames.CLIENT_FRAME_TYPES) + "."),
+        ('{"type": "x"}', "Unknown frame type 'x'; expected one of " + ", ".join(frames.CLIENT_FRAME_TYPES) + "."),
         ('{"type": "subscribe"}', "Field 'room' is required."),
         (
             '{"type": "subscribe", "room": "a b"}',
@@ -50,8 +51,8 @@ def _minimal(frame_type: str) -> str:
     ],
 )
 def test_invalid_frames_are_described_in_a_sentence(text, detail):
-    with pytest.raises(protocol.FrameError) as error:
-        protocol.parse_client_frame(text)
+    with pytest.raises(errors.ParleyError) as error:
+        frames.parse_client_frame(text)
     assert (error.value.code, error.value.detail) == ("invalid", detail)
 
 
@@ -59,8 +60,8 @@ def test_invalid_frames_are_described_in_a_sentence(text, detail):
 def test_the_ref_of_a_broken_frame_is_echoed(ref):
     import json
 
-    with pytest.raises(protocol.FrameError) as error:
-        protocol.parse_client_frame(json.dumps({"type": "subscribe", "ref": ref}))
+    with pytest.raises(errors.ParleyError) as error:
+        frames.parse_client_frame(json.dumps({"type": "subscribe", "ref": ref}))
     assert error.value.ref == ref
 
 
@@ -69,8 +70,8 @@ def test_the_ref_of_a_broken_frame_is_echoed(ref):
     ["nul\x00", "bell\x07", "\ud800 lone surrogate", "   \n\t "],
 )
 def test_bodies_that_cannot_be_stored_faithfully_are_invalid(body):
-    with pytest.raises(protocol.FrameError) as error:
-        protocol.validate_body(body)
+    with pytest.raises(errors.ParleyError) as error:
+        limits.validate_body(body)
     assert error.value.code == "invalid"
 
 
@@ -78,13 +79,13 @@ def test_bodies_that_cannot_be_stored_faithfully_are_invalid(body):
     "body", ["line one\nline two", "tab\tseparated", "émoji 🎉", "\u202eright-to-left", "e" + "\u0301" * 30]
 )
 def test_ordinary_unicode_text_is_accepted(body):
-    assert protocol.validate_body(body) == body
+    assert limits.validate_body(body) == body
 
 
 def test_server_frames_serialise_without_null_refs():
-    assert protocol.Pong().to_json() == '{"type":"pong"}'
+    assert frames.Pong().to_json() == '{"type":"pong"}'
     assert (
-        protocol.Error(ref=3, code="invalid", detail="x").to_json()
+        frames.Error(ref=3, code="invalid", detail="x").to_json()
         == '{"type":"error","ref":3,"code":"invalid","detail":"x"}'
     )
 
@@ -105,4 +106,4 @@ def test_the_hubs_message_encoding_is_the_message_frame_schema():
         "reactions": {"👍": 2},
         "mine": ["👍"],
     }
-    assert message_frame_json(data) == protocol.Message(**data).to_json()
+    assert message_frame_json(data) == frames.Message(**data).to_json()

@@ -1,54 +1,23 @@
-"""Render protocol v1's frame tables from the pydantic models in ``protocol``.
+"""Render protocol v1's frame tables from the pydantic models in ``parley.wire.frames``.
 
 ``docs/protocol.md`` holds the output between ``<!-- frames:begin -->`` and ``<!-- frames:end -->``;
-the test suite fails when the two drift apart. Rewrite it with ``python -m parley.realtime.protocol_doc``.
+the test suite fails when the two drift apart. Rewrite it with ``python -m parley.wire.doc``.
 """
 
 from __future__ import annotations
 
 import sys
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from parley.realtime import protocol
+from parley.wire.frames import CLIENT_FRAMES, SERVER_FRAMES, frame_type
+from parley.wire.text import MAX_SEQ
 
 BEGIN, END = "<!-- frames:begin -->", "<!-- frames:end -->"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
-
-CLIENT_FRAMES: list[type[BaseModel]] = [
-    protocol.Subscribe,
-    protocol.Unsubscribe,
-    protocol.Send,
-    protocol.History,
-    protocol.Ping,
-    protocol.Notifications,
-    protocol.NotificationRead,
-    protocol.Edit,
-    protocol.Delete,
-    protocol.React,
-    protocol.Read,
-    protocol.Typing,
-]
-SERVER_FRAMES: list[type[BaseModel]] = [
-    protocol.Message,
-    protocol.Subscribed,
-    protocol.Unsubscribed,
-    protocol.Ack,
-    protocol.HistoryPage,
-    protocol.Pong,
-    protocol.Notification,
-    protocol.NotificationsReplayed,
-    protocol.NotificationsUnread,
-    protocol.MessageUpdated,
-    protocol.Reactions,
-    protocol.Unread,
-    protocol.Presence,
-    protocol.PresenceDiff,
-    protocol.TypingNotice,
-    protocol.Error,
-]
 
 
 def _field_rows(model: type[BaseModel]) -> list[str]:
@@ -75,7 +44,7 @@ def _json_type(spec: dict[str, typing.Any]) -> str:
     limits = []
     for key, label in (("minimum", "≥"), ("maximum", "≤"), ("minLength", "length ≥"), ("maxLength", "length ≤")):
         if key in spec:
-            limits.append(f"{label} {'2^63-1' if spec[key] == protocol.MAX_SEQ else spec[key]}")
+            limits.append(f"{label} {'2^63-1' if spec[key] == MAX_SEQ else spec[key]}")
     if "pattern" in spec:
         limits.append(f"`{spec['pattern']}`")
     if kind == "array":
@@ -83,12 +52,11 @@ def _json_type(spec: dict[str, typing.Any]) -> str:
     return kind + (f" ({', '.join(limits)})" if limits else "")
 
 
-def _section(title: str, models: list[type[BaseModel]]) -> list[str]:
+def _section(title: str, models: Iterable[type[BaseModel]]) -> list[str]:
     lines = [f"### {title}", ""]
     for model in models:
-        frame_type = typing.get_args(model.model_fields["type"].annotation)[0]
         doc = (model.__doc__ or "").strip().splitlines()[0]
-        lines += [f"#### `{frame_type}`", "", doc, ""]
+        lines += [f"#### `{frame_type(model)}`", "", doc, ""]
         rows = _field_rows(model)
         if rows:
             lines += ["| field | JSON type | | meaning |", "|---|---|---|---|", *rows, ""]

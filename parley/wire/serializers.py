@@ -1,0 +1,61 @@
+"""Stored objects in their wire shape: the dicts every transport sends (socket frames, API bodies,
+webhook payloads), each the shape of a model in ``parley.wire.frames``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from parley.notifications.models import Notification as StoredNotification
+    from parley.rooms.models import Message as StoredMessage
+
+
+def iso_time(moment: datetime | None) -> str | None:
+    """A stored time as the protocol writes it: ISO 8601 in UTC with a ``Z``, or None."""
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def message_data(
+    message: StoredMessage, reactions: dict[str, int] | None = None, mine: list[str] | None = None
+) -> dict[str, Any]:
+    """A stored message in its wire shape (``MessageData``), as plain JSON-ready values.
+
+    ``reactions`` and ``mine`` are read by the caller, for a whole page at once; a new message has none.
+    """
+    author = message.author
+    deleted = message.deleted_at is not None
+    return {
+        "room": message.room.slug,
+        "seq": message.seq,
+        "id": message.pk,
+        "author": {
+            "id": None if author is None else author.pk,
+            "name": message.guest_name if author is None else author.get_username(),
+            "guest": author is None,
+        },
+        "body": "" if deleted else message.body,
+        "created_at": iso_time(message.created_at),
+        "client_id": message.client_id,
+        "edited_at": iso_time(message.edited_at),
+        "deleted": deleted,
+        "reactions": {} if deleted or reactions is None else reactions,
+        "mine": [] if deleted or mine is None else mine,
+    }
+
+
+def notification_data(
+    notification: StoredNotification, *, data: dict[str, Any], text: str, url: str | None
+) -> dict[str, Any]:
+    """A stored notification in its wire shape (``NotificationData``), as plain JSON-ready values:
+    with ``data`` as its recipient may see it, worded ``text`` and leading to ``url`` (the domain
+    decides all three: ``parley.notifications.selectors.notification_shown``)."""
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "data": data,
+        "created_at": iso_time(notification.created_at),
+        "read": notification.read_at is not None,
+        "text": text,
+        "url": url,
+    }
