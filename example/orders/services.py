@@ -18,6 +18,7 @@ from django.db import transaction
 
 from orders.models import Order
 from parley.notifications.services import notify
+from parley.wire.errors import ParleyError
 
 ORDER_STATUS = "order.status"
 
@@ -31,8 +32,13 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class OrderError(ValueError):
-    """An order change that is not allowed; the message says why, for people."""
+class OrderError(ParleyError):
+    """An order change that is not allowed; ``detail`` says why, for people. A Parley refusal
+    (``invalid``, HTTP 409: the order's current status forbids it), so the API, the admin's forms
+    and ``manage.py orderstatus`` each show its sentence without a translation of their own."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid", detail, status=409)
 
 
 def order_next_statuses(status: str) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from parley.api.auth import caller, caller_user
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import JsonBody, MessageBody, RoomOut, Text, room_out
 from parley.readstate.selectors import Unread, unread_count, unread_counts
@@ -30,9 +30,6 @@ from parley.rooms.selectors import (
     rooms_visible,
 )
 from parley.rooms.services import (
-    MembershipError,
-    RoomCreateError,
-    RoomSlugTaken,
     membership_join,
     membership_leave,
     message_delete,
@@ -126,18 +123,13 @@ def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
     ``PARLEY["ROOM_CREATION"] = "permitted"``, only holders of ``parley.add_room`` may (403 otherwise)."""
     check_can_create_room(identity=caller(request))
     user = caller_user(request)
-    try:
-        room = room_create(
-            slug=payload.slug,
-            title=payload.title,
-            is_private=payload.private,
-            guests_allowed=payload.guests_allowed,
-            creator=user,
-        )
-    except RoomSlugTaken as exc:
-        raise ApiError("invalid", exc.detail, status=409) from None
-    except RoomCreateError as exc:
-        raise ApiError("invalid", exc.detail) from None
+    room = room_create(
+        slug=payload.slug,
+        title=payload.title,
+        is_private=payload.private,
+        guests_allowed=payload.guests_allowed,
+        creator=user,
+    )
     return Status(201, room_out(room, "owner", Unread(count=0, last_read=0)))
 
 
@@ -175,10 +167,7 @@ def rooms_join(request: HttpRequest, slug: SlugPath) -> RoomOut:
 def rooms_leave(request: HttpRequest, slug: SlugPath) -> RoomOut:
     """Stop being a member (nothing to do if you were not). The only owner of a room cannot leave it (403)."""
     room = room_for_reader(slug=slug, identity=caller(request))
-    try:
-        membership_leave(room=room, user=caller_user(request))
-    except MembershipError as exc:
-        raise ApiError("forbidden", exc.detail) from None
+    membership_leave(room=room, user=caller_user(request))
     return room_out(room, None, _unread(room, request))
 
 

@@ -24,6 +24,7 @@ from parley.accounts.users import User, users
 from parley.moderation.models import DirectConversation, RoomBan, RoomMute
 from parley.realtime.events import publish_room_closed_on_commit, publish_room_kick_on_commit
 from parley.rooms.models import DIRECT_SLUG_PREFIX, Membership, Room
+from parley.wire.errors import ParleyError
 
 Role = Literal["owner", "moderator", "member"]
 # Longest mute: a year. Longer is a ban.
@@ -32,14 +33,15 @@ MAX_REASON = 500
 MAX_TITLE = 200
 
 
-class ModerationError(Exception):
-    """A refused moderation action; ``code`` is the protocol's error code, or ``conflict`` for an
-    action the room's current state does not allow."""
+class ModerationError(ParleyError):
+    """A refused moderation action: ``forbidden``, ``not_found``, or ``conflict`` for an action the
+    room's current state does not allow, which is the protocol's ``invalid`` answered with HTTP 409."""
 
     def __init__(self, code: Literal["forbidden", "not_found", "conflict"], detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        if code == "conflict":
+            super().__init__("invalid", detail, status=409)
+        else:
+            super().__init__(code, detail)
 
 
 # Who outranks whom: an actor acts only on people of a lower rank.

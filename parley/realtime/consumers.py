@@ -398,10 +398,8 @@ class ParleyConsumer(SocketConsumer):
             if frame.type in FRAME_KINDS:
                 await self.throttle(FRAME_KINDS[frame.type])
             await self.handlers[frame.type](self, frame)
-        except errors.ParleyError as error:
+        except errors.ParleyError as error:  # every refusal, from the frame's parsing to the services
             self.push(frames.error_frame(error, ref).to_json())
-        except RoomAccessError as error:
-            self.push(frames.Error(ref=ref, code=error.code, detail=error.detail).to_json())
         except DatabaseUnavailable:
             DATABASE.failed()
             self.push(frames.Error(ref=ref, code="unavailable", detail=UNAVAILABLE_DETAIL).to_json())
@@ -572,10 +570,8 @@ class TutorialChatConsumer(SocketConsumer):
             body = _tutorial_body(text)
             await self.throttle("send")
             await self.post(self.slug, body, client_id=uuid.uuid4().hex)
-        except errors.ParleyError as error:
+        except errors.ParleyError as error:  # every refusal, from the frame's parsing to the services
             self.push(frames.error_frame(error).to_json())
-        except RoomAccessError as error:
-            self.push(_tutorial_error(error.code, error.detail))
         except DatabaseUnavailable:
             DATABASE.failed()
             self.push(_tutorial_error("unavailable", UNAVAILABLE_DETAIL))

@@ -29,15 +29,14 @@ from parley.accounts.users import users
 from parley.conf import parley_settings
 from parley.moderation.models import RoomBan, RoomMute
 from parley.rooms.models import Membership, Room
+from parley.wire.errors import ParleyError
 
 
-class RoomAccessError(Exception):
-    """The identity may not do this in this room; ``code`` is the protocol's error code."""
+class RoomAccessError(ParleyError):
+    """The identity may not do this in this room: ``forbidden``, or ``not_found`` for a room it may not see."""
 
     def __init__(self, code: Literal["forbidden", "not_found"], detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        super().__init__(code, detail)
 
 
 def room_not_found(slug: str) -> RoomAccessError:

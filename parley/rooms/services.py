@@ -218,16 +218,18 @@ def membership_join(*, room: Room, user: User, role: str = Membership.Role.MEMBE
     return membership
 
 
-class RoomCreateError(ValueError):
-    """A room that cannot be created as asked; ``detail`` is a sentence a person can act on."""
+class RoomCreateError(ParleyError):
+    """A room that cannot be created as asked (``invalid``); ``detail`` is a sentence a person can act on."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__("invalid", detail, status=status)
 
 
 class RoomSlugTaken(RoomCreateError):
-    """The slug asked for belongs to a room already."""
+    """The slug asked for belongs to a room already (answered with HTTP 409)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, status=409)
 
 
 @transaction.atomic
@@ -256,12 +258,11 @@ def room_create(
     return room
 
 
-class MembershipError(ValueError):
-    """A membership change that is refused; ``detail`` is a sentence a person can act on."""
+class MembershipError(ParleyError):
+    """A membership change that is refused (``forbidden``); ``detail`` is a sentence a person can act on."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        super().__init__("forbidden", detail)
 
 
 @transaction.atomic

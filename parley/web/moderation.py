@@ -40,6 +40,7 @@ from parley.rooms.models import Room
 from parley.rooms.selectors import is_moderator, membership_roles, room_for_reader
 from parley.web.forms import MUTE_DURATIONS, DirectMessageForm, ModerateForm, RoomSettingsForm, WebhookAddForm
 from parley.webhooks.selectors import webhooks_of_room
+from parley.wire.errors import ParleyError
 
 
 def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
@@ -77,7 +78,7 @@ def dm_open(request: HttpRequest) -> HttpResponse:
         return redirect("parley:dms")
     try:
         result = direct_conversation_open(user=signed_in_user(request), username=form.cleaned_data["username"])
-    except ModerationError as exc:
+    except ParleyError as exc:
         messages.error(request, exc.detail)
         return redirect("parley:dms")
     return redirect("parley:room", slug=result.conversation.room.slug)
@@ -135,7 +136,7 @@ def room_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
         return _settings_page(request, room, form, status=400)
     try:
         room_settings_update(room=room, actor=signed_in_user(request), **form.cleaned_data)
-    except ModerationError as exc:
+    except ParleyError as exc:
         messages.error(request, exc.detail)
     else:
         messages.success(request, "Room settings saved.")
@@ -155,7 +156,7 @@ def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
     username, action = data["username"], data["action"]
     try:
         done = _moderate(room, actor, action, username, data)
-    except ModerationError as exc:
+    except ParleyError as exc:
         messages.error(request, exc.detail)
     else:
         messages.success(request, done)

@@ -25,6 +25,7 @@ from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Message, Room
 from parley.webhooks.addresses import AddressRefused, check_receiver_url
 from parley.webhooks.models import STOPPED_REASON_MAX, Webhook, WebhookDelivery
+from parley.wire.errors import ParleyError
 
 # An http or https URL with a host, no spaces or control characters: the API's schema says the same.
 URL_PATTERN = r"^https?://[^\s/?#\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
@@ -35,8 +36,11 @@ SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 200
 
 
-class WebhookError(ValueError):
-    """A webhook that cannot be registered as asked; the message says what to change."""
+class WebhookError(ParleyError):
+    """A webhook that cannot be registered or resumed as asked (``invalid``); ``detail`` says what to change."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid", detail)
 
 
 def check_can_manage_webhooks(*, room: Room, identity: Identity) -> None:
