@@ -43,7 +43,7 @@ def order_status_set(request: HttpRequest, order_id: int, payload: OrderStatusIn
     order = Order.objects.select_related("user").filter(pk=order_id).first()
     if order is None:
         raise ParleyError("not_found", f"There is no order #{order_id}.")
-    order = order_set_status(order=order, status=payload.status)  # an OrderError answers 409
+    order = order_set_status(order=order, status=payload.status)  # a refused change answers 409
     return OrderOut(
         id=order.pk, user=order.user.get_username(), status=order.status, total=order.total, updated_at=order.updated_at
     )
