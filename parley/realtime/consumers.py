@@ -22,12 +22,14 @@ from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
 from parley.conf import parley_settings
+from parley.events.publish import publish_room_frame
+from parley.monitoring.metrics import FRAMES_IN, FRAMES_OUT, SLOW_READER_CLOSES, SOCKETS_OPEN
+from parley.monitoring.outages import DATABASE
 from parley.notifications.selectors import notifications_since, notifications_unread_count
 from parley.notifications.services import notifications_mark_read
 from parley.readstate.services import read_marker_advance
 from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.database import db_call
-from parley.realtime.events import publish_room_frame
 from parley.realtime.hub import (
     Format,
     Hub,
@@ -40,8 +42,6 @@ from parley.realtime.hub import (
     get_hub,
     message_frame_json,
 )
-from parley.realtime.metrics import FRAMES_IN, FRAMES_OUT, SLOW_READER_CLOSES, SOCKETS_OPEN
-from parley.realtime.outages import DATABASE
 from parley.realtime.ratelimit import FRAME_KINDS, Kind, RateLimited, SocketLimits
 from parley.realtime.uvicorn_compat import transport_writer
 from parley.rooms.access import RoomAccessError
