@@ -1,10 +1,10 @@
 """Recently used API tokens, so a reconnecting client is not a database query per handshake.
 
-The token lookup was the largest single cost of an authenticated handshake (a quarter of the
-process's samples in py-spy, with the hop to the database thread). A token seen in the last
+The token lookup, with its hop to the database thread, was the largest single cost of an
+authenticated handshake when profiled. A token seen in the last
 ``TOKEN_CACHE_SECONDS`` is taken from here instead. Revocation empties the entry at once in the
-revoking process and, through the channel layer, in every other (the hubs hear the event); so does a user's
-deactivation or deletion for all of that user's tokens. An entry also ends by itself.
+revoking process and, through the channel layer, in every other (the hubs hear the event); so
+does a user's deactivation or deletion for all of that user's tokens. An entry also ends by itself.
 
 A plain dict: its reads and writes are atomic under the GIL, and it is touched from the event
 loop and the database thread both, which a non-thread-safe TTL cache class would not survive.

@@ -180,8 +180,8 @@ class IdentityMiddleware:
         """The session's user, if any, with the session in ``scope["session"]``: the one a host's
         ``AuthMiddlewareStack`` loaded, or else the one the cookie names.
 
-        Parley does not need the stack: it wraps every ``send`` to save the session, which costs a
-        fifth of the fan-out's time (py-spy, 1,000-socket room) and is never needed here, as
+        Parley does not need the stack: it wraps every ``send`` to save the session, a cost paid
+        per frame written (it showed in the fan-out's profile) and never needed here, as
         WebSockets only read the session.
         """
         if scope.get("session") is None:

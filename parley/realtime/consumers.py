@@ -164,8 +164,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Route an ASGI event to its handler (``websocket.receive`` → ``websocket_receive``).
 
         Channels' own ``dispatch`` also closes stale database connections before every event,
-        which costs a trip to a worker thread per frame: a third of the handshake time and much
-        of the per-frame cost in py-spy. Every database call here goes through
+        which costs a trip to a worker thread per frame, a large share of each handshake's and each
+        frame's cost when profiled. Every database call here goes through
         ``db_call``, which closes stale connections around each call already.
         """
         handler = getattr(self, get_handler_name(message), None)
@@ -177,8 +177,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Called when the socket has closed: clean up and end the consumer.
 
         Channels' own handler also closes stale database connections here, a hop to the
-        database thread for every socket that closes (an eighth of the handshake benchmark's
-        samples in py-spy); as in ``dispatch``, every database call here does that already.
+        database thread for every socket that closes; as in ``dispatch``, every database call
+        here does that already.
         """
         await self.disconnect(message["code"])
         raise StopConsumer()
@@ -361,7 +361,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
 
 class ParleyConsumer(SocketConsumer):
-    """Protocol v1 (DESIGN.md): subscribe, unsubscribe, send, history and ping as JSON frames,
+    """Protocol v1 (docs/protocol.md): subscribe, unsubscribe, send, history and ping as JSON frames,
     and the signed-in user's notifications, live without asking."""
 
     # When this socket last said it was typing, per room (made on first use).

@@ -133,8 +133,8 @@ class RoomFeed:
         not delivered is repaired.
 
         Waiting one sweep interval keeps a busy hub, whose events arrive late rather than never,
-        from reading what the layer is about to deliver: at saturation that wasted repair took a
-        quarter of the process's samples (py-spy, 1,000-receiver room flat out).
+        from reading what the layer is about to deliver: at saturation that wasted repair was
+        one of the largest costs in the process's profile.
         """
         previous, self._swept_head = self._swept_head, head
         if self.ready.is_set() and previous > self._known_head:
