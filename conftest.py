@@ -139,10 +139,10 @@ def _no_failed_logins() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _published_events_checked(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every event a test publishes through ``parley.realtime.events.publish`` (the one place
+    """Every event a test publishes through ``parley.events.publish.publish`` (the one place
     events leave the domain) is checked against its shape, and every frame it becomes against
     its model (``tests/frames.py``); a mismatch fails the test at its end."""
-    from parley.realtime import events
+    from parley.events import publish as events
 
     checked = CheckedPublish(events.publish)
     monkeypatch.setattr(events, "publish", checked)

@@ -25,18 +25,30 @@ class ParleyConfig(AppConfig):
         """Register the system checks, follow the user model's sign-ins and saves (log-in throttle,
         guest-name keys, closing the sockets of a sign-in that ends), patch Daphne's close codes,
         keep the search index complete, start the task runner with a server's first request, register
-        Parley's own notification kinds."""
+        Parley's own notification kinds, kinds of background task and followups of a stored message
+        (the lower floors call them without importing their packages: docs/architecture.md)."""
         from parley import checks  # noqa: F401  (registers them)
         from parley.accounts.signals import accounts_signals_connect
+        from parley.mentions.email import MENTION_EMAILS
         from parley.mentions.kind import mention_kind_register
+        from parley.mentions.services import MENTION_NOTIFICATIONS, message_mentions_queue
+        from parley.readstate.services import direct_unread_publish
         from parley.realtime.daphne_compat import allow_standard_close_codes
+        from parley.rooms.followups import message_followups_register
         from parley.search.indexing import search_index_repair
         from parley.tasks.asgi import tasks_on_requests_start
+        from parley.tasks.registry import task_kinds_register
+        from parley.webhooks.delivery import WEBHOOK_DELIVERIES
+        from parley.webhooks.services import message_webhooks_queue
 
         accounts_signals_connect()
         mention_kind_register()
         allow_standard_close_codes()
         tasks_on_requests_start()
+        task_kinds_register(WEBHOOK_DELIVERIES, MENTION_NOTIFICATIONS, MENTION_EMAILS)
+        # In this order: webhook deliveries are stored in the message's transaction; the others
+        # only queue or publish after commit.
+        message_followups_register(message_webhooks_queue, message_mentions_queue, direct_unread_publish)
         # After every migrate: a later migration of parley_message may have rebuilt the table
         # (SQLite drops a table's triggers with it) or PARLEY_SEARCH_CONFIG may have changed.
         post_migrate.connect(search_index_repair, sender=self, dispatch_uid="parley.search.repair")

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import jsonschema
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from parley.realtime import events
+from parley.events import publish as events
 from parley.wire import frames
 from parley.wire.schema import protocol_schema
 
@@ -266,7 +266,7 @@ def check_event(group: str, event: object) -> None:
 
 
 class CheckedPublish:
-    """``parley.realtime.events.publish`` with every event checked first (``check_event``).
+    """``parley.events.publish.publish`` with every event checked first (``check_event``).
 
     Events are published from worker threads and on-commit hooks, where an exception would be
     lost or change what the code under test does; so a mismatch is kept in ``mismatches`` (the

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from parley.realtime import events
+from parley.events import publish as events
 from parley.wire.doc import SERVER_FRAMES
 from tests.frames import (
     EVENT_MODELS,

@@ -1,6 +1,6 @@
 """Parley's one settings module.
 
-Every knob comes from the environment (DESIGN.md's configuration table); this is the only
+Every knob comes from the environment (the README's configuration table); this is the only
 module that reads it. Production secrets have no defaults: with debug off, a missing
 ``DJANGO_SECRET_KEY`` stops the process at start with one line that says what to set.
 """
@@ -167,7 +167,7 @@ def _redis_host(url: str) -> dict[str, object]:
 
 
 def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
-    """Map CHANNEL_LAYER_URL to a CHANNEL_LAYERS entry (DESIGN.md lists the schemes).
+    """Map CHANNEL_LAYER_URL to a CHANNEL_LAYERS entry (the README's configuration table lists the schemes).
 
     Every process has one hub channel that receives all of its rooms' events, so channel capacity
     is raised well above the layers' default of 100, past which they drop messages silently.
@@ -250,7 +250,7 @@ if PARLEY_LOG_FORMAT not in ("text", "json"):
 _LOG_LINE = "%(asctime)s %(levelname)s %(name)s %(message)s"
 PARLEY_LOG_LEVEL = env.str("PARLEY_LOG_LEVEL", default="INFO")
 # The servers' own loggers take PARLEY_LOG_LEVEL too: at INFO, Uvicorn writes three lines per
-# WebSocket (open, accepted, closed), which cost a fourteenth of a handshake (py-spy).
+# WebSocket (open, accepted, closed), a cost that showed in the handshake's profile.
 _SERVER_LOG = {"handlers": ["stderr"], "propagate": False, "level": PARLEY_LOG_LEVEL}
 LOGGING = {
     "version": 1,

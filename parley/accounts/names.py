@@ -15,7 +15,6 @@ not "which registered name does it look like", which is the question here.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
 # Capitals that look like Latin capitals but whose small letters do not look like the Latin small
 # ones (Greek Η and η): mapped before case folding.
@@ -52,13 +51,3 @@ def name_key(name: str) -> str:
     ``"ａｌｉｃｅ"`` and ``"a1ice"`` all give ``"alice"``)."""
     text = unicodedata.normalize("NFKC", name).strip()
     return text.translate(_CAPITALS).casefold().translate(_SMALL)
-
-
-def on_user_saved(sender: type[Any], instance: Any, created: bool, update_fields: Any = None, **_: Any) -> None:
-    """``post_save`` of the user model: key the username again when it may have changed (not on the
-    saves that only touch other fields, such as ``last_login`` at every log-in)."""
-    if update_fields is not None and instance.USERNAME_FIELD not in update_fields:
-        return
-    from parley.accounts.services import username_key_save
-
-    username_key_save(user_id=instance.pk, username=instance.get_username())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -12,8 +13,9 @@ from django.utils import timezone
 
 from parley.accounts.models import ApiToken, UsernameKey
 from parley.accounts.names import name_key
+from parley.accounts.token_cache import token_forget, token_forget_user
 from parley.accounts.users import User, name_lookup, users
-from parley.realtime.events import publish_signed_out_on_commit, publish_token_revoked_on_commit
+from parley.events.publish import publish_signed_out_on_commit, publish_token_revoked_on_commit
 
 TOKEN_PREFIX = "parley_"
 
@@ -47,6 +49,8 @@ def token_revoke(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        # Forgotten here at once, not only when this process's hub hears the event back.
+        transaction.on_commit(partial(token_forget, token.pk))
         publish_token_revoked_on_commit(user_id=token.user_id, token_id=token.pk)
 
 
@@ -54,6 +58,7 @@ def user_sockets_close(*, user_id: int, detail: str) -> None:
     """After commit, close every socket of a user who was deactivated or deleted (4401, saying
     ``detail``), on every server process, and forget their cached token lookups there, so a token
     of theirs stops opening sockets at once rather than within ``TOKEN_CACHE_SECONDS``."""
+    transaction.on_commit(partial(token_forget_user, user_id))
     publish_signed_out_on_commit(user_id=user_id, detail=detail)
 
 

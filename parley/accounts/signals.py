@@ -13,7 +13,12 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
-from parley.accounts.services import session_sockets_close, stale_session_sockets_close, user_sockets_close
+from parley.accounts.services import (
+    session_sockets_close,
+    stale_session_sockets_close,
+    user_sockets_close,
+    username_key_save,
+)
 from parley.accounts.users import active_lookup
 
 # What a user's row held before a save that may change how they sign in: (password, is_active).
@@ -69,7 +74,6 @@ def accounts_signals_connect() -> None:
     from django.db.models.signals import post_delete, post_save, pre_save
 
     from parley.accounts.login_throttle import on_logged_in, on_login_failed
-    from parley.accounts.names import on_user_saved
 
     user_login_failed.connect(on_login_failed, dispatch_uid="parley.accounts.login_throttle")
     user_logged_in.connect(on_logged_in, dispatch_uid="parley.accounts.login_throttle")
@@ -79,3 +83,11 @@ def accounts_signals_connect() -> None:
     post_save.connect(after_user_saved, sender=user_model, dispatch_uid="parley.accounts.sockets.post")
     post_save.connect(on_user_saved, sender=user_model, dispatch_uid="parley.accounts.names")
     post_delete.connect(after_user_deleted, sender=user_model, dispatch_uid="parley.accounts.sockets.del")
+
+
+def on_user_saved(sender: type[Any], instance: Any, created: bool, update_fields: Any = None, **_: Any) -> None:
+    """``post_save`` of the user model: key the username again when it may have changed (not on the
+    saves that only touch other fields, such as ``last_login`` at every log-in)."""
+    if update_fields is not None and instance.USERNAME_FIELD not in update_fields:
+        return
+    username_key_save(user_id=instance.pk, username=instance.get_username())

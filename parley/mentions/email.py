@@ -23,6 +23,7 @@ from parley.conf import parley_settings
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notifications_withheld
 from parley.realtime.online import user_online
+from parley.tasks.registry import TaskKind
 
 MENTION = "mention"
 # Mentions older than this are never e-mailed: leaving a tab after a month must not send a month of news.
@@ -116,7 +117,7 @@ def _send(email: MentionEmail) -> None:
     send_mail(email.subject, email.text, None, [email.to])
 
 
-async def mentions_email_run(*, user_id: int) -> None:
+async def mentions_email_run(user_id: int) -> None:
     """The ``mentions.email`` task for one user."""
     email = await database_sync_to_async(mention_email_claim)(user_id=user_id)
     if email is None:
@@ -127,3 +128,9 @@ async def mentions_email_run(*, user_id: int) -> None:
     except Exception:
         await database_sync_to_async(mention_email_release)(notification_ids=email.notification_ids)
         raise
+
+
+MENTION_EMAILS = TaskKind(
+    name="mentions.email", ids="user_ids", run=mentions_email_run, due=mention_email_recipients_due
+)
+"""E-mailing away users the mentions they missed; the sweep finds those nobody sent."""

@@ -17,11 +17,12 @@ from parley.accounts.identity import user_identity
 from parley.accounts.users import User, name_lookup, users_active
 from parley.conf import parley_settings
 from parley.mentions.kind import MENTION
-from parley.mentions.parsing import mentioned_names
+from parley.mentions.parsing import mentioned_names, might_mention
 from parley.notifications.services import notify
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Message
 from parley.tasks.queue import enqueue_on_commit
+from parley.tasks.registry import TaskKind
 
 EXCERPT_LENGTH = 140
 
@@ -79,6 +80,17 @@ def mentions_notify(*, message_id: int) -> list[int]:
     return user_ids
 
 
-async def mentions_notify_run(*, message_id: int) -> None:
+async def mentions_notify_run(message_id: int) -> None:
     """The ``mentions.notify`` task."""
     await database_sync_to_async(mentions_notify)(message_id=message_id)
+
+
+MENTION_NOTIFICATIONS = TaskKind(name="mentions.notify", ids="message_id", run=mentions_notify_run)
+"""Notifying the people a stored message mentions (queued after its commit)."""
+
+
+def message_mentions_queue(*, message: Message) -> None:
+    """A followup of every stored message (``parley.rooms.followups``): after commit, notify the
+    people it mentions. A body without "@" costs one substring test."""
+    if might_mention(message.body):
+        enqueue_on_commit(MENTION_NOTIFICATIONS.name, message_id=message.pk)

@@ -2,7 +2,7 @@
 
 ``notify`` is the one way any code — Parley's own services, a Django project's models, a worker,
 the HTTP API — tells users something. It stores the notifications and, once the transaction
-commits, pushes each one to its recipient's user group through ``parley.realtime.events``.
+commits, pushes each one to its recipient's user group through ``parley.events.publish``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from parley.events.publish import publish_notification_on_commit, publish_unread_on_commit
 from parley.notifications.links import link_allowed, link_rule
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notification_shown, notifications_unread_count
-from parley.realtime.events import publish_notification_on_commit, publish_unread_on_commit
 from parley.wire.errors import ParleyError
 
 KIND_MAX_LENGTH = 64

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.accounts.users import User
+from parley.events.publish import publish_user_frame_on_commit
 from parley.moderation.models import DirectConversation
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count, unread_counts
-from parley.realtime.events import publish_user_frame_on_commit
 from parley.rooms.models import DIRECT_SLUG_PREFIX, Message, Room
 from parley.rooms.selectors import room_head
 

@@ -22,12 +22,14 @@ from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
 from parley.conf import parley_settings
+from parley.events.publish import publish_room_frame
+from parley.monitoring.metrics import FRAMES_IN, FRAMES_OUT, SLOW_READER_CLOSES, SOCKETS_OPEN
+from parley.monitoring.outages import DATABASE
 from parley.notifications.selectors import notifications_since, notifications_unread_count
 from parley.notifications.services import notifications_mark_read
 from parley.readstate.services import read_marker_advance
 from parley.realtime.daphne_compat import transport_backlog
 from parley.realtime.database import db_call
-from parley.realtime.events import publish_room_frame
 from parley.realtime.hub import (
     Format,
     Hub,
@@ -40,8 +42,6 @@ from parley.realtime.hub import (
     get_hub,
     message_frame_json,
 )
-from parley.realtime.metrics import FRAMES_IN, FRAMES_OUT, SLOW_READER_CLOSES, SOCKETS_OPEN
-from parley.realtime.outages import DATABASE
 from parley.realtime.ratelimit import FRAME_KINDS, Kind, RateLimited, SocketLimits
 from parley.realtime.uvicorn_compat import transport_writer
 from parley.rooms.access import RoomAccessError
@@ -164,8 +164,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Route an ASGI event to its handler (``websocket.receive`` → ``websocket_receive``).
 
         Channels' own ``dispatch`` also closes stale database connections before every event,
-        which costs a trip to a worker thread per frame: a third of the handshake time and much
-        of the per-frame cost in py-spy. Every database call here goes through
+        which costs a trip to a worker thread per frame, a large share of each handshake's and each
+        frame's cost when profiled. Every database call here goes through
         ``db_call``, which closes stale connections around each call already.
         """
         handler = getattr(self, get_handler_name(message), None)
@@ -177,8 +177,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Called when the socket has closed: clean up and end the consumer.
 
         Channels' own handler also closes stale database connections here, a hop to the
-        database thread for every socket that closes (an eighth of the handshake benchmark's
-        samples in py-spy); as in ``dispatch``, every database call here does that already.
+        database thread for every socket that closes; as in ``dispatch``, every database call
+        here does that already.
         """
         await self.disconnect(message["code"])
         raise StopConsumer()
@@ -361,7 +361,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
 
 
 class ParleyConsumer(SocketConsumer):
-    """Protocol v1 (DESIGN.md): subscribe, unsubscribe, send, history and ping as JSON frames,
+    """Protocol v1 (docs/protocol.md): subscribe, unsubscribe, send, history and ping as JSON frames,
     and the signed-in user's notifications, live without asking."""
 
     # When this socket last said it was typing, per room (made on first use).

@@ -48,7 +48,7 @@ from limits.errors import StorageError
 
 from parley.accounts.identity import Identity
 from parley.conf import parley_settings
-from parley.realtime.outages import Outage
+from parley.monitoring.outages import Outage
 from parley.wire import errors
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Who may read and post in which room: DESIGN.md's permission table, in one place.
+"""Who may read and post in which room: the README's "Permissions", in one place.
 
 One rule says which rooms an identity may read (``readable_rooms``): holders of
 ``parley.read_all_rooms`` (staff, unless the host says otherwise) every room; a signed-in user

@@ -1,7 +1,7 @@
 """Writes of the chat domain: rooms, memberships and messages.
 
 Every stored message is published to its room after the transaction commits, through the one
-publishing function in ``parley.realtime.events``.
+publishing function in ``parley.events.publish``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from parley.accounts.identity import Identity
 from parley.accounts.users import User
-from parley.realtime.events import publish_message_on_commit, publish_room_frame_on_commit
+from parley.events.publish import publish_message_on_commit, publish_room_frame_on_commit
 from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
+from parley.rooms.followups import message_followups
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.rooms.selectors import is_moderator, room_get
-from parley.tasks.followups import message_followups
 from parley.wire.errors import ParleyError
 from parley.wire.serializers import iso_time
 from parley.wire.text import MAX_REACTIONS_PER_MESSAGE, validate_body, validate_emoji

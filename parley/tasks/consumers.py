@@ -1,8 +1,8 @@
 """The task consumer: runs what ``enqueue`` queued, and sweeps the database for due work.
 
 One instance runs per worker process (``manage.py runworker parley.tasks``) or, inline, per server
-event loop. Handlers are named after the task types, as Channels does for events; each starts its
-work as an asyncio task and returns, so one slow webhook never holds up the next task.
+event loop. A task's type names its kind in ``parley.tasks.registry``; each piece of work starts as
+an asyncio task and the handler returns, so one slow webhook never holds up the next task.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 
 from parley.conf import parley_settings
-from parley.mentions.email import mention_email_recipients_due, mentions_email_run
-from parley.mentions.services import mentions_notify_run
-from parley.webhooks.delivery import delivery_run
-from parley.webhooks.selectors import deliveries_due
+from parley.tasks.registry import TaskKind, task_kind, task_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -55,31 +52,27 @@ class TaskConsumer(AsyncConsumer):  # type: ignore[misc]
             for task in self._running:
                 task.cancel()
 
-    async def webhooks_deliver(self, message: dict[str, Any]) -> None:
-        """Called for ``webhooks.deliver``: POST each of ``delivery_ids``, retrying on failure."""
-        for delivery_id in message["delivery_ids"]:
-            self._start(("webhook", delivery_id), partial(delivery_run, delivery_id=delivery_id), message)
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Called for every queued task: start the work of each id it names."""
+        if message["type"] == "tasks.sweep":
+            await self._sweep()
+            return
+        kind = task_kind(message["type"])
+        if kind is None:
+            logger.warning("no kind of task is registered as %r; ignored", message["type"])
+            return
+        ids = message.get(kind.ids, [])
+        for item_id in ids if isinstance(ids, list) else [ids]:
+            self._start(kind, item_id, message)
 
-    async def mentions_notify(self, message: dict[str, Any]) -> None:
-        """Called for ``mentions.notify``: notify the users a stored message mentions."""
-        message_id = message["message_id"]
-        self._start(("mentions", message_id), partial(mentions_notify_run, message_id=message_id), message)
-
-    async def mentions_email(self, message: dict[str, Any]) -> None:
-        """Called for ``mentions.email``: e-mail each of ``user_ids`` what they missed, if they are away."""
-        for user_id in message["user_ids"]:
-            self._start(("email", user_id), partial(mentions_email_run, user_id=user_id), message)
-
-    async def tasks_sweep(self, message: dict[str, Any]) -> None:
-        """Called for ``tasks.sweep``: look for due work in the database now."""
-        await self._sweep()
-
-    def _start(self, key: Hashable, job: Job, message: dict[str, Any] | None = None) -> None:
-        """Run ``job`` now or at the message's ``not_before``, unless ``key`` is in hand already."""
+    def _start(self, kind: TaskKind, item_id: int, message: dict[str, Any] | None = None) -> None:
+        """Run ``kind`` for ``item_id`` now or at the message's ``not_before``, unless it is in hand already."""
+        key = (kind.name, item_id)
         if key in self._busy:
             return
         self._busy.add(key)
         not_before = (message or {}).get("not_before")
+        job = partial(kind.run, item_id)
         self._at(max(0.0, float(not_before) - time.time()) if not_before else 0.0, key, job)
 
     def _at(self, delay: float, key: Hashable, job: Job) -> None:
@@ -118,13 +111,13 @@ class TaskConsumer(AsyncConsumer):  # type: ignore[misc]
     async def _sweep(self) -> None:
         """Start the work the database says is due: retries whose timers a restart lost, deliveries
         queued while no runner read the queue, mention e-mails nobody sent."""
-        try:
-            delivery_ids = await database_sync_to_async(deliveries_due)()
-            user_ids = await database_sync_to_async(mention_email_recipients_due)()
-        except Exception:
-            logger.warning("the task sweep could not read the database; trying again later", exc_info=True)
-            return
-        for delivery_id in delivery_ids:
-            self._start(("webhook", delivery_id), partial(delivery_run, delivery_id=delivery_id))
-        for user_id in user_ids:
-            self._start(("email", user_id), partial(mentions_email_run, user_id=user_id))
+        for kind in task_kinds():
+            if kind.due is None:
+                continue
+            try:
+                item_ids = await database_sync_to_async(kind.due)()
+            except Exception:
+                logger.warning("the task sweep could not read the database; trying again later", exc_info=True)
+                return
+            for item_id in item_ids:
+                self._start(kind, item_id)

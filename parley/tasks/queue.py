@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -27,6 +27,8 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
 from parley.conf import parley_settings
+from parley.events.handoff import LoopHandoff
+from parley.tasks.consumers import TaskConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def enqueue(task: str, *, delay: float = 0.0, **payload: Any) -> None:
     if delay > 0:
         message["not_before"] = time.time() + delay
     client = _current
-    if client is not None and not client.loop.is_closed():
+    if client is not None and client.handoff.usable():
         client.submit(message)
         return
     if parley_settings.TASKS == "inline":
@@ -82,38 +84,33 @@ class TaskClient:
     """
 
     def __init__(self, layer: BaseChannelLayer | None, *, inline: bool) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.thread = threading.get_ident()
         self.inline = inline
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        if inline:
-            from parley.tasks.consumers import TaskConsumer
-
-            application = TaskConsumer.as_asgi()
-            self.task = self.loop.create_task(application(dict(TASKS_SCOPE), self._queue.get, _nothing_to_send))
-        else:
+        self.layer = layer
+        self.handoff: LoopHandoff[dict[str, Any]] = LoopHandoff(self._run_inline if inline else self._send_forever)
+        self.loop = self.handoff.loop
+        if not inline:
             # A sweep first: under Channels' own ``runworker`` (which a host gets when "channels"
             # precedes "parley" in INSTALLED_APPS) the worker's consumer starts only with a first
             # message, and then sweeps for the due work left while no worker ran.
-            self._queue.put_nowait({"type": "tasks.sweep"})
-            self.task = self.loop.create_task(self._send_forever(layer))
+            self.handoff.submit({"type": "tasks.sweep"})
+        self.task = self.handoff.task
         self.task.add_done_callback(self._stopped)
 
     def submit(self, message: dict[str, Any]) -> None:
         """Queue a task from any thread."""
-        if threading.get_ident() == self.thread:
-            self._queue.put_nowait(message)
-        else:
-            self.loop.call_soon_threadsafe(self._queue.put_nowait, message)
+        self.handoff.submit(message)
 
-    async def _send_forever(self, layer: BaseChannelLayer | None) -> None:
+    async def _run_inline(self, next_task: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        await TaskConsumer.as_asgi()(dict(TASKS_SCOPE), next_task, _nothing_to_send)
+
+    async def _send_forever(self, next_task: Callable[[], Awaitable[dict[str, Any]]]) -> None:
         while True:
-            message = await self._queue.get()
-            if layer is None:
+            message = await next_task()
+            if self.layer is None:
                 logger.warning("cannot queue %s: no channel layer is configured", message["type"])
                 continue
             try:
-                await layer.send(TASKS_CHANNEL, message)
+                await self.layer.send(TASKS_CHANNEL, message)
             except Exception:
                 logger.warning(
                     "could not queue %s on the channel layer; the database sweep will pick it up", message["type"]

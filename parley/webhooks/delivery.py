@@ -25,9 +25,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.conf import parley_settings
+from parley.tasks.registry import TaskKind
 from parley.webhooks.addresses import AddressRefused, PublicOnlyTransport
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
-from parley.webhooks.services import webhook_refusal, webhook_stop
+from parley.webhooks.selectors import deliveries_due
+from parley.webhooks.services import DELIVER_TASK, webhook_refusal, webhook_stop
 from parley.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature
 from parley.wire.serializers import message_data
 
@@ -180,7 +182,7 @@ async def delivery_post(job: DeliveryJob) -> AttemptOutcome:
     return AttemptOutcome(status_code=response.status_code, error=refused, duration_ms=elapsed)
 
 
-async def delivery_run(*, delivery_id: int) -> float | None:
+async def delivery_run(delivery_id: int) -> float | None:
     """One attempt at a delivery, if it is due and free; the seconds until its retry, or None."""
     job = await database_sync_to_async(delivery_claim)(delivery_id=delivery_id)
     if job is None:
@@ -188,3 +190,7 @@ async def delivery_run(*, delivery_id: int) -> float | None:
     outcome = await delivery_post(job)
     retry_in: float | None = await database_sync_to_async(delivery_record)(delivery_id=delivery_id, outcome=outcome)
     return retry_in
+
+
+WEBHOOK_DELIVERIES = TaskKind(name=DELIVER_TASK, ids="delivery_ids", run=delivery_run, due=deliveries_due)
+"""POSTing stored deliveries, retried with back-off; the sweep finds those a restart left behind."""

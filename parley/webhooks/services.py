@@ -23,6 +23,7 @@ from parley.conf import parley_settings
 from parley.moderation.selectors import user_is_banned
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Message, Room
+from parley.tasks.queue import enqueue_on_commit
 from parley.webhooks.addresses import AddressRefused, check_receiver_url
 from parley.webhooks.models import STOPPED_REASON_MAX, Webhook, WebhookDelivery
 from parley.wire.errors import ParleyError
@@ -30,6 +31,8 @@ from parley.wire.errors import ParleyError
 # An http or https URL with a host, no spaces or control characters: the API's schema says the same.
 URL_PATTERN = r"^https?://[^\s/?#\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
 URL_MAX_LENGTH = 2000
+# The task that POSTs deliveries (``parley.webhooks.delivery.WEBHOOK_DELIVERIES``).
+DELIVER_TASK = "webhooks.deliver"
 # Printable characters only: the secret is shared with a receiver, usually through configuration.
 SECRET_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 SECRET_MIN_LENGTH = 16
@@ -181,3 +184,18 @@ def webhook_deliveries_create(*, message: Message) -> list[int]:
         [WebhookDelivery(webhook_id=hook, message=message, next_attempt_at=now) for hook in hooks]
     )
     return [delivery.pk for delivery in deliveries]
+
+
+def message_webhooks_queue(*, message: Message) -> None:
+    """A followup of every stored message (``parley.rooms.followups``): store its deliveries to
+    the room's webhooks in the message's own transaction (durable), and queue them for after commit.
+
+    Costs nothing for the usual room: the room row that ``message_send`` loaded says whether it
+    has webhooks. A webhook registered in the instant between that read and this insert misses
+    this one message.
+    """
+    if not message.room.has_webhooks:
+        return
+    delivery_ids = webhook_deliveries_create(message=message)
+    if delivery_ids:
+        enqueue_on_commit(DELIVER_TASK, delivery_ids=delivery_ids)

@@ -1,4 +1,4 @@
-"""A client that stops reading is closed with 4408 and never slows the others (DESIGN.md, fan-out hub).
+"""A client that stops reading is closed with 4408 and never slows the others (docs/architecture.md).
 
 The stalled client is a raw TCP socket with a small receive buffer that, after subscribing, is
 not read at all, so nothing on the client's side drains it. The kernel still buffers a few

@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db.models import F
 
-from parley.realtime.events import (
+from parley.events.publish import (
     ROOM_CLOSED,
     ROOM_FRAME,
     ROOM_KICK,

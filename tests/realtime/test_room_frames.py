@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from parley.realtime.events import (
+from parley.events.publish import (
     publish_room_frame,
     publish_room_frame_on_commit,
     publish_room_kick_on_commit,

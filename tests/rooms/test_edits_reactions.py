@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
-from parley.realtime.events import publish_room_frame
+from parley.events.publish import publish_room_frame
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction
 from parley.rooms.selectors import message_edits, messages_before, messages_replay

@@ -22,10 +22,9 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.layers import BaseChannelLayer, get_channel_layer
 
+from parley.accounts.token_cache import token_forget, token_forget_signed_out
 from parley.conf import parley_settings
-from parley.notifications.selectors import notifications_after, notifications_newest_ids
-from parley.realtime.database import db_call
-from parley.realtime.events import (
+from parley.events.publish import (
     ROOM_CLOSED,
     ROOM_FRAME,
     ROOM_KICK,
@@ -36,22 +35,22 @@ from parley.realtime.events import (
     USER_NOTIFICATION,
     USER_SIGNED_OUT,
     USER_UNREAD,
-    forget_signed_out_tokens,
     publish_room_frame,
     room_group,
     start_publisher,
     user_group,
 )
+from parley.monitoring.metrics import HUB_HELD
+from parley.monitoring.outages import CHANNEL_LAYER, DATABASE
+from parley.notifications.selectors import notifications_after, notifications_newest_ids
+from parley.realtime.database import db_call
 from parley.realtime.hub.encoding import Format
 from parley.realtime.hub.outbox import Outbox
 from parley.realtime.hub.room_feeds import Listener, RoomFeed, Subscription
 from parley.realtime.hub.sign_ins import TOKEN_REVOKED_DETAIL, SignIn
 from parley.realtime.hub.user_feeds import Inbox, UserFeed
-from parley.realtime.metrics import HUB_HELD
 from parley.realtime.online import OnlinePublisher
-from parley.realtime.outages import CHANNEL_LAYER, DATABASE
 from parley.realtime.presence import Person, PresenceBoard
-from parley.realtime.tokens import token_forget
 from parley.rooms.selectors import room_head, room_heads
 
 logger = logging.getLogger(__name__)
@@ -373,7 +372,7 @@ class Hub:
 
     def user_signed_out(self, event: dict[str, Any]) -> None:
         """Called for ``user.signed_out``: forget the tokens it ends, close the sockets it ends."""
-        forget_signed_out_tokens(event)
+        token_forget_signed_out(event)
         self._end_sign_ins(event, event["detail"])
 
     def _end_sign_ins(self, event: dict[str, Any], detail: str) -> None:

@@ -47,7 +47,7 @@ class Outbox:
     reach the client in the order they were pushed. A frame is written at once when the socket is
     not behind: the server's ``send`` is run eagerly, and for a socket whose transport can take
     the bytes it finishes without ever yielding to the event loop. That spares a task wake-up per
-    socket per message, which was a third of the fan-out's time (py-spy, 1,000-socket room). Only
+    socket per message, which dominated the fan-out's profile before it was spared. Only
     a socket whose client reads slowly gets a task, which writes what queued up meanwhile; when
     the queued bytes would pass ``limit``, ``on_overflow`` is called once and the outbox closes.
     """

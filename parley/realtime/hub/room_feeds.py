@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley.conf import parley_settings
+from parley.monitoring.metrics import FANOUT_LATENCY, FRAMES_OUT, REPAIRED
+from parley.monitoring.outages import DATABASE
 from parley.realtime.database import db_call
 from parley.realtime.hub.encoding import EventBatch, Format, RoomEvent, encode_json
 from parley.realtime.hub.outbox import Outbox
-from parley.realtime.metrics import FANOUT_LATENCY, FRAMES_OUT, REPAIRED
-from parley.realtime.outages import DATABASE
 from parley.realtime.presence import Person
 from parley.rooms.selectors import messages_between
 
@@ -133,8 +133,8 @@ class RoomFeed:
         not delivered is repaired.
 
         Waiting one sweep interval keeps a busy hub, whose events arrive late rather than never,
-        from reading what the layer is about to deliver: at saturation that wasted repair took a
-        quarter of the process's samples (py-spy, 1,000-receiver room flat out).
+        from reading what the layer is about to deliver: at saturation that wasted repair was
+        one of the largest costs in the process's profile.
         """
         previous, self._swept_head = self._swept_head, head
         if self.ready.is_set() and previous > self._known_head:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from parley.realtime.events import TOKEN_REVOKED
+from parley.events.publish import TOKEN_REVOKED
 
 
 @dataclass(frozen=True, slots=True, eq=False)

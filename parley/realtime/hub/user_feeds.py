@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from parley.monitoring.metrics import FRAMES_OUT, REPAIRED
 from parley.realtime.hub.encoding import encode_json
 from parley.realtime.hub.outbox import Outbox
-from parley.realtime.metrics import FRAMES_OUT, REPAIRED
 
 
 class RecentIds:

@@ -7,10 +7,8 @@ a member of the groups its sockets need and fans the event out locally.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +16,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
-from parley.realtime.metrics import MESSAGES_STORED
-from parley.realtime.outages import CHANNEL_LAYER
-from parley.realtime.tokens import token_forget, token_forget_user
+from parley.events.handoff import LoopHandoff
+from parley.monitoring.metrics import MESSAGES_STORED
+from parley.monitoring.outages import CHANNEL_LAYER
 from parley.wire.serializers import message_data
 
 if TYPE_CHECKING:
@@ -54,29 +52,17 @@ def user_group(user_id: int) -> str:
 class Publisher:
     """Sends a server process's events to the layer from its event loop, one at a time, in order.
 
-    Services run in a worker thread; waiting there for the layer (``async_to_sync``) held the one
-    database thread for a Redis round trip per message, which capped a room at a few hundred
-    messages a second. The publisher takes events from any thread without waiting, and keeps
-    their order, so the hubs rarely see one room's seqs out of order.
+    Events come from any thread without waiting (``LoopHandoff``) and keep their order, so the
+    hubs rarely see one room's seqs out of order.
     """
 
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
-        self.loop = asyncio.get_running_loop()
-        self.thread = threading.get_ident()
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-        self._task = self.loop.create_task(self._send_forever())
+        self.handoff: LoopHandoff[tuple[str, dict[str, Any]]] = LoopHandoff(self._send_forever)
 
-    def submit(self, group: str, event: dict[str, Any]) -> None:
-        """Queue an event from any thread."""
-        if threading.get_ident() == self.thread:
-            self._queue.put_nowait((group, event))
-        else:
-            self.loop.call_soon_threadsafe(self._queue.put_nowait, (group, event))
-
-    async def _send_forever(self) -> None:
+    async def _send_forever(self, next_event: Callable[[], Awaitable[tuple[str, dict[str, Any]]]]) -> None:
         while True:
-            group, event = await self._queue.get()
+            group, event = await next_event()
             await _send(self.layer, group, event)
 
 
@@ -98,8 +84,8 @@ def publish(group: str, event: dict[str, Any]) -> None:
     event get it through replay or the hubs' gap repair.
     """
     publisher = _publisher
-    if publisher is not None and not publisher.loop.is_closed():
-        publisher.submit(group, event)
+    if publisher is not None and publisher.handoff.usable():
+        publisher.handoff.submit((group, event))
         return
     layer = get_channel_layer()
     if layer is not None:
@@ -147,14 +133,9 @@ def publish_unread_on_commit(*, user_id: int, unread: int) -> None:
 
 
 def publish_token_revoked_on_commit(*, user_id: int, token_id: int) -> None:
-    """After commit, forget the token here at once, and tell every hub to close its sockets."""
+    """After commit, tell every hub to close the token's sockets and forget its cached lookup."""
     event = {"type": TOKEN_REVOKED, "user_id": user_id, "token_id": token_id}
-    transaction.on_commit(partial(_published_revocation, event))
-
-
-def _published_revocation(event: dict[str, Any]) -> None:
-    token_forget(event["token_id"])
-    publish(TOKENS_GROUP, event)
+    transaction.on_commit(partial(publish, TOKENS_GROUP, event))
 
 
 def publish_signed_out_on_commit(
@@ -172,18 +153,7 @@ def publish_signed_out_on_commit(
         "session_key": session_key,
         "session_hash": session_hash,
     }
-    transaction.on_commit(partial(_published_sign_out, event))
-
-
-def _published_sign_out(event: dict[str, Any]) -> None:
-    forget_signed_out_tokens(event)
-    publish(TOKENS_GROUP, event)
-
-
-def forget_signed_out_tokens(event: dict[str, Any]) -> None:
-    """Forget the cached token lookups a ``user.signed_out`` event ends (all the user's, or none)."""
-    if event.get("session_key") is None and event.get("session_hash") is None:
-        token_forget_user(event["user_id"])
+    transaction.on_commit(partial(publish, TOKENS_GROUP, event))
 
 
 def publish_room_frame(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from parley.realtime.metrics import LAYER_RECONNECTS
+from parley.monitoring.metrics import LAYER_RECONNECTS
 
 logger = logging.getLogger("parley.outages")
 
