@@ -16,9 +16,9 @@ from pydantic import Field
 from parley.api.auth import caller_user
 from parley.api.errors import error_responses
 from parley.api.schemas import USERNAME_PATTERN
-from parley.moderation.models import DirectConversation
-from parley.moderation.selectors import direct_conversations
-from parley.moderation.services import direct_conversation_open
+from parley.direct.models import DirectConversation
+from parley.direct.selectors import direct_conversations
+from parley.direct.services import direct_conversation_open
 from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.wire.serializers import iso_time
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.accounts.users import User
-from parley.moderation.models import DirectConversation
+from parley.direct.models import DirectConversation
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.realtime.events import publish_user_frame_on_commit

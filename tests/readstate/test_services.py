@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
-from parley.moderation.services import direct_conversation_open
+from parley.direct.services import direct_conversation_open
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count
 from parley.readstate.services import direct_unread_publish, read_marker_advance

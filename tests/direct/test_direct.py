@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 
 from parley.accounts.identity import user_identity
-from parley.moderation.models import DirectConversation
-from parley.moderation.selectors import direct_conversations
-from parley.moderation.services import ModerationError, direct_conversation_open
+from parley.direct.models import DirectConversation
+from parley.direct.selectors import direct_conversations
+from parley.direct.services import direct_conversation_open
+from parley.moderation.services import ModerationError
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Room
 from parley.rooms.services import membership_leave, message_post
