@@ -8,8 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from parley.accounts.users import User
-from parley.moderation.models import RoomBan, RoomMute
-from parley.rooms.models import Membership, Room
+from parley.rooms.models import Membership, Room, RoomBan, RoomMute
 
 
 def user_is_banned(*, room: Room, user: User) -> bool:

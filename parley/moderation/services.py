@@ -20,9 +20,8 @@ from django.utils import timezone
 from parley.accounts.permissions import MODERATE_ALL_ROOMS, READ_ALL_ROOMS, holders, user_can
 from parley.accounts.selectors import user_by_name
 from parley.accounts.users import User, users
-from parley.moderation.models import RoomBan, RoomMute
 from parley.realtime.events import publish_room_closed_on_commit, publish_room_kick_on_commit
-from parley.rooms.models import Membership, Room
+from parley.rooms.models import Membership, Room, RoomBan, RoomMute
 
 Role = Literal["owner", "moderator", "member"]
 # Longest mute: a year. Longer is a ban.
