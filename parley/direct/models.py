@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from parley.accounts.users import User
 from parley.rooms.models import Room
 
 
@@ -36,6 +37,13 @@ class DirectConversation(models.Model):
     def __str__(self) -> str:
         return f"DM {self.user_low_id}-{self.user_high_id}"
 
-    def other_user_id(self, user_id: int) -> int:
-        """The id of the person ``user_id`` talks to here."""
+    def other_user_id(self, user_id: int | None) -> int:
+        """The id of the person ``user_id`` talks to here; for anyone else (staff reading the room,
+        a guest) the pair's first person. Every "who is the other one" goes through here."""
         return int(self.user_high_id if user_id == self.user_low_id else self.user_low_id)
+
+    def other_user(self, user_id: int | None) -> User:
+        """The person ``other_user_id`` names (select ``user_low`` and ``user_high`` along with the
+        conversation to read them without a query)."""
+        other: User = self.user_high if self.other_user_id(user_id) == self.user_high_id else self.user_low
+        return other

@@ -37,7 +37,7 @@ def direct_conversations(*, user: User) -> list[DirectRow]:
     )
     found = []
     for conversation in conversations:
-        other = conversation.user_high if conversation.user_low_id == user.pk else conversation.user_low
+        other = conversation.other_user(user.pk)
         last = conversation.last_message or conversation.created_at
         found.append(DirectRow(conversation=conversation, other=other, last_activity=last))
     found.sort(key=lambda row: (row.last_activity, row.conversation.pk), reverse=True)

@@ -47,10 +47,10 @@ def direct_unread_publish(*, message: Message) -> None:
     # without a query, on the hottest write path.
     if not room.is_private or not room.slug.startswith(DIRECT_SLUG_PREFIX) or message.author_id is None:
         return
-    pair = DirectConversation.objects.filter(room_id=room.pk).values_list("user_low_id", "user_high_id").first()
-    if pair is None:
+    conversation = DirectConversation.objects.filter(room_id=room.pk).only("user_low_id", "user_high_id").first()
+    if conversation is None:
         return
-    recipient = pair[1] if message.author_id == pair[0] else pair[0]
+    recipient = conversation.other_user_id(message.author_id)
     state = unread_counts(user_id=recipient, room_ids=[room.pk]).get(room.pk)
     if state is None:
         return  # the recipient may no longer read the conversation (they left it)

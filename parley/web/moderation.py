@@ -44,7 +44,7 @@ def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
     ordinary rooms)."""
     conversation = direct_conversation_of(room=room)
     if conversation is not None:
-        other = conversation.user_high if conversation.user_low_id == identity.user_id else conversation.user_low
+        other = conversation.other_user(identity.user_id)
         return {"direct_with": other.get_username(), "direct_other": other, "can_moderate": False}
     return {"direct_with": None, "direct_other": None, "can_moderate": is_moderator(room=room, identity=identity)}
 
