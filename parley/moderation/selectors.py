@@ -11,11 +11,6 @@ from parley.accounts.users import User
 from parley.rooms.models import Membership, Room, RoomBan, RoomMute
 
 
-def user_is_banned(*, room: Room, user: User) -> bool:
-    """Whether ``user`` is banned from ``room``."""
-    return RoomBan.objects.filter(room=room, user=user).exists()
-
-
 @dataclass(frozen=True)
 class MemberRow:
     """A member of a room with their role, and their mute's end when they are muted now."""

@@ -92,10 +92,6 @@ def guests_may_use(room: Room) -> bool:
 # --- the rule for one room -------------------------------------------------------------------
 
 
-def is_member(*, room: Room, identity: Identity) -> bool:
-    return identity.user is not None and Membership.objects.filter(room=room, user=identity.user).exists()
-
-
 def check_can_read(*, room: Room, identity: Identity) -> None:
     """Raise unless ``identity`` may subscribe to ``room`` and read its history."""
     _check(room=room, identity=identity, posting=False)
