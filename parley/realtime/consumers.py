@@ -397,7 +397,7 @@ class ParleyConsumer(SocketConsumer):
             ref = frame.ref
             if frame.type in FRAME_KINDS:
                 await self.throttle(FRAME_KINDS[frame.type])
-            await self.handlers[frame.type](self, frame)
+            await FRAME_HANDLERS[frame.type](self, frame)
         except errors.ParleyError as error:  # every refusal, from the frame's parsing to the services
             self.push(frames.error_frame(error, ref).to_json())
         except DatabaseUnavailable:
@@ -511,20 +511,12 @@ class ParleyConsumer(SocketConsumer):
             raise errors.ParleyError("forbidden", "Only signed-in users have notifications; guests have none.")
         return self.inbox
 
-    handlers: dict[str, Callable[[ParleyConsumer, Any], Awaitable[None]]] = {
-        "subscribe": on_subscribe,
-        "unsubscribe": on_unsubscribe,
-        "send": on_send,
-        "history": on_history,
-        "ping": on_ping,
-        "typing": on_typing,
-        "notifications": on_notifications,
-        "notification_read": on_notification_read,
-        "edit": on_edit,
-        "delete": on_delete,
-        "react": on_react,
-        "read": on_read,
-    }
+
+# Each client frame type and its handler, ``on_<type>``, from the protocol's own list of client
+# frames: a frame type without a handler fails at import, not when a client first sends it.
+FRAME_HANDLERS: dict[str, Callable[[ParleyConsumer, Any], Awaitable[None]]] = {
+    frame_type: getattr(ParleyConsumer, f"on_{frame_type}") for frame_type in frames.CLIENT_FRAME_TYPES
+}
 
 
 def _message_updated_reply(change: MessageChange, ref: str | int | None) -> str:

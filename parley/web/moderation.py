@@ -1,7 +1,7 @@
 """The browser UI of direct messages and of a room's settings (members, roles, bans and mutes; the
 webhooks panel's actions are in ``webhooks``).
 
-Thin views: ``parley.moderation`` selectors read and services write; every refusal is shown as
+Thin views: ``parley.moderation`` and ``parley.direct`` selectors read and services write; every refusal is shown as
 the service's sentence.
 """
 
@@ -16,15 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from parley.accounts.identity import Identity, user_identity
 from parley.accounts.permissions import MODERATE_ALL_ROOMS, user_can
 from parley.accounts.users import User
-from parley.moderation.selectors import (
-    direct_conversation_of,
-    room_bans,
-    room_members,
-    room_mutes,
-)
+from parley.direct.selectors import direct_conversation_of
+from parley.direct.services import direct_conversation_open
+from parley.moderation.selectors import room_bans, room_members, room_mutes
 from parley.moderation.services import (
     ModerationError,
-    direct_conversation_open,
     member_ban,
     member_invite,
     member_mute,
@@ -49,7 +45,7 @@ def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
     ordinary rooms)."""
     conversation = direct_conversation_of(room=room)
     if conversation is not None:
-        other = conversation.user_high if conversation.user_low_id == identity.user_id else conversation.user_low
+        other = conversation.other_user(identity.user_id)
         return {"direct_with": other.get_username(), "direct_other": other, "can_moderate": False}
     return {"direct_with": None, "direct_other": None, "can_moderate": is_moderator(room=room, identity=identity)}
 

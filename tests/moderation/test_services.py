@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from parley.moderation.models import RoomBan, RoomMute
 from parley.moderation.services import (
     ModerationError,
     member_ban,
@@ -19,7 +18,7 @@ from parley.moderation.services import (
     member_unmute,
     room_settings_update,
 )
-from parley.rooms.models import Membership
+from parley.rooms.models import Membership, RoomBan, RoomMute
 from parley.rooms.services import room_create
 
 pytestmark = pytest.mark.django_db
