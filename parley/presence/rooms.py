@@ -10,7 +10,7 @@ Without Redis, presence is this process's own (the in-memory layer serves one pr
 Whether someone *arrived* or *left* everywhere is decided in one Redis transaction each (add or
 remove this hub's claim, then read the room's live claims), so of two processes racing, exactly one
 sees the person arrive first or leave last, and announces it. The claims are
-``parley.realtime.claims``', as those of who is online are.
+``parley.presence.claims``', as those of who is online are.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from parley.conf import parley_settings
-from parley.realtime.claims import ExpiringClaims
+from parley.presence.claims import ExpiringClaims
 
 Person = dict[str, Any]  # {"id": user id or None, "name": …, "guest": bool}, as a message's author
 

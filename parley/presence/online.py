@@ -4,7 +4,7 @@ Each process knows its own sockets. With ``REDIS_URL`` set, every process also k
 per user in Redis — one member per process, scored with the time it stops counting — refreshed
 by its hub's heartbeat, so any process (a worker sending mention e-mails, say) can ask about any
 user, and a crashed process's users drop out by expiry within ``ONLINE_TTL`` seconds. The claims
-are ``parley.realtime.claims``', as presence's are.
+are ``parley.presence.claims``', as presence's are.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from functools import cache
 import redis
 
 from parley.conf import parley_settings
-from parley.realtime.claims import ExpiringClaims, claims_key
+from parley.presence.claims import ExpiringClaims, claims_key
 
 # How long a process's claim that a user is online lasts without a heartbeat, and how often the
 # hub renews it: a crashed process's users are offline within ONLINE_TTL seconds.

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from parley.realtime.claims import ExpiringClaims
+from parley.presence.claims import ExpiringClaims
 from tests.e2e.conftest import claim_redis_db  # noqa: F401  (fixture)
 
 
