@@ -135,16 +135,17 @@ async def test_every_subscriber_sees_every_message_once_in_order_across_a_crash(
     bodies = {f"crash-{i}": f"message {i}" for i in range(count)}  # client_id -> body
     acks = []
     window = asyncio.Semaphore(5)  # several sends are in flight when the server dies
+    a_third_stored = asyncio.Event()
 
     async def send(client_id: str, body: str) -> None:
         async with window:
             acks.append(await sender.send("crash", body, client_id=client_id))
+            if len(acks) == count // 3:
+                a_third_stored.set()
             await asyncio.sleep(0.01)
 
     sending = [asyncio.create_task(send(client_id, body)) for client_id, body in bodies.items()]
-    async with asyncio.timeout(WAIT):
-        while len(acks) < 20:
-            await asyncio.sleep(0.005)
+    await asyncio.wait_for(a_third_stored.wait(), WAIT)
     live.kill()
     await asyncio.sleep(0.3)
     await asyncio.to_thread(live.start)
@@ -370,28 +371,32 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-def test_the_wheel_builds_and_installs_without_django(live, tmp_path: Path):
+def run(*command: str, cwd: Path | None = None) -> str:
+    """Run ``command`` outside this virtualenv's environment; its output, or a failure with it."""
     clean = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    run = {"capture_output": True, "text": True, "timeout": 300, "env": clean, "check": True}
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(CLIENT)], **run
-    )
+    result = subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def test_the_wheel_builds_and_installs_without_django(live, tmp_path: Path):
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(CLIENT))
     wheels = list((tmp_path / "dist").glob("parley_client-*.whl"))
     assert len(wheels) == 1, wheels
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], **run)
+    run(sys.executable, "-m", "venv", str(venv))
     python = str(venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "--quiet", str(wheels[0])], **run)
+    run(python, "-m", "pip", "install", "--quiet", str(wheels[0]))
 
-    installed = subprocess.run([python, "-m", "pip", "list", "--format=json"], **run).stdout
+    installed = run(python, "-m", "pip", "list", "--format=json")
     names = {package["name"].lower() for package in json.loads(installed)}
     assert "parley-client" in names
     assert "websockets" in names
     assert not names & {"django", "channels", "pydantic"}, names
     probe = "import importlib.util, parley_client; print(importlib.util.find_spec('django') is None)"
-    assert subprocess.run([python, "-c", probe], cwd=tmp_path, **run).stdout.strip() == "True"
+    assert run(python, "-c", probe, cwd=tmp_path).strip() == "True"
     (tmp_path / "snippet.py").write_text(SNIPPET)
-    output = subprocess.run([python, "snippet.py", live.url, live.token("alice")], cwd=tmp_path, **run).stdout
+    output = run(python, "snippet.py", live.url, live.token("alice"), cwd=tmp_path)
     assert output.split() == ["installed", "1", "beep", "alice"]
 
 

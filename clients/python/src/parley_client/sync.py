@@ -20,6 +20,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from parley_client import client as aio
+from parley_client.errors import ClientClosed
 from parley_client.events import Event
 from parley_client.frames import (
     Ack,
@@ -53,6 +54,9 @@ class ParleyClient:
 
     def _call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coroutine`` on the client's loop and wait for its result."""
+        if self._loop.is_closed() or not self._thread.is_alive():
+            coroutine.close()
+            raise ClientClosed("closed", "The client was closed.")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def __enter__(self) -> ParleyClient:
