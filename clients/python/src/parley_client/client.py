@@ -590,7 +590,11 @@ class ParleyClient:
         cls = frames.SERVER_FRAMES.get(str(data.get("type")))
         if cls is None:
             return  # a frame type newer than this client
-        frame = cls.from_json(data)
+        try:
+            frame = cls.from_json(data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            logger.warning("ignored a %s frame this client cannot read: %r", cls.TYPE, data)
+            return
         ref = data.get("ref")
         ref = None if ref is None else str(ref)
         if not isinstance(frame, Error):
@@ -682,6 +686,10 @@ class ParleyClient:
                 await asyncio.sleep(delay)
         except ParleyError as error:
             self._stop(error)
+        except Exception:
+            # A bug here must not leave callers waiting on a client that no longer runs.
+            logger.exception("the Parley client stopped on an unexpected error")
+            self._stop(ParleyError("internal", "The client stopped on an unexpected error; see its log."))
 
     async def _connect_once(self) -> int | None:
         """One connection, from handshake to close; the close code, if any."""
