@@ -55,6 +55,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(DEV_ENV) PYTHONPATH=example $(VENV)/bin/mypy parley example/config example/orders
+	cd clients/python && ../../$(VENV)/bin/mypy --config-file pyproject.toml
 
 ## Benchmarks against the bare WebSocket server and the tutorial app in ../shared/tools (not part of test).
 bench: $(INSTALLED)
