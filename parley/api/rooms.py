@@ -27,6 +27,7 @@ from parley.rooms.selectors import (
     messages_after,
     messages_before,
     room_for_reader,
+    room_named,
     rooms_visible,
 )
 from parley.rooms.services import (
@@ -34,7 +35,7 @@ from parley.rooms.services import (
     membership_leave,
     message_delete,
     message_edit,
-    message_post,
+    message_send,
     reaction_set,
     room_create,
 )
@@ -212,8 +213,8 @@ def rooms_messages_post(
     Posting in a public room makes you a member."""
     identity = caller(request)
     body = validate_body(payload.body)
-    room = room_for_reader(slug=slug, identity=identity)
-    result = message_post(room=room, sender=identity, body=body, client_id=client_id_from_header(idempotency_key))
+    client_id = client_id_from_header(idempotency_key)
+    result = message_send(slug=slug, sender=identity, body=body, client_id=client_id)
     stored = MessageData(**message_data(result.message))
     return Status(201 if result.created else 200, stored)
 
@@ -271,8 +272,8 @@ def rooms_messages_edit(request: HttpRequest, slug: SlugPath, seq: SeqPath, payl
     """Replace the body of your own message and tell the room (``message_updated``). Someone else's message
     or a deleted one answers 403; the earlier body stays in the message's edit history."""
     identity = caller(request)
-    room = room_for_reader(slug=slug, identity=identity)
-    change = message_edit(room=room, editor=identity, seq=seq, body=payload.body)
+    body = validate_body(payload.body)
+    change = message_edit(room=room_named(slug=slug), editor=identity, seq=seq, body=body)
     return MessageData(**message_state(message=change.message, reader=identity))
 
 
@@ -286,16 +287,14 @@ def rooms_messages_delete(request: HttpRequest, slug: SlugPath, seq: SeqPath) ->
     """Delete your own message, or any message of a room you own or moderate (staff: any room). It keeps
     its seq and answers with ``deleted`` true and an empty body; deleting it again changes nothing."""
     identity = caller(request)
-    room = room_for_reader(slug=slug, identity=identity)
-    change = message_delete(room=room, actor=identity, seq=seq)
+    change = message_delete(room=room_named(slug=slug), actor=identity, seq=seq)
     return MessageData(**message_state(message=change.message, reader=identity))
 
 
 def _react(request: HttpRequest, slug: str, seq: int, emoji: str, *, on: bool) -> ReactionsOut:
     identity = caller(request)
-    room = room_for_reader(slug=slug, identity=identity)
-    state = reaction_set(room=room, user=identity, seq=seq, emoji=emoji, on=on)
-    return ReactionsOut(room=room.slug, seq=seq, counts=state.counts, mine=state.mine(identity.user_id))
+    state = reaction_set(room=room_named(slug=slug), user=identity, seq=seq, emoji=emoji, on=on)
+    return ReactionsOut(room=slug, seq=seq, counts=state.counts, mine=state.mine(identity.user_id))
 
 
 @router.put(

@@ -38,7 +38,7 @@ from parley.realtime.sockets import (
     person_of,
 )
 from parley.rooms.access import RoomAccessError
-from parley.rooms.selectors import messages_before
+from parley.rooms.selectors import messages_before, room_named
 from parley.rooms.services import (
     MessageChange,
     message_delete,
@@ -171,17 +171,17 @@ class ParleyConsumer(SocketConsumer):
         self.push(frames.NotificationsUnread(ref=frame.ref, count=count).to_json())
 
     async def on_edit(self, frame: frames.Edit) -> None:
-        room = await self.readable_room(frame.room)
+        room = await db_call(room_named)(slug=frame.room)
         change = await db_call(message_edit)(room=room, editor=self.known_identity, seq=frame.seq, body=frame.body)
         self.push(_message_updated_reply(change, frame.ref))
 
     async def on_delete(self, frame: frames.Delete) -> None:
-        room = await self.readable_room(frame.room)
+        room = await db_call(room_named)(slug=frame.room)
         change = await db_call(message_delete)(room=room, actor=self.known_identity, seq=frame.seq)
         self.push(_message_updated_reply(change, frame.ref))
 
     async def on_react(self, frame: frames.React) -> None:
-        room = await self.readable_room(frame.room)
+        room = await db_call(room_named)(slug=frame.room)
         identity = self.known_identity
         state = await db_call(reaction_set)(room=room, user=identity, seq=frame.seq, emoji=frame.emoji, on=frame.on)
         self.push(state.frame(identity.user_id, frame.ref).to_json())

@@ -24,7 +24,7 @@ from parley.rooms.storage import AUTHOR_ACTIVE, message_insert_unless_repeated, 
 from parley.wire.errors import ParleyError
 from parley.wire.frames import Reactions
 from parley.wire.serializers import message_updated_frame, published_frame
-from parley.wire.text import MAX_REACTIONS_PER_MESSAGE, validate_body, validate_emoji
+from parley.wire.text import MAX_REACTIONS_PER_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -245,10 +245,10 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
     """Replace the body of ``editor``'s own message ``seq``, keep the old body in its history, and
     tell the room after commit. An unchanged body stores and publishes nothing.
 
-    Raises ``RoomAccessError`` (not_found: no such room for ``editor`` or no such seq; forbidden:
-    someone else's message, or a deleted one) and ``ParleyError`` for a body that is not valid.
+    ``body`` was checked where it came in (the ``edit`` frame's model, ``validate_body`` in the
+    API). Raises ``RoomAccessError`` (not_found: no such room for ``editor`` or no such seq;
+    forbidden: someone else's message, or a deleted one, or ``editor`` may not post in ``room``).
     """
-    body = validate_body(body)
     message = _message_for_change(room=room, actor=editor, seq=seq)
     if not _is_author(message, editor):
         raise RoomAccessError("forbidden", "You can edit only your own messages.")
@@ -319,9 +319,9 @@ def reaction_set(*, room: Room, user: Identity, seq: int, emoji: str, on: bool) 
 
     Signed-in users only (a guest has no row to react with): guests get forbidden. A deleted
     message takes no reactions, and a message takes at most ``MAX_REACTIONS_PER_MESSAGE``
-    different emoji. Raises ``RoomAccessError`` and ``ParleyError`` (a bad emoji; the cap).
+    different emoji. ``emoji`` was checked where it came in (the ``react`` frame's model, the API's
+    path pattern). Raises ``RoomAccessError`` and ``ParleyError`` (the cap).
     """
-    emoji = validate_emoji(emoji)
     if user.user is None:
         raise RoomAccessError("forbidden", "Sign in to react to messages; guests cannot.")
     # Locking the message serialises reactions to it, so the cap on distinct emoji holds.
