@@ -36,8 +36,8 @@ for room in spec["rooms"]:
 tokens = {}
 for user in spec["users"]:
     out = io.StringIO()
-    call_command("issuetoken", user, "--create", stdout=out)
-    tokens[user] = out.getvalue().strip().splitlines()[-1]
+    call_command("issuetoken", user["name"], "--create", *(["--staff"] if user.get("staff") else []), stdout=out)
+    tokens[user["name"]] = out.getvalue().strip().splitlines()[-1]
 print(json.dumps(tokens))
 `;
 
@@ -136,8 +136,8 @@ export class Site {
 }
 
 /**
- * A new site: a migrated SQLite database with `rooms` ({slug, private, guests}) and `users` (each
- * with an API token), served on a free port with `env` over the test defaults. Not started.
+ * A new site: a migrated SQLite database with `rooms` (slugs, or {slug, private, guests}) and
+ * `users` (names, or {name, staff}; each with an API token), served on a free port with `env` over the test defaults. Not started.
  */
 export async function createSite({ rooms = [], users = [], env = {} } = {}) {
   if (!existsSync(PYTHON)) throw new Error(`No Python at ${PYTHON}: set PARLEY_PYTHON, or create the repository's .venv`);
@@ -155,7 +155,10 @@ export async function createSite({ rooms = [], users = [], env = {} } = {}) {
     PYTHONPATH: [join(REPO, "example"), REPO, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
     ...env,
   };
-  const spec = { rooms: rooms.map((room) => (typeof room === "string" ? { slug: room } : room)), users };
+  const spec = {
+    rooms: rooms.map((room) => (typeof room === "string" ? { slug: room } : room)),
+    users: users.map((user) => (typeof user === "string" ? { name: user } : user)),
+  };
   const seeded = spawnSync(PYTHON, ["-c", SEED, JSON.stringify(spec)], { cwd: REPO, env: siteEnv, encoding: "utf8" });
   if (seeded.status !== 0) throw new Error(`seeding the site failed:\n${seeded.stdout}\n${seeded.stderr}`);
   const tokens = JSON.parse(seeded.stdout.trim().split("\n").at(-1));
