@@ -79,3 +79,10 @@ chromium: system-packages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## The JavaScript client (clients/js, npm package parley-client): its tests against real servers
+## started with this checkout's Python, and its package (`npm pack --dry-run`).
+.PHONY: test-js
+test-js: $(INSTALLED)
+	cd clients/js && (test -d node_modules || npm ci --no-audit --no-fund) && \
+		PARLEY_PYTHON=$(abspath $(PY)) npm test && npm pack --dry-run
