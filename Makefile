@@ -81,8 +81,8 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 ## The JavaScript client (clients/js, npm package parley-client): its tests against real servers
-## started with this checkout's Python, and its package (`npm pack --dry-run`).
+## started with this checkout's Python, and its package (`npm pack`, into $TMPDIR).
 .PHONY: test-js
 test-js: $(INSTALLED)
 	cd clients/js && (test -d node_modules || npm ci --no-audit --no-fund) && \
-		PARLEY_PYTHON=$(abspath $(PY)) npm test && npm pack --dry-run
+		PARLEY_PYTHON=$(abspath $(PY)) npm test && npm pack --pack-destination $${TMPDIR:-/tmp}
