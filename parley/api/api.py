@@ -14,6 +14,7 @@ from ninja import NinjaAPI
 from parley.api import (
     attachments,
     dms,
+    exports,
     mentions,
     moderation,
     notifications,
@@ -49,3 +50,4 @@ api.add_router("", mentions.router)
 api.add_router("", moderation.router)
 api.add_router("", dms.router)
 api.add_router("", attachments.router)
+api.add_router("", exports.router)
