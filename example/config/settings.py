@@ -230,6 +230,9 @@ STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / 
 # run on a fresh host would copy plain files and the site would never switch (tests/deploy).
 _STATIC_MANIFEST = STATIC_ROOT / "staticfiles.json"
 _HASHED_STATIC = _STATIC_MANIFEST.exists() or sys.argv[1:2] == ["collectstatic"]
+# Uploaded attachments (the "default" storage below): served by Parley's own permission-checked
+# views, never by a web server straight from this folder (README "Attachments").
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
