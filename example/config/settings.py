@@ -366,6 +366,23 @@ PARLEY = {
     "WEBHOOKS_PER_ROOM": env.int("PARLEY_WEBHOOKS_PER_ROOM", default=10),
     "NOTIFICATION_URL_ORIGINS": env.list("PARLEY_NOTIFICATION_URL_ORIGINS", default=[]),
     "WEBSOCKET_PATH": env.str("PARLEY_WEBSOCKET_PATH", default=None),
+    # Attachments: sizes in bytes; types are read from each file's content, never its name.
+    "ATTACHMENT_MAX_SIZE": env.int("PARLEY_ATTACHMENT_MAX_SIZE", default=10 * 1024 * 1024),
+    "ATTACHMENT_MAX_MESSAGE_SIZE": env.int("PARLEY_ATTACHMENT_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024),
+    "ATTACHMENT_MAX_COUNT": env.int("PARLEY_ATTACHMENT_MAX_COUNT", default=10),
+    "ATTACHMENT_TYPES": env.list(
+        "PARLEY_ATTACHMENT_TYPES",
+        default=[
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+            "application/zip",
+        ],
+    ),
+    "ATTACHMENT_ORPHAN_HOURS": env.float("PARLEY_ATTACHMENT_ORPHAN_HOURS", default=24.0),
 }
 
 # E-mail (Django's e-mail framework): EMAIL_URL such as smtp://user:pass@mail:587 (smtp+tls://,
