@@ -270,7 +270,8 @@ async def test_an_unknown_token_ends_the_client_instead_of_reconnecting(live):
     await asyncio.sleep(1.0)  # several back-off periods: a reconnect would have happened
     assert states[0] == "connecting"
     assert states[-1] == "closed"
-    assert "reconnecting" not in states and states.count("connecting") == 1
+    assert "reconnecting" not in states
+    assert states.count("connecting") == 1
     await client.close()
     await pump
 
