@@ -18,6 +18,7 @@ from functools import cache
 import redis
 import redis.asyncio as aredis
 
+from parley import redis_urls
 from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _key(user_id: int) -> str:
 
 @cache
 def _sync_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    return redis_urls.sync_client(url, timeout=5)
 
 
 def user_online(user_id: int) -> bool:
@@ -62,9 +63,7 @@ class OnlinePublisher:
 
     def __init__(self) -> None:
         self._client: aredis.Redis | None = (
-            aredis.Redis.from_url(parley_settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-            if parley_settings.REDIS_URL
-            else None
+            redis_urls.async_client(parley_settings.REDIS_URL, timeout=5) if parley_settings.REDIS_URL else None
         )
         self._last_beat = 0.0
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import redis.asyncio as aredis
 
+from parley import redis_urls
 from parley.conf import parley_settings
 
 logger = logging.getLogger(__name__)
@@ -36,9 +37,7 @@ class PresenceBoard:
         self._counts: dict[int, Counter[str]] = {}
         self._people: dict[int, dict[str, Person]] = {}
         self._redis: aredis.Redis | None = (
-            aredis.Redis.from_url(parley_settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-            if parley_settings.REDIS_URL
-            else None
+            redis_urls.async_client(parley_settings.REDIS_URL, timeout=5) if parley_settings.REDIS_URL else None
         )
         self.hub_id = ""
         self._last_beat = time.monotonic()
