@@ -151,6 +151,15 @@ def _database_from_url(url: str) -> dict[str, object]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A server cut off from the network in the middle of a transaction keeps its row locks
+        # until PostgreSQL notices it is gone, which TCP alone takes hours to do: a room's seq
+        # allocation then stalls on every other server (found by tests/faults/test_partition.py).
+        # Parley never waits between the statements of a transaction, so a few seconds is plenty.
+        timeout_ms = int(env.float("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0) * 1000)
+        options = config.setdefault("OPTIONS", {})
+        assert isinstance(options, dict)
+        options["options"] = f"-c idle_in_transaction_session_timeout={timeout_ms}"
     # Keep connections open between requests and frames: opening one per database call was a
     # sixth of the database thread's time in the fan-out profile.
     config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))

@@ -16,23 +16,20 @@ README's failover figure.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from conftest import needs, port_open
+from conftest import needs
 from tests.e2e.client import Connect
-from tests.e2e.conftest import POSTGRES_ADMIN_URL
 from tests.e2e.site import RoomSpec, Site, UserSpec
+from tests.faults.databases import own_postgres_database
 from tests.faults.sentinels import SentinelGroup
 from tests.faults.traffic import PERSISTENT_CONNECTIONS, Traffic, error_lines, summary
-from tests.servers import NO_RATE_LIMITS, manage, server_env
+from tests.servers import NO_RATE_LIMITS
 
 pytestmark = [pytest.mark.e2e]
 
@@ -52,18 +49,8 @@ BACK_TO_NORMAL = 0.1
 
 @pytest.fixture(scope="module")
 def failover_database() -> Iterator[str]:
-    """A migrated PostgreSQL database of this module's own, dropped at the end."""
-    needs("PostgreSQL", port_open("127.0.0.1", 5432), "run PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth)")
-    name = f"parley_failover_{secrets.token_hex(6)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = f"postgres://postgres@127.0.0.1:5432/{name}"
-        manage(server_env(DATABASE_URL=url), "migrate", "--noinput", "-v0")
+    with own_postgres_database("parley_failover") as url:
         yield url
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
