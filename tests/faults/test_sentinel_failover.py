@@ -16,6 +16,7 @@ README's failover figure.
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from collections.abc import Iterator
@@ -73,24 +74,29 @@ def site(site_factory, failover_database: str) -> Site:
     users = [f"sender-{i}" for i in range(SENDERS)] + ["alice", "bob"]
     users += [f"limited-{i}" for i in range(LIMIT_PROBES)]
     return site_factory(
-        rooms=(RoomSpec("failover", guests=True), RoomSpec("failover-presence")),
+        rooms=(*(RoomSpec(room, guests=True) for room in LAYERS.values()), RoomSpec("failover-presence")),
         users=tuple(UserSpec(name) for name in users),
         database_url=failover_database,
     )
 
 
+# Each layer's run has a room of its own (the site is the module's).
+LAYERS = {"redis+sentinel": "failover-core", "redis+pubsub+sentinel": "failover-pubsub"}
+
+
+@pytest.mark.parametrize("layer", list(LAYERS))
 async def test_a_killed_master_loses_and_doubles_nothing(
-    site: Site, failover_database: str, sentinels: SentinelGroup, connect: Connect
+    site: Site, failover_database: str, sentinels: SentinelGroup, connect: Connect, layer: str
 ):
     env = {
-        "CHANNEL_LAYER_URL": sentinels.url(0),
+        "CHANNEL_LAYER_URL": sentinels.url(0).replace("redis+sentinel", layer),
         "REDIS_URL": sentinels.url(1),
         **PERSISTENT_CONNECTIONS,
         **LIMITS,
     }
     servers = [site.start("daphne", **env), site.start("uvicorn", **env)]
     traffic = Traffic.for_site(
-        site, servers, "failover", readers=READERS, senders=SENDERS, window=WINDOW, interval=INTERVAL
+        site, servers, LAYERS[layer], readers=READERS, senders=SENDERS, window=WINDOW, interval=INTERVAL
     )
     try:
         await traffic.start()
@@ -114,7 +120,7 @@ async def test_a_killed_master_loses_and_doubles_nothing(
         around = traffic.latencies_of_messages_sent_between(killed_at - 1, finished_at)
         resumed = delivery_resumed(traffic, killed_at, 2 * before + BACK_TO_NORMAL)
         print(
-            f"\n[sentinel failover] head {head}; master SIGKILLed, replica promoted after"
+            f"\n[sentinel failover, {layer}://] head {head}; master SIGKILLed, replica promoted after"
             f" {promoted_at - killed_at:.2f} s; deliveries as fast as before for messages sent from {resumed:.1f} s"
             " after the kill"
             f" (median latency before {before * 1000:.0f} ms, of messages sent from 1 s before the kill to the"
@@ -124,13 +130,16 @@ async def test_a_killed_master_loses_and_doubles_nothing(
             f" after {probes} probe(s); errors logged: {[len(error_lines(s.output())) for s in servers]}"
         )
         print(
-            "[sentinel failover] median (max) latency by second of sending, from the kill:",
+            f"[sentinel failover, {layer}://] median (max) latency by second of sending, from the kill:",
             timeline(traffic, killed_at),
         )
         assert all(reader.sessions == 1 for reader in traffic.readers), "readers keep their sockets"
+        # While the master is away, channels_redis's pub/sub reader logs each second, and Parley's
+        # outage log each time the layer fails again after answering: a few lines a second of it.
+        allowed = 4 + 3 * math.ceil(promoted_at - killed_at)
         for server in servers:
             errors = error_lines(server.output())
-            assert len(errors) <= 10, f"{server.kind} logged {len(errors)} errors for one failover: {errors[:10]}"
+            assert len(errors) <= allowed, f"{server.kind} logged {len(errors)} errors for one failover: {errors[:10]}"
     finally:
         await traffic.close()
         for server in servers:
@@ -160,7 +169,7 @@ async def shared_limit_holds_again(site: Site, servers, connect: Connect) -> int
     for probe in range(LIMIT_PROBES):
         clients = [await connect(server, token=site.token(f"limited-{probe}")) for server in servers]
         answers = [
-            await clients[i % 2].request({"type": "history", "room": "failover", "limit": 1})
+            await clients[i % 2].request({"type": "history", "room": "failover-presence", "limit": 1})
             for i in range(HISTORY_BURST + 1)
         ]
         kinds = [answer["type"] for answer in answers]
