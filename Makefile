@@ -55,6 +55,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(DEV_ENV) PYTHONPATH=example $(VENV)/bin/mypy parley example/config example/orders
+	cd clients/python && ../../$(VENV)/bin/mypy --config-file pyproject.toml
 
 ## Benchmarks against the bare WebSocket server and the tutorial app in ../shared/tools (not part of test).
 bench: $(INSTALLED)
@@ -83,3 +84,10 @@ chromium: system-packages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## The JavaScript client (clients/js, npm package parley-client): its tests against real servers
+## started with this checkout's Python, and its package (`npm pack`, into $TMPDIR).
+.PHONY: test-js
+test-js: $(INSTALLED)
+	cd clients/js && (test -d node_modules || npm ci --no-audit --no-fund) && \
+		PARLEY_PYTHON=$(abspath $(PY)) npm test && npm pack --pack-destination $${TMPDIR:-/tmp}

@@ -7,10 +7,10 @@ Each model lives in its domain package (``parley.rooms.models``…); being insid
 from __future__ import annotations
 
 from parley.accounts.models import ApiToken, UsernameKey
-from parley.moderation.models import DirectConversation, RoomBan, RoomMute
+from parley.direct.models import DirectConversation
 from parley.notifications.models import Notification
 from parley.readstate.models import ReadMarker
-from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
+from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room, RoomBan, RoomMute
 from parley.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [

@@ -11,9 +11,10 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from orders.models import Order
-from orders.services import OrderError, order_set_status
+from orders.services import order_set_status
 from parley.api.auth import caller
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
+from parley.wire.errors import ParleyError
 
 router = Router(tags=["orders (demo shop)"])
 
@@ -38,14 +39,11 @@ def order_status_set(request: HttpRequest, order_id: int, payload: OrderStatusIn
 
     A status the order cannot move to from where it is (a delivered order cancelled, say) is 409."""
     if not caller(request).is_staff:
-        raise ApiError("forbidden", "Only staff can change an order's status.")
+        raise ParleyError("forbidden", "Only staff can change an order's status.")
     order = Order.objects.select_related("user").filter(pk=order_id).first()
     if order is None:
-        raise ApiError("not_found", f"There is no order #{order_id}.")
-    try:
-        order = order_set_status(order=order, status=payload.status)
-    except OrderError as error:
-        raise ApiError("invalid", str(error), status=409) from None
+        raise ParleyError("not_found", f"There is no order #{order_id}.")
+    order = order_set_status(order=order, status=payload.status)  # a refused change answers 409
     return OrderOut(
         id=order.pk, user=order.user.get_username(), status=order.status, total=order.total, updated_at=order.updated_at
     )

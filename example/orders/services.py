@@ -18,6 +18,7 @@ from django.db import transaction
 
 from orders.models import Order
 from parley.notifications.services import notify
+from parley.wire.errors import ParleyError
 
 ORDER_STATUS = "order.status"
 
@@ -31,8 +32,21 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class OrderError(ValueError):
-    """An order change that is not allowed; the message says why, for people."""
+class OrderError(ParleyError):
+    """An order that cannot be placed or changed as asked (``invalid``); ``detail`` says why, for people.
+
+    A Parley refusal, so the API, the admin and ``manage.py orderstatus`` each show its sentence
+    without a translation of their own."""
+
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__("invalid", detail, status=status)
+
+
+class StatusChangeRefused(OrderError):
+    """A status the order may not move to from the one it has (answered with HTTP 409)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, status=409)
 
 
 def order_next_statuses(status: str) -> tuple[str, ...]:
@@ -41,15 +55,15 @@ def order_next_statuses(status: str) -> tuple[str, ...]:
 
 
 def check_status_change(*, current: str, status: str) -> None:
-    """Raise ``OrderError`` unless an order may go from ``current`` to ``status``."""
+    """Raise ``StatusChangeRefused`` unless an order may go from ``current`` to ``status``."""
     if status not in Order.Status.values:
-        raise OrderError(f"{status!r} is not an order status; use one of {', '.join(Order.Status.values)}.")
+        raise StatusChangeRefused(f"{status!r} is not an order status; use one of {', '.join(Order.Status.values)}.")
     if status == current:
-        raise OrderError(f"The order is {current} already.")
+        raise StatusChangeRefused(f"The order is {current} already.")
     allowed = order_next_statuses(current)
     if status not in allowed:
         where = f"only to {' or '.join(allowed)}" if allowed else "nowhere: that is final"
-        raise OrderError(f"A {current} order cannot become {status}; it can go {where}.")
+        raise StatusChangeRefused(f"A {current} order cannot become {status}; it can go {where}.")
 
 
 @transaction.atomic

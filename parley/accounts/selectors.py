@@ -20,12 +20,6 @@ def token_active(*, secret: str) -> ApiToken | None:
         return None
 
 
-def token_user(*, secret: str) -> User | None:
-    """The active user a bearer token belongs to, or None for an unknown or revoked token."""
-    token = token_active(secret=secret)
-    return None if token is None else token.user
-
-
 def tokens_for_user(*, user: User) -> list[ApiToken]:
     """A user's tokens, newest first, revoked ones included."""
     return list(ApiToken.objects.filter(user=user))

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from parley.api import dms, mentions, moderation, notifications, publish, rooms, search, tokens
+from parley.api import dms, mentions, moderation, notifications, publish, rooms, search, tokens, webhooks
 from parley.api.auth import API_AUTH
 from parley.api.errors import install_error_handlers
-from parley.webhooks import api as webhooks
 
 api = NinjaAPI(
     title="Parley API",

@@ -18,8 +18,8 @@ from ninja.utils import check_csrf
 from parley.accounts.identity import Identity, user_identity
 from parley.accounts.selectors import token_active
 from parley.accounts.users import User
-from parley.api.errors import ApiError
 from parley.realtime.ratelimit import api_call_allowed, identity_key
+from parley.wire.errors import ParleyError
 
 
 def admit(identity: Identity) -> Identity:
@@ -30,7 +30,7 @@ def admit(identity: Identity) -> Identity:
     """
     decision = async_to_sync(api_call_allowed)(identity_key(identity))
     if not decision.allowed:
-        raise ApiError(
+        raise ParleyError(
             "rate_limited",
             f"Too many API calls; nothing was done. Retry in {decision.retry_after:.3g} s.",
             retry_after=decision.retry_after,
@@ -59,7 +59,7 @@ class SessionCookie(APIKeyCookie):
         if not request.user.is_authenticated:
             return None  # an anonymous session has nothing a forged request could use
         if check_csrf(request) is not None and not getattr(request, "_ninja_csrf_exempt", False):
-            raise ApiError(
+            raise ParleyError(
                 "forbidden",
                 "The CSRF check failed: with session auth, send the 'csrftoken' cookie's value in the "
                 "X-CSRFToken header, or use a bearer token instead.",
@@ -80,7 +80,7 @@ def caller(request: HttpRequest) -> Identity:
     """The identity the auth schemes put on the request."""
     identity = getattr(request, "auth", None)
     if not isinstance(identity, Identity) or identity.user is None:
-        raise ApiError("forbidden", "This endpoint needs a signed-in user.", status=401)
+        raise ParleyError("forbidden", "This endpoint needs a signed-in user.", status=401)
     return identity
 
 
@@ -88,5 +88,5 @@ def caller_user(request: HttpRequest) -> User:
     """The signed-in user behind the request (the API has no guests)."""
     user = caller(request).user
     if user is None:  # ``caller`` refuses identities without a user already
-        raise ApiError("forbidden", "This endpoint needs a signed-in user.", status=401)
+        raise ParleyError("forbidden", "This endpoint needs a signed-in user.", status=401)
     return user

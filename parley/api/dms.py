@@ -16,9 +16,9 @@ from pydantic import Field
 from parley.api.auth import caller_user
 from parley.api.errors import error_responses
 from parley.api.schemas import USERNAME_PATTERN
-from parley.moderation.models import DirectConversation
-from parley.moderation.selectors import direct_conversations
-from parley.moderation.services import direct_conversation_open
+from parley.direct.models import DirectConversation
+from parley.direct.selectors import direct_conversations
+from parley.direct.services import direct_conversation_open
 from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.wire.serializers import iso_time
 
@@ -84,7 +84,7 @@ def dms_open(request: HttpRequest, username: UsernamePath) -> Status[DirectOut]:
     user = caller_user(request)
     result = direct_conversation_open(user=user, username=username)
     conversation = result.conversation
-    other = conversation.user_high if conversation.user_low_id == user.pk else conversation.user_low
+    other = conversation.other_user(user.pk)
     unread = unread_count(user_id=user.pk, room_id=conversation.room_id)
     body = _direct_out(conversation, other.get_username(), unread, iso_time(conversation.created_at) or "")
     return Status(201 if result.created else 200, body)

@@ -1,9 +1,10 @@
 """Every error of the HTTP API as one JSON shape: ``{"code": …, "detail": …}``.
 
-The codes are the WebSocket protocol's (``parley.wire.frames.ErrorCode``), each with its HTTP
-status; ``detail`` is a sentence a person can act on. The handlers installed here turn every
-exception a view, an auth check or django-ninja itself can raise into that shape, so a client
-never has to parse anything else.
+The codes are the WebSocket protocol's (``parley.wire.errors.ErrorCode``), each with its HTTP
+status; ``detail`` is a sentence a person can act on. Views and services refuse by raising
+``ParleyError`` (or a subclass), which one handler translates; the others turn whatever else a
+view, an auth check or django-ninja itself can raise into the same shape, so a client never has
+to parse anything else.
 """
 
 from __future__ import annotations
@@ -21,23 +22,12 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
-from parley.moderation.services import ModerationError
-from parley.rooms.access import RoomAccessError
-from parley.wire.errors import ErrorCode, ParleyError
+from parley.wire.errors import HTTP_STATUS, ErrorCode, ParleyError
 
 logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("django.security")
 
-STATUS: dict[ErrorCode, int] = {
-    "invalid": 400,
-    "forbidden": 403,
-    "not_found": 404,
-    "too_large": 413,
-    "rate_limited": 429,
-    "unavailable": 503,
-    "internal": 500,
-}
-CODE_OF_STATUS: dict[int, ErrorCode] = {status: code for code, status in STATUS.items()}
+CODE_OF_STATUS: dict[int, ErrorCode] = {status: code for code, status in HTTP_STATUS.items()}
 CODE_OF_STATUS[401] = "forbidden"
 
 HOW_TO_AUTHENTICATE = (
@@ -58,29 +48,18 @@ class ErrorOut(Schema):
     )
 
 
-class ApiError(Exception):
-    """An error answer: the protocol's ``code``, a sentence, and the HTTP status (the code's by default)."""
-
-    def __init__(
-        self, code: ErrorCode, detail: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.code: ErrorCode = code
-        self.detail = detail
-        self.status = STATUS[code] if status is None else status
-        self.retry_after = retry_after
-
-
 def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
     """The ``response=`` entries of an operation for these error statuses, plus those every call can get."""
     return dict.fromkeys(sorted({400, 401, 429, 500, 503, *statuses}), ErrorOut)
 
 
-def error_response(api: NinjaAPI, request: HttpRequest, error: ApiError) -> HttpResponse:
+def error_response(api: NinjaAPI, request: HttpRequest, error: ParleyError) -> HttpResponse:
+    """``error`` as the API answers it: its code and sentence as JSON, with its HTTP status (and
+    ``Retry-After`` with ``rate_limited``)."""
     body: dict[str, Any] = {"code": error.code, "detail": error.detail}
     if error.retry_after is not None:
         body["retry_after"] = error.retry_after
-    response = api.create_response(request, body, status=error.status)
+    response = api.create_response(request, body, status=error.http_status)
     if error.retry_after is not None:
         response["Retry-After"] = str(max(1, -int(-error.retry_after // 1)))  # whole seconds, rounded up
     return response
@@ -92,15 +71,15 @@ def body_too_large_detail() -> str:
     return f"The request body is larger than the {limit} the server reads; nothing was done. Send less."
 
 
-def describe_validation_errors(errors: Iterable[dict[str, Any]]) -> ApiError:
-    """The first of django-ninja's validation errors as an ``ApiError`` naming the field."""
+def describe_validation_errors(errors: Iterable[dict[str, Any]]) -> ParleyError:
+    """The first of django-ninja's validation errors as a ``ParleyError`` naming the field."""
     error = next(iter(errors), {"loc": (), "msg": "is not valid", "type": "value_error"})
     raw_ctx = error.get("ctx")
     ctx: dict[str, Any] = raw_ctx if isinstance(raw_ctx, dict) else {}
     loc = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
     if error.get("type") == "value_error" and loc[:1] == ["body"] and len(loc) <= 2:
-        return ApiError("invalid", f"{message}.")  # a rule about the body as a whole, already a sentence
+        return ParleyError("invalid", f"{message}.")  # a rule about the body as a whole, already a sentence
     if error.get("type") == "missing":
         message = "is required"
     elif error.get("type") == "string_pattern_mismatch" and ("slug" in loc or "rooms" in loc):
@@ -116,7 +95,7 @@ def describe_validation_errors(errors: Iterable[dict[str, Any]]) -> ApiError:
     # A message body over the limit is too_large (413), as on the WebSocket; other long fields are invalid.
     too_large = error.get("type") == "string_too_long" and loc[:1] == ["body"] and loc[-1:] == ["body"]
     code: ErrorCode = "too_large" if too_large or error.get("type") == "too_large" else "invalid"
-    return ApiError(code, f"{_where(loc)} {message}.")
+    return ParleyError(code, f"{_where(loc)} {message}.")
 
 
 def _where(loc: list[str]) -> str:
@@ -140,20 +119,8 @@ def _where(loc: list[str]) -> str:
 def install_error_handlers(api: NinjaAPI) -> None:
     """Make every error ``api`` answers an ``ErrorOut`` with the matching status."""
 
-    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    def on_refusal(request: HttpRequest, exc: ParleyError) -> HttpResponse:
         return error_response(api, request, exc)
-
-    def on_room_access(request: HttpRequest, exc: RoomAccessError) -> HttpResponse:
-        return error_response(api, request, ApiError(exc.code, exc.detail))
-
-    def on_moderation(request: HttpRequest, exc: ModerationError) -> HttpResponse:
-        # "conflict": the room's current state does not allow it (409), with the protocol's "invalid".
-        if exc.code == "conflict":
-            return error_response(api, request, ApiError("invalid", exc.detail, status=409))
-        return error_response(api, request, ApiError(exc.code, exc.detail))
-
-    def on_frame_error(request: HttpRequest, exc: ParleyError) -> HttpResponse:
-        return error_response(api, request, ApiError(exc.code, exc.detail))
 
     def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         return error_response(api, request, describe_validation_errors(exc.errors))
@@ -163,7 +130,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             detail = "The Authorization header holds no active API token (unknown, revoked, or not 'Bearer <token>'). "
         else:
             detail = "This endpoint needs a signed-in user. "
-        return error_response(api, request, ApiError("forbidden", detail + HOW_TO_AUTHENTICATE, status=401))
+        return error_response(api, request, ParleyError("forbidden", detail + HOW_TO_AUTHENTICATE, status=401))
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         code = CODE_OF_STATUS.get(exc.status_code, "invalid" if exc.status_code < 500 else "internal")
@@ -172,34 +139,31 @@ def install_error_handlers(api: NinjaAPI) -> None:
             detail = "The request body is not valid JSON; send one JSON object with 'Content-Type: application/json'."
         elif not detail.endswith("."):
             detail += "."
-        return error_response(api, request, ApiError(code, detail, status=exc.status_code))
+        return error_response(api, request, ParleyError(code, detail, status=exc.status_code))
 
     def on_suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
         # Raised by Django when the body is read: too large is the client's to fix, not a server
         # failure, so it is answered without a traceback; the rest are logged as Django logs them.
         if isinstance(exc, RequestDataTooBig):
-            return error_response(api, request, ApiError("too_large", body_too_large_detail()))
+            return error_response(api, request, ParleyError("too_large", body_too_large_detail()))
         security_logger.warning("API request %s %s refused: %s", request.method, request.path, exc)
-        return error_response(api, request, ApiError("invalid", f"The request was refused: {exc}"))
+        return error_response(api, request, ParleyError("invalid", f"The request was refused: {exc}"))
 
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return error_response(api, request, ApiError("not_found", "There is nothing at this address."))
+        return error_response(api, request, ParleyError("not_found", "There is nothing at this address."))
 
     def on_database_down(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.warning("API request %s %s: database unavailable: %s", request.method, request.path, exc)
         detail = "The database is not reachable right now; nothing was done. Retry in a few seconds."
-        return error_response(api, request, ApiError("unavailable", detail))
+        return error_response(api, request, ParleyError("unavailable", detail))
 
     def on_anything_else(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.exception("API request %s %s failed", request.method, request.path)
         detail = "Something went wrong on the server; it has been logged. Retry later or report it."
-        return error_response(api, request, ApiError("internal", detail))
+        return error_response(api, request, ParleyError("internal", detail))
 
     handlers: list[tuple[type[Exception], Callable[[HttpRequest, Any], HttpResponse]]] = [
-        (ApiError, on_api_error),
-        (RoomAccessError, on_room_access),
-        (ModerationError, on_moderation),
-        (ParleyError, on_frame_error),
+        (ParleyError, on_refusal),  # every refusal of every service, whatever its subclass
         (ValidationError, on_validation),
         (AuthenticationError, on_unauthenticated),
         (HttpError, on_http_error),

@@ -13,7 +13,7 @@ from ninja.params.functions import Header
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from parley.api.errors import ApiError
+from parley.wire.errors import ParleyError
 from parley.wire.text import ClientId
 
 _client_id_adapter: TypeAdapter[str] = TypeAdapter(ClientId)
@@ -31,6 +31,6 @@ def client_id_from_header(idempotency_key: str | None) -> str:
     try:
         return _client_id_adapter.validate_python(idempotency_key)
     except PydanticValidationError:
-        raise ApiError(
+        raise ParleyError(
             "invalid", "Header 'Idempotency-Key' must be 1 to 64 printable characters, e.g. a UUID."
         ) from None

@@ -24,11 +24,12 @@ from parley.accounts.identity import Identity
 from parley.accounts.permissions import PUBLISH_MESSAGES
 from parley.accounts.selectors import users_by_username
 from parley.api.auth import caller
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import NOT_BLANK_PATTERN, JsonBody, MessageBody, Username
-from parley.notifications.services import KIND_MAX_LENGTH, NotificationError, notify
+from parley.notifications.services import KIND_MAX_LENGTH, notify
 from parley.rooms.services import PostResult, message_broadcast
+from parley.wire.errors import ParleyError
 from parley.wire.text import Slug, validate_body
 
 router = Router(tags=["publish"])
@@ -138,13 +139,13 @@ def publish_store(
 ) -> Published:
     """Post ``body`` to every room of ``slugs`` and notify every user of ``usernames``, all or nothing.
 
-    Raises ``ApiError`` (404) naming the first unknown user, ``RoomAccessError`` for a missing room,
-    ``NotificationError`` for a bad kind; the transaction then stores nothing.
+    Raises ``ParleyError``: not_found naming the first unknown user or a missing room, invalid for a
+    bad kind; the transaction then stores nothing.
     """
     users = users_by_username(usernames=usernames)
     for username in usernames:
         if username not in users:
-            raise ApiError("not_found", f"There is no active user {username!r}; nothing was published.")
+            raise ParleyError("not_found", f"There is no active user {username!r}; nothing was published.")
     messages = message_broadcast(slugs=slugs, sender=sender, body=body, client_id=client_id) if slugs else []
     notifications: list[tuple[str, int]] = []
     if usernames:
@@ -176,25 +177,22 @@ def publish(
     Answers 201, or 200 when nothing new was stored (a retried message and no notification)."""
     identity = caller(request)
     if not identity.can(PUBLISH_MESSAGES):
-        raise ApiError(
+        raise ParleyError(
             "forbidden",
             "Publishing takes the 'parley.publish_messages' permission (staff hold it); use such a user's "
             "token ('manage.py issuetoken NAME --staff').",
         )
     body = validate_body(payload.message.body) if payload.message is not None else ""
     notification = payload.notification
-    try:
-        published = publish_store(
-            sender=identity,
-            slugs=list(dict.fromkeys(payload.rooms or [])),
-            body=body,
-            client_id=client_id_from_header(idempotency_key),
-            usernames=list(dict.fromkeys(payload.users or [])),
-            kind=notification.kind if notification is not None else "",
-            data=notification.data if notification is not None else {},
-        )
-    except NotificationError as exc:
-        raise ApiError("invalid", str(exc)) from None
+    published = publish_store(
+        sender=identity,
+        slugs=list(dict.fromkeys(payload.rooms or [])),
+        body=body,
+        client_id=client_id_from_header(idempotency_key),
+        usernames=list(dict.fromkeys(payload.users or [])),
+        kind=notification.kind if notification is not None else "",
+        data=notification.data if notification is not None else {},
+    )
     out = PublishOut(
         messages=[
             PublishedMessage(room=r.message.room.slug, id=r.message.pk, seq=r.message.seq, created=r.created)

@@ -14,7 +14,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from parley.api.auth import caller, caller_user
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
 from parley.api.idempotency import client_id_from_header, idempotency_key_header
 from parley.api.schemas import JsonBody, MessageBody, RoomOut, Text, room_out
 from parley.readstate.selectors import Unread, unread_count, unread_counts
@@ -27,17 +27,15 @@ from parley.rooms.selectors import (
     messages_after,
     messages_before,
     room_for_reader,
+    room_named,
     rooms_visible,
 )
 from parley.rooms.services import (
-    MembershipError,
-    RoomCreateError,
-    RoomSlugTaken,
     membership_join,
     membership_leave,
     message_delete,
     message_edit,
-    message_post,
+    message_send,
     reaction_set,
     room_create,
 )
@@ -126,18 +124,13 @@ def rooms_create(request: HttpRequest, payload: RoomCreate) -> Status[RoomOut]:
     ``PARLEY["ROOM_CREATION"] = "permitted"``, only holders of ``parley.add_room`` may (403 otherwise)."""
     check_can_create_room(identity=caller(request))
     user = caller_user(request)
-    try:
-        room = room_create(
-            slug=payload.slug,
-            title=payload.title,
-            is_private=payload.private,
-            guests_allowed=payload.guests_allowed,
-            creator=user,
-        )
-    except RoomSlugTaken as exc:
-        raise ApiError("invalid", exc.detail, status=409) from None
-    except RoomCreateError as exc:
-        raise ApiError("invalid", exc.detail) from None
+    room = room_create(
+        slug=payload.slug,
+        title=payload.title,
+        is_private=payload.private,
+        guests_allowed=payload.guests_allowed,
+        creator=user,
+    )
     return Status(201, room_out(room, "owner", Unread(count=0, last_read=0)))
 
 
@@ -175,10 +168,7 @@ def rooms_join(request: HttpRequest, slug: SlugPath) -> RoomOut:
 def rooms_leave(request: HttpRequest, slug: SlugPath) -> RoomOut:
     """Stop being a member (nothing to do if you were not). The only owner of a room cannot leave it (403)."""
     room = room_for_reader(slug=slug, identity=caller(request))
-    try:
-        membership_leave(room=room, user=caller_user(request))
-    except MembershipError as exc:
-        raise ApiError("forbidden", exc.detail) from None
+    membership_leave(room=room, user=caller_user(request))
     return room_out(room, None, _unread(room, request))
 
 
@@ -223,8 +213,8 @@ def rooms_messages_post(
     Posting in a public room makes you a member."""
     identity = caller(request)
     body = validate_body(payload.body)
-    room = room_for_reader(slug=slug, identity=identity)
-    result = message_post(room=room, sender=identity, body=body, client_id=client_id_from_header(idempotency_key))
+    client_id = client_id_from_header(idempotency_key)
+    result = message_send(slug=slug, sender=identity, body=body, client_id=client_id)
     stored = MessageData(**message_data(result.message))
     return Status(201 if result.created else 200, stored)
 
@@ -282,8 +272,8 @@ def rooms_messages_edit(request: HttpRequest, slug: SlugPath, seq: SeqPath, payl
     """Replace the body of your own message and tell the room (``message_updated``). Someone else's message
     or a deleted one answers 403; the earlier body stays in the message's edit history."""
     identity = caller(request)
-    room = room_for_reader(slug=slug, identity=identity)
-    change = message_edit(room=room, editor=identity, seq=seq, body=payload.body)
+    body = validate_body(payload.body)
+    change = message_edit(room=room_named(slug=slug), editor=identity, seq=seq, body=body)
     return MessageData(**message_state(message=change.message, reader=identity))
 
 
@@ -297,16 +287,14 @@ def rooms_messages_delete(request: HttpRequest, slug: SlugPath, seq: SeqPath) ->
     """Delete your own message, or any message of a room you own or moderate (staff: any room). It keeps
     its seq and answers with ``deleted`` true and an empty body; deleting it again changes nothing."""
     identity = caller(request)
-    room = room_for_reader(slug=slug, identity=identity)
-    change = message_delete(room=room, actor=identity, seq=seq)
+    change = message_delete(room=room_named(slug=slug), actor=identity, seq=seq)
     return MessageData(**message_state(message=change.message, reader=identity))
 
 
 def _react(request: HttpRequest, slug: str, seq: int, emoji: str, *, on: bool) -> ReactionsOut:
     identity = caller(request)
-    room = room_for_reader(slug=slug, identity=identity)
-    state = reaction_set(room=room, user=identity, seq=seq, emoji=emoji, on=on)
-    return ReactionsOut(room=room.slug, seq=seq, counts=state.counts, mine=state.mine(identity.user_id))
+    state = reaction_set(room=room_named(slug=slug), user=identity, seq=seq, emoji=emoji, on=on)
+    return ReactionsOut(room=slug, seq=seq, counts=state.counts, mine=state.mine(identity.user_id))
 
 
 @router.put(

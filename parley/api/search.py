@@ -7,9 +7,9 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from parley.api.auth import caller
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
 from parley.api.schemas import NOT_BLANK_PATTERN
-from parley.search.query import MAX_QUERY, SearchQueryError, search_text
+from parley.search.query import MAX_QUERY, search_text
 from parley.search.selectors import DEFAULT_LIMIT, MAX_LIMIT, messages_search
 from parley.wire.frames import MessageData
 from parley.wire.text import Slug
@@ -64,8 +64,5 @@ def search(request: HttpRequest, query: Query[SearchQuery]) -> SearchResults:
     """Messages in the rooms you may read (or in `room`) that contain the words of `q`.
     A room you may not read answers 404, like one that does not exist."""
     identity = caller(request)
-    try:
-        hits = messages_search(identity=identity, q=query.q, room_slug=query.room, limit=query.limit)
-    except SearchQueryError as exc:
-        raise ApiError("invalid", exc.detail) from None
+    hits = messages_search(identity=identity, q=query.q, room_slug=query.room, limit=query.limit)
     return SearchResults(query=search_text(query.q), room=query.room, hits=[SearchHit(**hit) for hit in hits])

@@ -14,8 +14,9 @@ from parley.accounts.models import ApiToken
 from parley.accounts.selectors import token_of_user, tokens_for_user
 from parley.accounts.services import token_issue, token_revoke
 from parley.api.auth import caller, caller_user
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
 from parley.api.schemas import JsonBody, Text
+from parley.wire.errors import ParleyError
 from parley.wire.text import MAX_SEQ
 
 router = Router(tags=["tokens"])
@@ -85,7 +86,7 @@ def tokens_create(request: HttpRequest, payload: TokenCreate) -> Status[TokenCre
     others would outlive its own revocation.
     """
     if caller(request).token_id is not None:
-        raise ApiError("forbidden", TOKENS_MINT_TOKENS)
+        raise ParleyError("forbidden", TOKENS_MINT_TOKENS)
     issued = token_issue(user=caller_user(request), name=payload.name)
     return Status(201, TokenCreated(**token_out(issued.token).model_dump(), secret=issued.secret))
 
@@ -102,7 +103,7 @@ def tokens_revoke(
     """The token stops working at once and the sockets it opened are closed. Revoking twice is harmless."""
     token = token_of_user(user=caller_user(request), token_id=token_id)
     if token is None:
-        raise ApiError("not_found", f"You have no API token with id {token_id}; GET /api/tokens lists yours.")
+        raise ParleyError("not_found", f"You have no API token with id {token_id}; GET /api/tokens lists yours.")
     token_revoke(token=token)
     token.refresh_from_db(fields=["revoked_at"])
     return token_out(token)

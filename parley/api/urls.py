@@ -17,7 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path, reverse
 
 from parley.api.api import api
-from parley.api.errors import ApiError, error_response
+from parley.api.errors import error_response
+from parley.wire.errors import ParleyError
 
 View = Callable[..., HttpResponse]
 
@@ -26,7 +27,7 @@ def api_not_found(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     """An address under the API's prefix that no route matches."""
     root = reverse("parley:api:api-root")
     detail = f"There is no API endpoint at {request.path}; {root}docs lists them."
-    return error_response(api, request, ApiError("not_found", detail))
+    return error_response(api, request, ParleyError("not_found", detail))
 
 
 def method_not_allowed_as_json(view: View) -> View:
@@ -39,7 +40,7 @@ def method_not_allowed_as_json(view: View) -> View:
             return response
         allowed = sorted(method.strip() for method in response.get("Allow", "").split(",") if method.strip())
         detail = f"{request.method} is not allowed at {request.path}; use {' or '.join(allowed) or 'another address'}."
-        answer = error_response(api, request, ApiError("invalid", detail, status=405))
+        answer = error_response(api, request, ParleyError("invalid", detail, status=405))
         answer["Allow"] = ", ".join(allowed)
         return answer
 

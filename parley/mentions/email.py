@@ -22,7 +22,7 @@ from parley.accounts.users import user_email, users_active
 from parley.conf import parley_settings
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notifications_withheld
-from parley.realtime.online import user_online
+from parley.presence.online import user_online
 from parley.tasks.registry import TaskKind
 
 MENTION = "mention"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from parley.accounts.identity import Identity
 from parley.accounts.users import name_lookup, users_active
-from parley.moderation.models import RoomBan
-from parley.rooms.models import Membership, Message, Room
+from parley.rooms.models import Membership, Message, Room, RoomBan
 
 MAX_SUGGESTIONS = 8
 # How far back a public room's authors count as people in it.

@@ -1,4 +1,4 @@
-"""Writes of moderation: members and their roles, bans, mutes, room settings, and direct conversations.
+"""Writes of moderation: members and their roles, bans, mutes and room settings.
 
 Who may do what: holders of ``parley.moderate_all_rooms`` (staff, by default) may do everything;
 a room's owners may act on moderators and members, and its moderators on members only (never on
@@ -11,19 +11,18 @@ is a ``ModerationError`` with a sentence a person can act on. A user who loses a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from parley.accounts.permissions import MODERATE_ALL_ROOMS, READ_ALL_ROOMS, holders, user_can
 from parley.accounts.selectors import user_by_name
 from parley.accounts.users import User, users
 from parley.events.publish import publish_room_closed_on_commit, publish_room_kick_on_commit
-from parley.moderation.models import DirectConversation, RoomBan, RoomMute
-from parley.rooms.models import DIRECT_SLUG_PREFIX, Membership, Room
+from parley.rooms.models import Membership, Room, RoomBan, RoomMute
+from parley.wire.errors import ParleyError
 
 Role = Literal["owner", "moderator", "member"]
 # Longest mute: a year. Longer is a ban.
@@ -32,14 +31,15 @@ MAX_REASON = 500
 MAX_TITLE = 200
 
 
-class ModerationError(Exception):
-    """A refused moderation action; ``code`` is the protocol's error code, or ``conflict`` for an
-    action the room's current state does not allow."""
+class ModerationError(ParleyError):
+    """A refused moderation action: ``forbidden``, ``not_found``, or ``conflict`` for an action the
+    room's current state does not allow, which is the protocol's ``invalid`` answered with HTTP 409."""
 
     def __init__(self, code: Literal["forbidden", "not_found", "conflict"], detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        if code == "conflict":
+            super().__init__("invalid", detail, status=409)
+        else:
+            super().__init__(code, detail)
 
 
 # Who outranks whom: an actor acts only on people of a lower rank.
@@ -75,7 +75,8 @@ def _require_owner(room: Room, actor: User) -> int:
 
 
 def _not_direct(room: Room) -> None:
-    if DirectConversation.objects.filter(room=room).exists():
+    # Asked through the conversation's reverse relation: ``parley.direct`` sits above this package.
+    if Room.objects.filter(pk=room.pk, direct_conversation__isnull=False).exists():
         raise ModerationError(
             "conflict", "A direct conversation is between its two people only; create a room to talk with more."
         )
@@ -281,58 +282,6 @@ def room_settings_update(*, room: Room, actor: User, title: str, is_private: boo
         readers |= {*users().filter(holders(READ_ALL_ROOMS)).values_list("pk", flat=True)}
         publish_room_closed_on_commit(room.pk, readers, f"#{room.slug} is now private, for its members only.")
     return room
-
-
-@dataclass(frozen=True)
-class DirectResult:
-    """A direct conversation, and whether this call created it."""
-
-    conversation: DirectConversation
-    created: bool
-
-
-def direct_slug(low_id: int, high_id: int) -> str:
-    """The slug of the private room of a direct conversation."""
-    return f"{DIRECT_SLUG_PREFIX}{low_id}-{high_id}"
-
-
-@transaction.atomic
-def direct_conversation_open(*, user: User, username: str) -> DirectResult:
-    """The private two-person room of ``user`` and ``username``, created on first use.
-
-    Two calls at the same moment (two tabs, or both people at once) get the same room: the pair is
-    unique in the database, and the loser of the race reads what the winner stored.
-    """
-    other = _user(username)
-    if other.pk == user.pk:
-        raise ModerationError("forbidden", "You cannot start a direct conversation with yourself.")
-    low, high = sorted((int(user.pk), int(other.pk)))
-    found = _direct(low, high)
-    if found is not None:
-        # Whoever left the conversation (POST …/leave) and opens it again is back in it, rather than
-        # facing a private room they may no longer read.
-        Membership.objects.get_or_create(room_id=found.room_id, user_id=user.pk)
-        return DirectResult(conversation=found, created=False)
-    try:
-        # A savepoint: losing the race rolls back this attempt only, and leaves the transaction usable.
-        with transaction.atomic():
-            room = Room.objects.create(slug=direct_slug(low, high), is_private=True)
-            Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
-            conversation = DirectConversation.objects.create(room=room, user_low_id=low, user_high_id=high)
-    except IntegrityError:
-        found = _direct(low, high)
-        if found is None:
-            # The slug was taken by something other than this pair's conversation.
-            raise ModerationError(
-                "conflict", f"The room {direct_slug(low, high)!r} exists but is not your conversation."
-            ) from None
-        return DirectResult(conversation=found, created=False)
-    return DirectResult(conversation=conversation, created=True)
-
-
-def _direct(low: int, high: int) -> DirectConversation | None:
-    rows = DirectConversation.objects.select_related("room", "user_low", "user_high")
-    return rows.filter(user_low_id=low, user_high_id=high).first()
 
 
 def _mark_restricted(room: Room) -> None:

@@ -20,13 +20,17 @@ from parley.events.publish import publish_notification_on_commit, publish_unread
 from parley.notifications.links import link_allowed, link_rule
 from parley.notifications.models import Notification
 from parley.notifications.selectors import notification_shown, notifications_unread_count
+from parley.wire.errors import ParleyError
 
 KIND_MAX_LENGTH = 64
 
 
-class NotificationError(ValueError):
-    """A notification that cannot be raised as asked (an empty kind, data that is not an object, a
-    ``data.url`` that leads off the site)."""
+class NotificationError(ParleyError):
+    """A notification that cannot be raised as asked (``invalid``: an empty kind, data that is not an
+    object, a ``data.url`` that leads off the site)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid", detail)
 
 
 @transaction.atomic

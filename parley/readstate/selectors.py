@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from parley.accounts.identity import Identity
 from parley.accounts.users import User
-from parley.moderation.selectors import direct_conversations
+from parley.direct.selectors import direct_conversations
 from parley.readstate.models import ReadMarker
 from parley.rooms.access import readable_by_user_id
 from parley.rooms.models import Message, Room

@@ -3,16 +3,19 @@ telling the recipient of a direct message their new unread count."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
 from parley.accounts.users import User
+from parley.direct.models import DirectConversation
 from parley.events.publish import publish_user_frame_on_commit
-from parley.moderation.models import DirectConversation
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count, unread_counts
 from parley.rooms.models import DIRECT_SLUG_PREFIX, Message, Room
 from parley.rooms.selectors import room_head
+from parley.wire import frames
 
 
 @transaction.atomic
@@ -28,8 +31,7 @@ def read_marker_advance(*, user: User, room: Room, seq: int) -> Unread:
     moved = _advance(user_id=user.pk, room_id=room.pk, target=target)
     state = unread_count(user_id=user.pk, room_id=room.pk)
     if moved:
-        frame = {"type": "unread", "room": room.slug, "count": state.count, "last_read": state.last_read}
-        publish_user_frame_on_commit(user.pk, frame)
+        publish_user_frame_on_commit(user.pk, unread_frame(room=room, state=state))
     return state
 
 
@@ -47,15 +49,20 @@ def direct_unread_publish(*, message: Message) -> None:
     # without a query, on the hottest write path.
     if not room.is_private or not room.slug.startswith(DIRECT_SLUG_PREFIX) or message.author_id is None:
         return
-    pair = DirectConversation.objects.filter(room_id=room.pk).values_list("user_low_id", "user_high_id").first()
-    if pair is None:
+    conversation = DirectConversation.objects.filter(room_id=room.pk).only("user_low_id", "user_high_id").first()
+    if conversation is None:
         return
-    recipient = pair[1] if message.author_id == pair[0] else pair[0]
+    recipient = conversation.other_user_id(message.author_id)
     state = unread_counts(user_id=recipient, room_ids=[room.pk]).get(room.pk)
     if state is None:
         return  # the recipient may no longer read the conversation (they left it)
-    frame = {"type": "unread", "room": room.slug, "count": state.count, "last_read": state.last_read}
-    publish_user_frame_on_commit(recipient, frame)
+    publish_user_frame_on_commit(recipient, unread_frame(room=room, state=state))
+
+
+def unread_frame(*, room: Room, state: Unread) -> dict[str, Any]:
+    """The ``unread`` frame of ``state`` in ``room`` pushed to a user's sockets, in its model's shape
+    (``parley.wire.frames.Unread``); pushed unasked, it answers no ``ref``."""
+    return frames.Unread(room=room.slug, count=state.count, last_read=state.last_read).model_dump(exclude={"ref"})
 
 
 def _advance(*, user_id: int, room_id: int, target: int) -> bool:

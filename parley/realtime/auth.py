@@ -40,9 +40,9 @@ from parley.accounts.services import token_digest
 from parley.accounts.token_cache import token_recall, token_remember
 from parley.accounts.users import User
 from parley.conf import parley_settings
-from parley.realtime.consumers import CLOSE_RATE_LIMITED
 from parley.realtime.database import db_call
 from parley.realtime.ratelimit import RateDecision, RateLimited, handshake_allowed
+from parley.realtime.sockets import CLOSE_RATE_LIMITED
 from parley.wire.frames import error_frame
 
 Scope = dict[str, Any]

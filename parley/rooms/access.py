@@ -11,7 +11,7 @@ drift apart: a ban, a removal or a room made private takes the room away everywh
 Rules return quietly or raise ``RoomAccessError`` with the protocol's error code. A private room
 that the identity may not read is reported exactly like a room that does not exist, so its
 existence does not leak. A user banned from a room reads and posts nothing there; a muted one
-reads but does not post until the mute ends (``parley.moderation``).
+reads but does not post until the mute ends (imposed and lifted by ``parley.moderation``).
 """
 
 from __future__ import annotations
@@ -27,17 +27,15 @@ from parley.accounts.identity import Identity
 from parley.accounts.permissions import ADD_ROOM, READ_ALL_ROOMS, holders
 from parley.accounts.users import users
 from parley.conf import parley_settings
-from parley.moderation.models import RoomBan, RoomMute
-from parley.rooms.models import Membership, Room
+from parley.rooms.models import Membership, Room, RoomBan, RoomMute
+from parley.wire.errors import ParleyError
 
 
-class RoomAccessError(Exception):
-    """The identity may not do this in this room; ``code`` is the protocol's error code."""
+class RoomAccessError(ParleyError):
+    """The identity may not do this in this room: ``forbidden``, or ``not_found`` for a room it may not see."""
 
     def __init__(self, code: Literal["forbidden", "not_found"], detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        super().__init__(code, detail)
 
 
 def room_not_found(slug: str) -> RoomAccessError:
@@ -91,10 +89,6 @@ def guests_may_use(room: Room) -> bool:
 
 
 # --- the rule for one room -------------------------------------------------------------------
-
-
-def is_member(*, room: Room, identity: Identity) -> bool:
-    return identity.user is not None and Membership.objects.filter(room=room, user=identity.user).exists()
 
 
 def check_can_read(*, room: Room, identity: Identity) -> None:

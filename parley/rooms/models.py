@@ -1,4 +1,4 @@
-"""Rooms, memberships and messages.
+"""Rooms, memberships, bans and mutes (who may use a room), and messages.
 
 Models hold data and constraints only; writes go through ``services`` and reads through
 ``selectors``.
@@ -14,7 +14,7 @@ from django.db import models
 
 SLUG_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 slug_validator = RegexValidator(SLUG_PATTERN, "Use 1 to 64 letters, digits, '-' or '_'.")
-# Direct conversations live in private rooms named dm-<id>-<id> (parley.moderation); a room someone
+# Direct conversations live in private rooms named dm-<id>-<id> (parley.direct); a room someone
 # created under such a name would stand in the way of a pair's conversation. Any case of the prefix
 # is kept: "DM-1-2" beside "dm-1-2" reads as the same conversation to a person.
 DIRECT_SLUG_PREFIX = "dm-"
@@ -84,6 +84,38 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.room} ({self.role})"
+
+
+class RoomBan(models.Model):
+    """``user`` may neither read nor post in ``room`` until a moderator lifts the ban."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The constraint's index (room, user) is the one the access check on every post looks up.
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="roomban_unique_room_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.room_id}"
+
+
+class RoomMute(models.Model):
+    """``user`` may read ``room`` but not post in it before ``until``; a past ``until`` is no mute."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    until = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="roommute_unique_room_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} muted in {self.room_id} until {self.until:%Y-%m-%d %H:%M}"
 
 
 class Message(models.Model):

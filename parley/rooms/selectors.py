@@ -22,6 +22,15 @@ def room_get(*, slug: str) -> Room | None:
     return Room.objects.filter(slug=slug).first()
 
 
+def room_named(*, slug: str) -> Room:
+    """The room with this slug, or raise ``RoomAccessError`` (not_found); no access check: for a
+    service that checks the rule its action needs (posting, for edits and reactions) itself."""
+    room = room_get(slug=slug)
+    if room is None:
+        raise room_not_found(slug)
+    return room
+
+
 def room_for_reader(*, slug: str, identity: Identity) -> Room:
     """The room ``identity`` may read, or raise ``RoomAccessError``."""
     room = room_get(slug=slug)

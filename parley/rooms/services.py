@@ -6,14 +6,11 @@ publishing function in ``parley.events.publish``.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
@@ -23,9 +20,11 @@ from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
 from parley.rooms.followups import message_followups
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.rooms.selectors import is_moderator, room_get
+from parley.rooms.storage import AUTHOR_ACTIVE, message_insert_unless_repeated, room_take_next_seq
 from parley.wire.errors import ParleyError
-from parley.wire.serializers import iso_time
-from parley.wire.text import MAX_REACTIONS_PER_MESSAGE, validate_body, validate_emoji
+from parley.wire.frames import Reactions
+from parley.wire.serializers import message_updated_frame, published_frame
+from parley.wire.text import MAX_REACTIONS_PER_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def message_post(*, room: Room, sender: Identity, body: str, client_id: str) -> 
     A second call with the same ``client_id`` from the same sender stores nothing and returns
     the first message. Posting in a public room makes a signed-in sender a member.
     """
-    locked = _room_take_next_seq(pk=room.pk, author_id=sender.user_id)
+    locked = room_take_next_seq(pk=room.pk, author_id=sender.user_id)
     if locked is None:
         raise room_not_found(room.slug)
     return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
@@ -55,14 +54,14 @@ def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> P
 
     Raises ``RoomAccessError`` when the room does not exist or ``sender`` may not post there.
     """
-    locked = _room_take_next_seq(slug=slug, author_id=sender.user_id)
+    locked = room_take_next_seq(slug=slug, author_id=sender.user_id)
     if locked is None:
         raise room_not_found(slug)
     return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
 
 
 def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: str) -> PostResult:
-    """The rest of a post, once ``_room_take_next_seq`` has locked ``room`` and counted its seq.
+    """The rest of a post, once ``room_take_next_seq`` has locked ``room`` and counted its seq.
 
     A refused or repeated post raises or rolls back, which also gives the seq back: seqs stay
     gapless. Every statement here is on the path of every message, so there are few: with the
@@ -82,7 +81,7 @@ def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: 
         client_id=client_id,
         created_at=timezone.now(),
     )
-    if not _message_insert_unless_repeated(message):
+    if not message_insert_unless_repeated(message):
         first = _message_by_client_id(room=room, sender=sender, client_id=client_id)
         transaction.set_rollback(True)  # gives the seq back
         return PostResult(message=first, created=False)
@@ -91,88 +90,6 @@ def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: 
     publish_message_on_commit(message)
     message_followups(message)
     return PostResult(message=message, created=True)
-
-
-_ROOM_TABLE = Room._meta.db_table
-_ROOM_COLUMNS = [str(field.column) for field in Room._meta.concrete_fields]
-_MESSAGE_TABLE = Message._meta.db_table
-# Every column but the id, which the database assigns.
-_MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
-
-
-# The attribute of a room from ``_room_take_next_seq`` that says whether its author is active.
-AUTHOR_ACTIVE = "author_active"
-
-
-@functools.cache
-def _author_active_column() -> str:
-    """The ``RETURNING`` column that reads the author's ``is_active``, or "" for a user model without one."""
-    user_model = get_user_model()
-    try:
-        field = user_model._meta.get_field("is_active")
-    except FieldDoesNotExist:
-        return ""
-    quote = connection.ops.quote_name
-    table, key = quote(user_model._meta.db_table), quote(str(user_model._meta.pk.column))
-    return f", (SELECT {quote(str(field.column))} FROM {table} WHERE {key} = %s) AS {quote(AUTHOR_ACTIVE)}"
-
-
-def _room_take_next_seq(*, pk: int | None = None, slug: str | None = None, author_id: int | None = None) -> Room | None:
-    """Add one to the room's counter and return the room as it now is, in one statement; None
-    when there is no such room. With ``author_id``, the room's ``author_active`` says whether that
-    user is still active (falsy for a deleted one), read in the same round trip.
-
-    ``UPDATE … RETURNING`` (PostgreSQL; SQLite 3.35 and later) reads the room, counts its seq and
-    locks it until commit, in the round trip that the ORM would need three for. The lock (the row
-    on PostgreSQL, the database on SQLite) hands seqs out in commit order and keeps the repeat
-    check in ``_message_insert_unless_repeated`` free of races. The room comes back with its
-    current flags (private, guests, webhooks, restrictions), so access is checked on fresh data.
-    """
-    quote = connection.ops.quote_name
-    column, value = ("id", pk) if slug is None else ("slug", slug)
-    returning = ", ".join(quote(name) for name in _ROOM_COLUMNS)
-    params: list[object] = [value]
-    author_active = _author_active_column() if author_id is not None else ""
-    if author_active:
-        returning += author_active
-        params.append(author_id)
-    sql = (
-        f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('last_seq')} + 1 "
-        f"WHERE {quote(column)} = %s RETURNING {returning}"
-    )
-    # A raw query set turns the row into a Room with the backend's converters (SQLite answers
-    # booleans as 0 and 1); list() runs the statement to its end, which SQLite needs to finish it.
-    rooms = list(Room.objects.raw(sql, params))
-    return rooms[0] if rooms else None
-
-
-def _message_insert_unless_repeated(message: Message) -> bool:
-    """Insert ``message`` and set its id; False, inserting nothing, when its sender already
-    stored a message with its ``client_id`` in the room (a retried send).
-
-    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` answers "is this a repeat?" and stores the
-    message in one round trip; looking first took a round trip of its own on every post. The
-    unique constraints on (room, author, client_id) and (room, guest_id, client_id) are what
-    conflicts: the seq cannot, as it was counted under the room's lock (were the messages ever
-    out of step with the room's counter, a restored backup say, the look-up of the first message
-    would find none and the post would fail loudly rather than store a gap).
-    """
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
-    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in _MESSAGE_FIELDS]
-    sql = (
-        f"INSERT INTO {quote(_MESSAGE_TABLE)} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    message._state.adding = False
-    return True
 
 
 def _message_by_client_id(*, room: Room, sender: Identity, client_id: str) -> Message:
@@ -218,16 +135,18 @@ def membership_join(*, room: Room, user: User, role: str = Membership.Role.MEMBE
     return membership
 
 
-class RoomCreateError(ValueError):
-    """A room that cannot be created as asked; ``detail`` is a sentence a person can act on."""
+class RoomCreateError(ParleyError):
+    """A room that cannot be created as asked (``invalid``); ``detail`` is a sentence a person can act on."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, *, status: int | None = None) -> None:
+        super().__init__("invalid", detail, status=status)
 
 
 class RoomSlugTaken(RoomCreateError):
-    """The slug asked for belongs to a room already."""
+    """The slug asked for belongs to a room already (answered with HTTP 409)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, status=409)
 
 
 @transaction.atomic
@@ -256,12 +175,11 @@ def room_create(
     return room
 
 
-class MembershipError(ValueError):
-    """A membership change that is refused; ``detail`` is a sentence a person can act on."""
+class MembershipError(ParleyError):
+    """A membership change that is refused (``forbidden``); ``detail`` is a sentence a person can act on."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        super().__init__("forbidden", detail)
 
 
 @transaction.atomic
@@ -305,19 +223,6 @@ class MessageChange:
     changed: bool
 
 
-def message_updated_frame(message: Message) -> dict[str, Any]:
-    """The ``message_updated`` frame that tells a room a message's current state."""
-    deleted = message.deleted_at is not None
-    return {
-        "type": "message_updated",
-        "room": message.room.slug,
-        "seq": message.seq,
-        "body": "" if deleted else message.body,
-        "edited_at": iso_time(message.edited_at),
-        "deleted": deleted,
-    }
-
-
 def _message_for_change(*, room: Room, actor: Identity, seq: int) -> Message:
     """Message ``seq`` of a room ``actor`` may still use, locked until commit (PostgreSQL), or raise."""
     check_can_post(room=room, identity=actor)
@@ -340,10 +245,10 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
     """Replace the body of ``editor``'s own message ``seq``, keep the old body in its history, and
     tell the room after commit. An unchanged body stores and publishes nothing.
 
-    Raises ``RoomAccessError`` (not_found: no such room for ``editor`` or no such seq; forbidden:
-    someone else's message, or a deleted one) and ``ParleyError`` for a body that is not valid.
+    ``body`` was checked where it came in (the ``edit`` frame's model, ``validate_body`` in the
+    API). Raises ``RoomAccessError`` (not_found: no such room for ``editor`` or no such seq;
+    forbidden: someone else's message, or a deleted one, or ``editor`` may not post in ``room``).
     """
-    body = validate_body(body)
     message = _message_for_change(room=room, actor=editor, seq=seq)
     if not _is_author(message, editor):
         raise RoomAccessError("forbidden", "You can edit only your own messages.")
@@ -354,7 +259,7 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
     now = _keep_previous_body(message, MessageEdit.Action.EDIT, by=editor)
     message.body, message.edited_at = body, now
     message.save(update_fields=["body", "edited_at"])
-    publish_room_frame_on_commit(room.pk, message_updated_frame(message))
+    publish_room_frame_on_commit(room.pk, published_frame(message_updated_frame(message)))
     return MessageChange(message=message, changed=True)
 
 
@@ -374,7 +279,7 @@ def message_delete(*, room: Room, actor: Identity, seq: int) -> MessageChange:
     message.body, message.deleted_at = "", now
     message.save(update_fields=["body", "deleted_at"])
     Reaction.objects.filter(message=message).delete()
-    publish_room_frame_on_commit(room.pk, message_updated_frame(message))
+    publish_room_frame_on_commit(room.pk, published_frame(message_updated_frame(message)))
     return MessageChange(message=message, changed=True)
 
 
@@ -400,15 +305,11 @@ class ReactionState:
         """The emoji ``user_id`` put on the message."""
         return [] if user_id is None else self.mine_by_user.get(user_id, [])
 
-    def frame(self) -> dict[str, Any]:
-        """The ``reactions`` frame as everyone but the reactors gets it (``mine`` empty)."""
-        return {
-            "type": "reactions",
-            "room": self.message.room.slug,
-            "seq": self.message.seq,
-            "counts": self.counts,
-            "mine": [],
-        }
+    def frame(self, user_id: int | None = None, ref: str | int | None = None) -> Reactions:
+        """The ``reactions`` frame as ``user_id`` gets it (``mine``: their own emoji; none for
+        everyone else, who get theirs through ``personal``)."""
+        message = self.message
+        return Reactions(ref=ref, room=message.room.slug, seq=message.seq, counts=self.counts, mine=self.mine(user_id))
 
 
 @transaction.atomic
@@ -418,9 +319,9 @@ def reaction_set(*, room: Room, user: Identity, seq: int, emoji: str, on: bool) 
 
     Signed-in users only (a guest has no row to react with): guests get forbidden. A deleted
     message takes no reactions, and a message takes at most ``MAX_REACTIONS_PER_MESSAGE``
-    different emoji. Raises ``RoomAccessError`` and ``ParleyError`` (a bad emoji; the cap).
+    different emoji. ``emoji`` was checked where it came in (the ``react`` frame's model, the API's
+    path pattern). Raises ``RoomAccessError`` and ``ParleyError`` (the cap).
     """
-    emoji = validate_emoji(emoji)
     if user.user is None:
         raise RoomAccessError("forbidden", "Sign in to react to messages; guests cannot.")
     # Locking the message serialises reactions to it, so the cap on distinct emoji holds.
@@ -443,7 +344,7 @@ def reaction_set(*, room: Room, user: Identity, seq: int, emoji: str, on: bool) 
     state = _reaction_state(message, changed=changed)
     if changed:
         personal = {str(user_id): {"mine": mine} for user_id, mine in state.mine_by_user.items()}
-        publish_room_frame_on_commit(room.pk, state.frame(), personal=personal)
+        publish_room_frame_on_commit(room.pk, published_frame(state.frame()), personal=personal)
     return state
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from parley.wire.errors import ParleyError
+
 MAX_QUERY = 200
 # A "phrase" (an unclosed quote runs to the end), or a run of anything but space and quotes.
 TERM = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
@@ -22,12 +24,11 @@ MATCH_END = "\x03"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-class SearchQueryError(ValueError):
-    """A query that cannot be searched for (empty or too long); ``detail`` says what to change."""
+class SearchQueryError(ParleyError):
+    """A query that cannot be searched for (empty or too long: ``invalid``); ``detail`` says what to change."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        super().__init__("invalid", detail)
 
 
 def search_text(q: str) -> str:

@@ -11,10 +11,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from parley.accounts.identity import user_identity
-from parley.rooms.access import RoomAccessError
 from parley.rooms.models import SLUG_PATTERN
-from parley.search.query import MAX_QUERY, SearchQueryError
+from parley.search.query import MAX_QUERY
 from parley.search.selectors import MAX_LIMIT, messages_search
+from parley.wire.errors import ParleyError
 
 
 @login_required
@@ -36,12 +36,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
             room_slug=room,
             limit=MAX_LIMIT,
         )
-    except SearchQueryError as error:
+    except ParleyError as error:  # a query that cannot be searched for, or a room that cannot be read
         context["error"] = error.detail
-        return render(request, "parley/search/results.html", context, status=400)
-    except RoomAccessError as error:
-        context["error"] = error.detail
-        return render(request, "parley/search/results.html", context, status=404 if error.code == "not_found" else 403)
+        return render(request, "parley/search/results.html", context, status=error.http_status)
     for hit in hits:
         hit["when"] = datetime.fromisoformat(hit["created_at"])  # shown in the site's time zone
     context["hits"] = hits

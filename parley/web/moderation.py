@@ -1,7 +1,7 @@
 """The browser UI of direct messages and of a room's settings (members, roles, bans and mutes; the
 webhooks panel's actions are in ``webhooks``).
 
-Thin views: ``parley.moderation`` selectors read and services write; every refusal is shown as
+Thin views: ``parley.moderation`` and ``parley.direct`` selectors read and services write; every refusal is shown as
 the service's sentence.
 """
 
@@ -16,15 +16,11 @@ from django.views.decorators.http import require_GET, require_POST
 from parley.accounts.identity import Identity, user_identity
 from parley.accounts.permissions import MODERATE_ALL_ROOMS, user_can
 from parley.accounts.users import User
-from parley.moderation.selectors import (
-    direct_conversation_of,
-    room_bans,
-    room_members,
-    room_mutes,
-)
+from parley.direct.selectors import direct_conversation_of
+from parley.direct.services import direct_conversation_open
+from parley.moderation.selectors import room_bans, room_members, room_mutes
 from parley.moderation.services import (
     ModerationError,
-    direct_conversation_open,
     member_ban,
     member_invite,
     member_mute,
@@ -40,6 +36,7 @@ from parley.rooms.models import Room
 from parley.rooms.selectors import is_moderator, membership_roles, room_for_reader
 from parley.web.forms import MUTE_DURATIONS, DirectMessageForm, ModerateForm, RoomSettingsForm, WebhookAddForm
 from parley.webhooks.selectors import webhooks_of_room
+from parley.wire.errors import ParleyError
 
 
 def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
@@ -48,7 +45,7 @@ def room_header(*, room: Room, identity: Identity) -> dict[str, object]:
     ordinary rooms)."""
     conversation = direct_conversation_of(room=room)
     if conversation is not None:
-        other = conversation.user_high if conversation.user_low_id == identity.user_id else conversation.user_low
+        other = conversation.other_user(identity.user_id)
         return {"direct_with": other.get_username(), "direct_other": other, "can_moderate": False}
     return {"direct_with": None, "direct_other": None, "can_moderate": is_moderator(room=room, identity=identity)}
 
@@ -77,7 +74,7 @@ def dm_open(request: HttpRequest) -> HttpResponse:
         return redirect("parley:dms")
     try:
         result = direct_conversation_open(user=signed_in_user(request), username=form.cleaned_data["username"])
-    except ModerationError as exc:
+    except ParleyError as exc:
         messages.error(request, exc.detail)
         return redirect("parley:dms")
     return redirect("parley:room", slug=result.conversation.room.slug)
@@ -135,7 +132,7 @@ def room_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
         return _settings_page(request, room, form, status=400)
     try:
         room_settings_update(room=room, actor=signed_in_user(request), **form.cleaned_data)
-    except ModerationError as exc:
+    except ParleyError as exc:
         messages.error(request, exc.detail)
     else:
         messages.success(request, "Room settings saved.")
@@ -155,7 +152,7 @@ def room_moderate(request: HttpRequest, slug: str) -> HttpResponse:
     username, action = data["username"], data["action"]
     try:
         done = _moderate(room, actor, action, username, data)
-    except ModerationError as exc:
+    except ParleyError as exc:
         messages.error(request, exc.detail)
     else:
         messages.success(request, done)

@@ -27,6 +27,7 @@ from parley.rooms.selectors import is_moderator, messages_before, room_for_reade
 from parley.rooms.services import room_get_or_create
 from parley.web.forms import GuestNameForm, JumpForm, RoomCreateForm
 from parley.web.moderation import room_header
+from parley.wire.errors import ParleyError
 
 HISTORY_PAGE = 50
 # The member list shows this many members from the server; presence adds whoever else is online.
@@ -75,9 +76,9 @@ def room_create(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)  # login_required
     try:
         check_can_create_room(identity=user_identity(request.user))
-    except RoomAccessError as refusal:
+    except ParleyError as refusal:
         form.add_error(None, refusal.detail)
-        return _index_page(request, form, status=403)
+        return _index_page(request, form, status=refusal.http_status)
     if not valid:
         return _index_page(request, form, status=400)
     room = room_get_or_create(**form.cleaned_data, creator=request.user).room

@@ -13,17 +13,16 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from parley.accounts.identity import user_identity
-from parley.rooms.access import RoomAccessError
 from parley.web.forms import WebhookActionForm, WebhookAddForm
 from parley.web.moderation import moderated_room, signed_in_user
 from parley.webhooks.selectors import webhook_of_room
 from parley.webhooks.services import (
-    WebhookError,
     check_can_manage_webhooks,
     webhook_create,
     webhook_delete,
     webhook_set_active,
 )
+from parley.wire.errors import ParleyError
 
 
 @login_required
@@ -40,8 +39,8 @@ def room_webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
         webhook = webhook_create(
             room=room, identity=identity, url=form.cleaned_data["url"], secret=form.cleaned_data["secret"]
         )
-    except (WebhookError, RoomAccessError) as refused:
-        messages.error(request, str(refused))
+    except ParleyError as refused:
+        messages.error(request, refused.detail)
     else:
         messages.success(request, f"Every new message of #{room.slug} is now POSTed to {webhook.url}.")
     return redirect("parley:room-settings", slug=room.slug)
@@ -58,7 +57,7 @@ def room_webhook_change(request: HttpRequest, slug: str, webhook_id: int) -> Htt
         return redirect("parley:room-settings", slug=room.slug)
     try:
         check_can_manage_webhooks(room=room, identity=user_identity(signed_in_user(request)))
-    except RoomAccessError as refused:
+    except ParleyError as refused:
         messages.error(request, refused.detail)
         return redirect("parley:room-settings", slug=room.slug)
     webhook = webhook_of_room(room_id=room.pk, webhook_id=webhook_id)
@@ -72,8 +71,8 @@ def room_webhook_change(request: HttpRequest, slug: str, webhook_id: int) -> Htt
         return redirect("parley:room-settings", slug=room.slug)
     try:
         webhook_set_active(webhook=webhook, active=action == "resume")
-    except WebhookError as refused:
-        messages.error(request, str(refused))
+    except ParleyError as refused:
+        messages.error(request, refused.detail)
     else:
         messages.success(request, f"The webhook to {webhook.url} is {'resumed' if action == 'resume' else 'paused'}.")
     return redirect("parley:room-settings", slug=room.slug)

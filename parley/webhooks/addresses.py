@@ -29,6 +29,7 @@ import httpcore
 import httpx
 
 from parley.conf import parley_settings
+from parley.wire.errors import ParleyError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -52,12 +53,12 @@ NUMERIC_LABEL = re.compile(r"^(?:\d+|0x[0-9a-f]*)$", re.IGNORECASE)
 _lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-dns")
 
 
-class AddressRefused(Exception):
-    """A receiver Parley will not connect to: the message is a sentence saying why and what to do,
-    ``reason`` the why alone ("127.0.0.1 is a loopback address")."""
+class AddressRefused(ParleyError):
+    """A receiver Parley will not connect to (``invalid``): ``detail`` is a sentence saying why and
+    what to do, ``reason`` the why alone ("127.0.0.1 is a loopback address")."""
 
     def __init__(self, sentence: str, *, reason: str = "") -> None:
-        super().__init__(sentence)
+        super().__init__("invalid", sentence)
         self.reason = reason or sentence
 
 

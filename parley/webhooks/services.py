@@ -20,12 +20,12 @@ from django.utils import timezone
 from parley.accounts.identity import Identity, user_identity
 from parley.accounts.permissions import MODERATE_ALL_ROOMS
 from parley.conf import parley_settings
-from parley.moderation.selectors import user_is_banned
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Message, Room
 from parley.tasks.queue import enqueue_on_commit
 from parley.webhooks.addresses import AddressRefused, check_receiver_url
 from parley.webhooks.models import STOPPED_REASON_MAX, Webhook, WebhookDelivery
+from parley.wire.errors import ParleyError
 
 # An http or https URL with a host, no spaces or control characters: the API's schema says the same.
 URL_PATTERN = r"^https?://[^\s/?#\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$"
@@ -38,8 +38,11 @@ SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 200
 
 
-class WebhookError(ValueError):
-    """A webhook that cannot be registered as asked; the message says what to change."""
+class WebhookError(ParleyError):
+    """A webhook that cannot be registered or resumed as asked (``invalid``); ``detail`` says what to change."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid", detail)
 
 
 def check_can_manage_webhooks(*, room: Room, identity: Identity) -> None:
@@ -111,10 +114,12 @@ def webhook_refusal(*, webhook: Webhook) -> str | None:
     try:
         check_can_read(room=room, identity=user_identity(creator))
     except RoomAccessError as refused:
+        # The read rule refuses a signed-in user a room they can see (a public one) only for a ban;
+        # a private room they may not read (ban included: it ended their membership) looks missing.
         name = creator.get_username()
-        if user_is_banned(room=room, user=creator):
+        if refused.code == "forbidden":
             return f"its creator {name} is banned from #{room.slug}"
-        if refused.code == "not_found":
+        if room.is_private:
             return f"its creator {name} is not a member of #{room.slug}, which is private"
         return f"its creator {name} may no longer read #{room.slug}"
     return None

@@ -12,6 +12,17 @@ from typing import Literal
 
 ErrorCode = Literal["invalid", "forbidden", "not_found", "too_large", "rate_limited", "unavailable", "internal"]
 
+HTTP_STATUS: dict[ErrorCode, int] = {
+    "invalid": 400,
+    "forbidden": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "rate_limited": 429,
+    "unavailable": 503,
+    "internal": 500,
+}
+"""The HTTP status each code is answered with, by the API and by the web pages alike."""
+
 
 class ParleyError(Exception):
     """A request Parley refuses: the protocol's ``code`` and a sentence, ``detail``, saying why.
@@ -36,3 +47,8 @@ class ParleyError(Exception):
         self.ref = ref
         self.retry_after = retry_after
         self.status = status
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status this refusal is answered with: ``status`` if given, else the code's."""
+        return HTTP_STATUS[self.code] if self.status is None else self.status

@@ -4,6 +4,9 @@ These models are the wire contract of ``docs/protocol.md``, whose tables are gen
 (``parley.wire.doc``), as is the clients' JSON Schema (``parley.wire.schema``). Client frames are
 validated strictly (a number must be a JSON number, a string a JSON string); unknown fields are
 ignored so that newer clients can talk to older servers.
+
+One module on purpose, longer than most: the whole protocol reads top to bottom in the order
+``docs/protocol.md`` gives it, and its length is the number of frame types.
 """
 
 from __future__ import annotations

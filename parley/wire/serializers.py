@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from parley.wire.frames import MessageUpdated, ServerFrame
+
 if TYPE_CHECKING:
     from parley.notifications.models import Notification as StoredNotification
     from parley.rooms.models import Message as StoredMessage
@@ -59,3 +61,22 @@ def notification_data(
         "text": text,
         "url": url,
     }
+
+
+def message_updated_frame(message: StoredMessage, ref: str | int | None = None) -> MessageUpdated:
+    """A message's current state after an edit or a delete: the ``message_updated`` frame."""
+    deleted = message.deleted_at is not None
+    return MessageUpdated(
+        ref=ref,
+        room=message.room.slug,
+        seq=message.seq,
+        body="" if deleted else message.body,
+        edited_at=iso_time(message.edited_at),
+        deleted=deleted,
+    )
+
+
+def published_frame(frame: ServerFrame) -> dict[str, Any]:
+    """A frame as the domain publishes it to a room or a user (JSON values, ``type`` first), with
+    no ``ref``: pushed unasked, it answers nobody's frame."""
+    return frame.model_dump(mode="json", exclude={"ref"})

@@ -9,11 +9,17 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from parley.accounts.models import ApiToken
-from parley.accounts.selectors import token_user
+from parley.accounts.selectors import token_active
 from parley.accounts.services import token_issue, token_revoke
 from parley.rooms.models import Room
 
 pytestmark = pytest.mark.django_db
+
+
+def token_user(secret: str) -> User | None:
+    """The user a bearer token signs in, as the API's authentication reads it (``token_active``)."""
+    token = token_active(secret=secret)
+    return None if token is None else token.user
 
 
 def run(*args: str) -> list[str]:
@@ -28,7 +34,7 @@ def test_tokens_are_stored_hashed_and_identify_their_user(make_user):
     stored = ApiToken.objects.get()
     assert issued.secret not in (stored.digest, stored.prefix)
     assert issued.secret.startswith(stored.prefix)
-    assert token_user(secret=issued.secret) == alice
+    assert token_user(issued.secret) == alice
 
 
 def test_revoked_unknown_and_inactive_tokens_identify_nobody(make_user):
@@ -36,21 +42,21 @@ def test_revoked_unknown_and_inactive_tokens_identify_nobody(make_user):
     revoked, inactive = token_issue(user=alice), token_issue(user=make_user("gone"))
     token_revoke(token=revoked.token)
     User.objects.filter(username="gone").update(is_active=False)
-    assert token_user(secret=revoked.secret) is None
-    assert token_user(secret=inactive.secret) is None
-    assert token_user(secret="parley_" + "x" * 43) is None
-    assert token_user(secret="not-even-our-format") is None
+    assert token_user(revoked.secret) is None
+    assert token_user(inactive.secret) is None
+    assert token_user("parley_" + "x" * 43) is None
+    assert token_user("not-even-our-format") is None
 
 
 def test_issuetoken_prints_a_working_token_on_the_last_line(make_user):
     alice = make_user("alice")
     secret = run("issuetoken", "alice")[-1]
-    assert token_user(secret=secret) == alice
+    assert token_user(secret) == alice
 
 
 def test_issuetoken_creates_staff_users_when_asked():
     secret = run("issuetoken", "bot", "--create", "--staff")[-1]
-    user = token_user(secret=secret)
+    user = token_user(secret)
     assert user is not None
     assert user.username == "bot"
     assert user.is_staff

@@ -37,7 +37,7 @@ SEED = """
 from datetime import datetime, timedelta, timezone
 from parley.accounts.identity import guest_identity, user_identity
 from parley.accounts.services import user_get_or_create
-from parley.moderation.services import direct_conversation_open
+from parley.direct.services import direct_conversation_open
 from parley.notifications.services import notify
 from parley.readstate.services import read_marker_advance
 from parley.rooms.models import Membership, Message

@@ -69,7 +69,7 @@ def test_an_ended_mute_keeps_nobody_quiet(owner, bob):
 
     from django.utils import timezone
 
-    from parley.moderation.models import RoomMute
+    from parley.rooms.models import RoomMute
 
     room = room_create(slug="town", creator=owner)
     RoomMute.objects.create(room=room, user=bob, by=owner, until=timezone.now() - timedelta(seconds=1))

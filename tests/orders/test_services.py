@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from orders.models import Order
@@ -92,6 +94,17 @@ def test_the_transition_is_checked_against_the_stored_status_not_a_stale_copy(or
     order_set_status(order=order, status="cancelled")
     with pytest.raises(OrderError, match="A cancelled order cannot become paid"):
         order_set_status(order=stale, status="paid")
+
+
+def test_orderstatus_changes_the_status_or_ends_with_the_refusals_sentence(order):
+    out = io.StringIO()
+    call_command("orderstatus", str(order.pk), "paid", stdout=out)
+    assert out.getvalue().strip() == f"Order #{order.pk} is paid"
+    with pytest.raises(CommandError) as ended:
+        call_command("orderstatus", str(order.pk), "placed")
+    assert str(ended.value) == "A paid order cannot become placed; it can go only to shipped or cancelled."
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
 
 
 def test_demo_orders_are_created_once(make_user):

@@ -6,8 +6,8 @@ import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
 from parley.accounts.permissions import READ_ALL_ROOMS
+from parley.direct.services import direct_conversation_open
 from parley.moderation.services import (
-    direct_conversation_open,
     member_ban,
     member_invite,
     member_remove,

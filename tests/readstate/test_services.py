@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
-from parley.moderation.services import direct_conversation_open
+from parley.direct.services import direct_conversation_open
 from parley.readstate.models import ReadMarker
 from parley.readstate.selectors import Unread, unread_count
-from parley.readstate.services import direct_unread_publish, read_marker_advance
+from parley.readstate.services import direct_unread_publish, read_marker_advance, unread_frame
 from parley.rooms.services import membership_leave, message_post
+from parley.wire import frames
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +118,10 @@ def test_only_a_direct_message_publishes_the_recipients_unread_count(
     with django_capture_on_commit_callbacks() as published, django_assert_num_queries(2):
         direct_unread_publish(message=messages[direct.slug])
     assert published == []  # alice left the conversation: its count is no longer hers
+
+
+def test_the_pushed_unread_frame_is_the_models_shape_without_a_ref(lobby):
+    frame = unread_frame(room=lobby, state=Unread(count=2, last_read=3))
+    assert frame == {"type": "unread", "room": "lobby", "count": 2, "last_read": 3}
+    assert list(frame) == ["type", "room", "count", "last_read"]  # ``type`` first on the wire
+    assert frames.Unread.model_validate(frame).count == 2

@@ -18,7 +18,7 @@ from django.urls import path
 
 import parley.routing
 from conftest import HOST, ORIGIN, Communicator, session_cookie
-from parley.realtime.consumers import CLOSE_NOT_AUTHENTICATED
+from parley.realtime.sockets import CLOSE_NOT_AUTHENTICATED
 from parley.tasks import queue
 
 pytestmark = pytest.mark.django_db(transaction=True)

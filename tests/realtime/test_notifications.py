@@ -129,7 +129,7 @@ async def test_notify_from_sync_code_reaches_the_socket(ws, alice):
 
 
 async def test_a_user_is_online_while_any_socket_is_open(ws, alice, bob):
-    from parley.realtime.online import user_online
+    from parley.presence.online import user_online
 
     first, second = await ws(user=alice), await ws(user=alice)
     assert user_online(alice.pk)

@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from parley.accounts.identity import user_identity
-from parley.moderation.services import direct_conversation_open
+from parley.direct.services import direct_conversation_open
 from parley.readstate.models import ReadMarker
 from parley.rooms.services import message_post
 

@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from parley.accounts.identity import guest_identity, user_identity
 from parley.accounts.permissions import READ_ALL_ROOMS
-from parley.moderation.models import RoomBan, RoomMute
 from parley.rooms.access import RoomAccessError, check_can_post, check_can_read, readable_rooms
-from parley.rooms.models import Membership, Room
+from parley.rooms.models import Membership, Room, RoomBan, RoomMute
 
 pytestmark = pytest.mark.django_db
 

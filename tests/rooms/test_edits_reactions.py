@@ -11,7 +11,7 @@ from parley.rooms.models import Membership, Message, MessageEdit, Reaction
 from parley.rooms.selectors import message_edits, messages_before, messages_replay
 from parley.rooms.services import message_delete, message_edit, message_post, reaction_set
 from parley.wire.errors import ParleyError
-from parley.wire.text import MAX_REACTIONS_PER_MESSAGE
+from parley.wire.text import MAX_REACTIONS_PER_MESSAGE, validate_body, validate_emoji
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +76,9 @@ def test_only_the_author_may_edit_and_bad_input_is_refused(people):
     with pytest.raises(RoomAccessError) as missing:
         message_edit(room=room, editor=alice, seq=99, body="x")
     assert missing.value.code == "not_found"
+    # A blank body never reaches the service: it is refused where it comes in (the frame, the API).
     with pytest.raises(ParleyError) as blank:
-        message_edit(room=room, editor=alice, seq=message.seq, body="   ")
+        validate_body("   ")
     assert blank.value.code == "invalid"
     assert Message.objects.get(pk=message.pk).body == "hello"
 
@@ -166,9 +167,10 @@ def test_guests_cannot_react_and_bad_emoji_are_refused(people):
     with pytest.raises(RoomAccessError) as guest:
         reaction_set(room=room, user=guest_identity(guest_id="g", name="zed"), seq=message.seq, emoji="👍", on=True)
     assert guest.value.code == "forbidden"
+    # What is not one emoji is refused where it comes in (the frame, the API), before the service.
     for emoji in ("", "ok", "👍 ", "a/👍", "👍" * 17, "👍\x00", "\u202e👍"):
         with pytest.raises(ParleyError) as bad:
-            reaction_set(room=room, user=alice, seq=message.seq, emoji=emoji, on=True)
+            validate_emoji(emoji)
         assert bad.value.code == "invalid", emoji
     # Flags, skin tones and joined sequences are one emoji of several code points.
     for emoji in ("🇫🇷", "👍🏽", "👩‍👩‍👧", "#️⃣"):

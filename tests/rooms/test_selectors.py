@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parley.accounts.identity import guest_identity, user_identity
-from parley.moderation.services import direct_conversation_open
+from parley.direct.services import direct_conversation_open
 from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Membership
 from parley.rooms.selectors import (

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from parley.accounts.identity import user_identity
-from parley.moderation.services import direct_conversation_open
+from parley.direct.services import direct_conversation_open
 from parley.rooms.models import Membership, Room
 from parley.rooms.services import message_post
 from parley.web import views

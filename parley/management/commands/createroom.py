@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from parley.management.base import ParleyCommand
 from parley.rooms.services import room_get_or_create
 
 
-class Command(BaseCommand):
+class Command(ParleyCommand):
     help = "Create the room SLUG if it does not exist (an existing room is left as it is)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from parley.accounts.services import token_issue, user_get_or_create
 from parley.accounts.users import name_lookup, users
+from parley.management.base import ParleyCommand
 
 
-class Command(BaseCommand):
+class Command(ParleyCommand):
     help = "Print a new API token for USERNAME on the last line of output."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -43,14 +43,14 @@ from parley.events.publish import (
 from parley.monitoring.metrics import HUB_HELD
 from parley.monitoring.outages import CHANNEL_LAYER, DATABASE
 from parley.notifications.selectors import notifications_after, notifications_newest_ids
+from parley.presence.online import OnlinePublisher
+from parley.presence.rooms import Person, PresenceBoard
 from parley.realtime.database import db_call
 from parley.realtime.hub.encoding import Format
 from parley.realtime.hub.outbox import Outbox
 from parley.realtime.hub.room_feeds import Listener, RoomFeed, Subscription
 from parley.realtime.hub.sign_ins import TOKEN_REVOKED_DETAIL, SignIn
 from parley.realtime.hub.user_feeds import Inbox, UserFeed
-from parley.realtime.online import OnlinePublisher
-from parley.realtime.presence import Person, PresenceBoard
 from parley.rooms.selectors import room_head, room_heads
 
 logger = logging.getLogger(__name__)

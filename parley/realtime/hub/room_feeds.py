@@ -18,10 +18,10 @@ from typing import Any
 from parley.conf import parley_settings
 from parley.monitoring.metrics import FANOUT_LATENCY, FRAMES_OUT, REPAIRED
 from parley.monitoring.outages import DATABASE
+from parley.presence.rooms import Person
 from parley.realtime.database import db_call
 from parley.realtime.hub.encoding import EventBatch, Format, RoomEvent, encode_json
 from parley.realtime.hub.outbox import Outbox
-from parley.realtime.presence import Person
 from parley.rooms.selectors import messages_between
 
 logger = logging.getLogger(__name__)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from orders.models import Order
-from orders.services import OrderError, order_set_status
+from orders.services import order_set_status
+from parley.management.base import ParleyCommand
 
 
-class Command(BaseCommand):
+class Command(ParleyCommand):
     help = "Move an order to a new status (its owner is notified live), e.g. `orderstatus 3 shipped`."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -21,8 +22,5 @@ class Command(BaseCommand):
         order = Order.objects.filter(pk=options["order_id"]).first()
         if order is None:
             raise CommandError(f"There is no order #{options['order_id']}.")
-        try:
-            order = order_set_status(order=order, status=options["status"])
-        except OrderError as error:
-            raise CommandError(str(error)) from None
+        order = order_set_status(order=order, status=options["status"])  # an OrderError ends the command
         self.stdout.write(f"Order #{order.pk} is {order.status}")

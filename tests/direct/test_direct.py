@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 
 from parley.accounts.identity import user_identity
-from parley.moderation.models import DirectConversation
-from parley.moderation.selectors import direct_conversations
-from parley.moderation.services import ModerationError, direct_conversation_open
+from parley.direct.models import DirectConversation
+from parley.direct.selectors import direct_conversation_of, direct_conversations
+from parley.direct.services import direct_conversation_open
+from parley.moderation.services import ModerationError
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Membership, Room
 from parley.rooms.services import membership_leave, message_post
@@ -31,6 +32,22 @@ def test_a_conversation_is_a_private_room_of_the_two_created_once(make_user):
         ("alice", "member"),
         ("bob", "member"),
     }
+
+
+@pytest.mark.django_db
+def test_the_other_person_is_the_one_of_the_pair_who_is_not_you(make_user, django_assert_num_queries):
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    # Opened by the higher id, so "the other one" cannot come out right by following the stored order.
+    room = direct_conversation_open(user=bob, username="alice").conversation.room
+    conversation = direct_conversation_of(room=room)
+    assert conversation is not None
+    with django_assert_num_queries(0):  # the selector brought the pair along
+        assert conversation.other_user(alice.pk) == bob
+        assert conversation.other_user(bob.pk) == alice
+        assert conversation.other_user_id(alice.pk) == bob.pk
+        assert conversation.other_user_id(bob.pk) == alice.pk
+    # Someone outside the pair (staff reading the room) is shown the first of the two.
+    assert conversation.other_user(carol.pk) == conversation.other_user(None) == conversation.user_low
 
 
 @pytest.mark.django_db

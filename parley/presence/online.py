@@ -3,25 +3,24 @@
 Each process knows its own sockets. With ``REDIS_URL`` set, every process also keeps a sorted set
 per user in Redis — one member per process, scored with the time it stops counting — refreshed
 by its hub's heartbeat, so any process (a worker sending mention e-mails, say) can ask about any
-user, and a crashed process's users drop out by expiry within ``ONLINE_TTL`` seconds.
+user, and a crashed process's users drop out by expiry within ``ONLINE_TTL`` seconds. The claims
+are ``parley.presence.claims``', as presence's are.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Hashable
 from functools import cache
 
 import redis
-import redis.asyncio as aredis
 
 from parley import redis_urls
 from parley.conf import parley_settings
-
-logger = logging.getLogger(__name__)
+from parley.presence.claims import ExpiringClaims, claims_key
 
 # How long a process's claim that a user is online lasts without a heartbeat, and how often the
 # hub renews it: a crashed process's users are offline within ONLINE_TTL seconds.
@@ -31,11 +30,8 @@ HEARTBEAT_EVERY = 15.0
 # This process's name in the shared sets: unique across hosts and restarts.
 PROCESS_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
-_local_sockets: Counter[int] = Counter()
-
-
-def _key(user_id: int) -> str:
-    return f"{parley_settings.KEY_PREFIX}:online:{user_id}"
+# Open sockets per user id, over every event loop of the process: ``user_online`` is asked from any thread.
+_local_sockets: Counter[Hashable] = Counter()
 
 
 @cache
@@ -49,7 +45,7 @@ def user_online(user_id: int) -> bool:
         return True
     if not parley_settings.REDIS_URL:
         return False
-    count: int = _sync_client(parley_settings.REDIS_URL).zcount(_key(user_id), time.time(), "+inf")
+    count: int = _sync_client(parley_settings.REDIS_URL).zcount(claims_key("online", user_id), time.time(), "+inf")
     return count > 0
 
 
@@ -62,44 +58,21 @@ class OnlinePublisher:
     """
 
     def __init__(self) -> None:
-        self._client: aredis.Redis | None = (
-            redis_urls.async_client(parley_settings.REDIS_URL, timeout=5) if parley_settings.REDIS_URL else None
+        self.claims = ExpiringClaims(
+            "online", ttl=lambda: ONLINE_TTL, heartbeat_every=lambda: HEARTBEAT_EVERY, local=_local_sockets
         )
-        self._last_beat = 0.0
 
     async def came(self, user_id: int) -> None:
-        _local_sockets[user_id] += 1
-        await self._claim([user_id])
+        """A socket of ``user_id`` opened on this loop."""
+        self.claims.hold(user_id)
+        await self.claims.renew([(user_id, PROCESS_ID)], prune=True)
 
     async def went(self, user_id: int) -> None:
-        _local_sockets[user_id] -= 1
-        if _local_sockets[user_id] <= 0:
-            del _local_sockets[user_id]
-        if self._client is not None and user_id not in _local_sockets:
-            await self._quietly(self._client.zrem(_key(user_id), PROCESS_ID))
+        """A socket of ``user_id`` closed on this loop; the process's claim goes with its last one."""
+        if self.claims.let_go(user_id):
+            await self.claims.release(user_id, PROCESS_ID)
 
     async def heartbeat(self, user_ids: list[int]) -> None:
         """Renew this process's claims, at most every ``HEARTBEAT_EVERY`` seconds."""
-        now = time.monotonic()
-        if self._client is None or now - self._last_beat < HEARTBEAT_EVERY:
-            return
-        self._last_beat = now
-        await self._claim(user_ids)
-
-    async def _claim(self, user_ids: list[int]) -> None:
-        if self._client is None or not user_ids:
-            return
-        until = time.time() + ONLINE_TTL
-        pipe = self._client.pipeline(transaction=False)
-        for user_id in user_ids:
-            pipe.zadd(_key(user_id), {PROCESS_ID: until})
-            pipe.zremrangebyscore(_key(user_id), "-inf", time.time())  # other processes' expired claims
-            pipe.expire(_key(user_id), int(ONLINE_TTL * 2))
-        await self._quietly(pipe.execute())
-
-    @staticmethod
-    async def _quietly(operation: object) -> None:
-        try:
-            await operation  # type: ignore[misc]
-        except Exception:
-            logger.warning("could not update online users in Redis", exc_info=True)
+        if self.claims.due():
+            await self.claims.renew([(user_id, PROCESS_ID) for user_id in user_ids], prune=True)

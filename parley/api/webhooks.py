@@ -15,7 +15,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from parley.api.auth import caller
-from parley.api.errors import ApiError, error_responses
+from parley.api.errors import error_responses
 from parley.rooms.access import room_not_found
 from parley.rooms.models import Room
 from parley.rooms.selectors import room_get
@@ -27,12 +27,12 @@ from parley.webhooks.services import (
     SECRET_PATTERN,
     URL_MAX_LENGTH,
     URL_PATTERN,
-    WebhookError,
     check_can_manage_webhooks,
     webhook_create,
     webhook_delete,
     webhook_set_active,
 )
+from parley.wire.errors import ParleyError
 
 router = Router(tags=["webhooks"])
 
@@ -107,7 +107,7 @@ def _managed(request: HttpRequest, slug: str, webhook_id: int) -> tuple[Room, We
     check_can_manage_webhooks(room=room, identity=caller(request))
     webhook = webhook_of_room(room_id=room.pk, webhook_id=webhook_id)
     if webhook is None:
-        raise ApiError("not_found", f"Room {room.slug!r} has no webhook {webhook_id}.")
+        raise ParleyError("not_found", f"Room {room.slug!r} has no webhook {webhook_id}.")
     return room, webhook
 
 
@@ -118,10 +118,7 @@ def webhook_add(request: HttpRequest, slug: str, payload: WebhookIn) -> Status[W
     retried with back-off until the receiver answers 2xx. The room's owners and staff only; at most
     ``PARLEY_WEBHOOKS_PER_ROOM`` per room; the receiver must have public addresses only."""
     room = _room(slug)
-    try:
-        webhook = webhook_create(room=room, identity=caller(request), url=payload.url, secret=payload.secret)
-    except WebhookError as error:
-        raise ApiError("invalid", str(error)) from None
+    webhook = webhook_create(room=room, identity=caller(request), url=payload.url, secret=payload.secret)
     return Status(201, _out(webhook, room))
 
 
@@ -146,10 +143,7 @@ def webhook_update(request: HttpRequest, slug: str, webhook_id: WebhookIdPath, p
     its receiver's address is allowed and that its creator may still read the room. The room's owners and
     staff only."""
     room, webhook = _managed(request, slug, webhook_id)
-    try:
-        webhook = webhook_set_active(webhook=webhook, active=payload.active)
-    except WebhookError as error:
-        raise ApiError("invalid", str(error)) from None
+    webhook = webhook_set_active(webhook=webhook, active=payload.active)
     return _out(webhook, room)
 
 

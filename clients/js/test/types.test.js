@@ -1,0 +1,27 @@
+// src/frames.d.ts is what scripts/gen-types.js makes from clients/protocol/frames.schema.json:
+// a protocol change that is not regenerated here fails the tests.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+
+import { SCHEMA_PATH, TYPES_PATH, render } from "../scripts/gen-types.js";
+
+const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8"));
+
+test("src/frames.d.ts is up to date with the schema (npm run gen-types)", () => {
+  assert.equal(readFileSync(TYPES_PATH, "utf8"), render(schema), "src/frames.d.ts is stale: run `npm run gen-types`");
+});
+
+test("every frame type of the protocol has its type", () => {
+  const types = readFileSync(TYPES_PATH, "utf8");
+  for (const type of [...schema.clientFrameTypes, ...schema.serverFrameTypes]) {
+    assert.match(types, new RegExp(`^  ${type}: \\w+;$`, "m"), `no type for the ${type} frame`);
+  }
+});
+
+test("a changed schema renders differently", () => {
+  const changed = structuredClone(schema);
+  changed.$defs.Ack.properties.seq.description = "Changed.";
+  assert.notEqual(render(changed), render(schema));
+});

@@ -1,0 +1,96 @@
+"""The two statements every post costs, written as SQL because the ORM would need more round trips.
+
+``message_post`` (``parley.rooms.services``) takes the room's next seq and stores the message with
+these; with the transaction's BEGIN and COMMIT a post is five round trips to the database.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+
+from parley.rooms.models import Message, Room
+
+_ROOM_TABLE = Room._meta.db_table
+_ROOM_COLUMNS = [str(field.column) for field in Room._meta.concrete_fields]
+_MESSAGE_TABLE = Message._meta.db_table
+# Every column but the id, which the database assigns.
+_MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
+
+
+# The attribute of a room from ``room_take_next_seq`` that says whether its author is active.
+AUTHOR_ACTIVE = "author_active"
+
+
+@functools.cache
+def _author_active_column() -> str:
+    """The ``RETURNING`` column that reads the author's ``is_active``, or "" for a user model without one."""
+    user_model = get_user_model()
+    try:
+        field = user_model._meta.get_field("is_active")
+    except FieldDoesNotExist:
+        return ""
+    quote = connection.ops.quote_name
+    table, key = quote(user_model._meta.db_table), quote(str(user_model._meta.pk.column))
+    return f", (SELECT {quote(str(field.column))} FROM {table} WHERE {key} = %s) AS {quote(AUTHOR_ACTIVE)}"
+
+
+def room_take_next_seq(*, pk: int | None = None, slug: str | None = None, author_id: int | None = None) -> Room | None:
+    """Add one to the room's counter and return the room as it now is, in one statement; None
+    when there is no such room. With ``author_id``, the room's ``author_active`` says whether that
+    user is still active (falsy for a deleted one), read in the same round trip.
+
+    ``UPDATE … RETURNING`` (PostgreSQL; SQLite 3.35 and later) reads the room, counts its seq and
+    locks it until commit, in the round trip that the ORM would need three for. The lock (the row
+    on PostgreSQL, the database on SQLite) hands seqs out in commit order and keeps the repeat
+    check in ``message_insert_unless_repeated`` free of races. The room comes back with its
+    current flags (private, guests, webhooks, restrictions), so access is checked on fresh data.
+    """
+    quote = connection.ops.quote_name
+    column, value = ("id", pk) if slug is None else ("slug", slug)
+    returning = ", ".join(quote(name) for name in _ROOM_COLUMNS)
+    params: list[object] = [value]
+    author_active = _author_active_column() if author_id is not None else ""
+    if author_active:
+        returning += author_active
+        params.append(author_id)
+    sql = (
+        f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('last_seq')} + 1 "
+        f"WHERE {quote(column)} = %s RETURNING {returning}"
+    )
+    # A raw query set turns the row into a Room with the backend's converters (SQLite answers
+    # booleans as 0 and 1); list() runs the statement to its end, which SQLite needs to finish it.
+    rooms = list(Room.objects.raw(sql, params))
+    return rooms[0] if rooms else None
+
+
+def message_insert_unless_repeated(message: Message) -> bool:
+    """Insert ``message`` and set its id; False, inserting nothing, when its sender already
+    stored a message with its ``client_id`` in the room (a retried send).
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` answers "is this a repeat?" and stores the
+    message in one round trip; looking first took a round trip of its own on every post. The
+    unique constraints on (room, author, client_id) and (room, guest_id, client_id) are what
+    conflicts: the seq cannot, as it was counted under the room's lock (were the messages ever
+    out of step with the room's counter, a restored backup say, the look-up of the first message
+    would find none and the post would fail loudly rather than store a gap).
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_MESSAGE_FIELDS))
+    values = [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in _MESSAGE_FIELDS]
+    sql = (
+        f"INSERT INTO {quote(_MESSAGE_TABLE)} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    return True

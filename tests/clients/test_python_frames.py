@@ -1,0 +1,45 @@
+"""The Python client's frame types (``parley_client.frames``) follow the protocol's JSON Schema.
+
+``clients/protocol/frames.schema.json`` is generated from the server's frame models (and checked
+against them by tests/wire); ``frames.py`` is generated from that file by
+``clients/python/scripts/gen_frames.py``. These tests fail when it is stale.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from types import ModuleType
+
+from parley_client import frames as client_frames
+from tests.servers import REPO
+
+GENERATOR = REPO / "clients" / "python" / "scripts" / "gen_frames.py"
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_frames", GENERATOR)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generated_frames_module_is_up_to_date():
+    result = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_protocol_change_makes_the_frames_module_stale():
+    generator = load_generator()
+    schema = json.loads(generator.SCHEMA.read_text())
+    current = generator.OUTPUT.read_text()
+    assert generator.render(schema) == current
+    schema["$defs"]["Ack"]["properties"]["queued_at"] = {"type": "string"}
+    assert generator.render(schema) != current
+    # Every server frame type has its class, and every client frame type its TypedDict.
+    assert set(client_frames.SERVER_FRAMES) == set(schema["serverFrameTypes"])
+    assert set(client_frames.CLIENT_FRAME_TYPES) == set(schema["clientFrameTypes"])
