@@ -66,12 +66,17 @@ bench: $(INSTALLED)
 bench-tests: $(INSTALLED)
 	$(PY) -m pytest bench -p no:cacheprovider
 
-## The Debian packages the tests drive: Chromium (browser tests) and nginx (deployment tests, in
-## front of Daphne and Gunicorn). Installed when missing (needs root, as on CI).
+## The Debian packages the tests drive: Chromium (browser tests), nginx (deployment tests, in
+## front of Daphne and Gunicorn), redis-server and redis-sentinel (the Sentinel failover test runs
+## a master, a replica and three sentinels of its own) and iproute2 (the partition test's network
+## namespaces). Installed when missing (needs root, as on CI).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v redis-sentinel >/dev/null 2>&1 || missing="$$missing redis-sentinel"; \
+	command -v ip >/dev/null 2>&1 || test -x /usr/sbin/ip || missing="$$missing iproute2"; \
 	test -z "$$missing" || \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)
 

@@ -251,8 +251,12 @@ KEYS: dict[str, Key] = {
     "MENTION_EMAIL_DELAY": Key(300.0, SECONDS),
     # Where links in e-mails point, e.g. https://chat.example.com (no links when empty).
     "SITE_URL": Key("", _site_url),
-    # Redis for presence shared between processes, who is online, and shared rate limits ("": none).
+    # Redis for presence shared between processes, who is online, and shared rate limits ("": none):
+    # redis://host:6379/0, or redis+sentinel://s1:26379,s2:26379/master-name/0 (parley.redis_urls).
     "REDIS_URL": Key("", _text),
+    # Most connections each of Parley's Redis clients opens; a command finding all in use waits
+    # for one (redis-py's default pool raises "Too many connections" instead).
+    "REDIS_CONNECTIONS": Key(50, POSITIVE),
     # Names Parley gives its keys in Redis start with this (several deployments can share one).
     "KEY_PREFIX": Key("parley", _text),
     # Security (README "Security"). Frames that cost next to nothing (ping, unsubscribe, typing)
