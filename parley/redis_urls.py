@@ -55,15 +55,15 @@ class SentinelAddress:
     sentinels: tuple[tuple[str, int], ...]
     service: str
     db: int
-    username: str | None
+    redis_user: str | None  # Redis ACL user (not a Django user)
     password: str | None
     tls: bool
 
     def connection_options(self) -> dict[str, Any]:
         """Keyword arguments for connections to the master."""
         options: dict[str, Any] = {"db": self.db}
-        if self.username:
-            options["username"] = self.username
+        if self.redis_user:
+            options["username"] = self.redis_user
         if self.password:
             options["password"] = self.password
         if self.tls:
@@ -85,7 +85,7 @@ def sentinel_address(url: str) -> SentinelAddress | None:
     netloc, _, path = rest.partition("/")
     path, _, query = path.partition("?")
     userinfo, _, hosts = netloc.rpartition("@")
-    username, _, password = userinfo.partition(":")
+    redis_user, _, password = userinfo.partition(":")
     parts = [part for part in path.split("/") if part]
     if not hosts or not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
         raise ImproperlyConfigured(
@@ -96,7 +96,7 @@ def sentinel_address(url: str) -> SentinelAddress | None:
         sentinels=tuple(_host_port(host, url) for host in hosts.split(",") if host),
         service=unquote(parts[0]),
         db=db,
-        username=unquote(username) or None,
+        redis_user=unquote(redis_user) or None,
         password=unquote(password) or None,
         tls=scheme.lower() == "rediss+sentinel",
     )
