@@ -38,7 +38,7 @@ def test_a_sentinel_url_names_its_sentinels_master_database_and_password():
         sentinels=(("s1", 26380), ("s2", 26379), ("::1", 26381)),
         service="main",
         db=3,
-        username=None,
+        redis_user=None,
         password="s@cret",
         tls=True,
     )
