@@ -22,7 +22,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
 POSTGRES_TESTS := tests/rooms tests/realtime tests/notifications tests/api tests/security \
 	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation
 
-.PHONY: run test test-fast test-sqlite test-postgres system-packages chromium lint bench bench-tests clean
+.PHONY: run test test-fast test-sqlite test-postgres system-packages chromium axe-core lint bench bench-tests clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,8 +39,18 @@ run: $(INSTALLED)
 ## Run the whole suite: everything on SQLite, then the domain, transport and API tests on PostgreSQL.
 test: $(INSTALLED) system-packages test-sqlite test-postgres lint
 
-test-sqlite: $(INSTALLED)
+test-sqlite: $(INSTALLED) system-packages axe-core
 	$(PY) -m pytest
+
+## axe-core for the browser tests' accessibility checks (tests/browser/accessibility.py), from npm
+## at the version package-lock.json pins, into tests/browser/axe/node_modules (not committed).
+AXE_CORE := tests/browser/axe/node_modules/axe-core/axe.min.js
+
+axe-core: $(AXE_CORE)
+
+$(AXE_CORE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	npm ci --prefix tests/browser/axe --no-audit --no-fund
+	touch $(AXE_CORE)
 
 test-postgres: $(INSTALLED)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(POSTGRES_TESTS) -m "not e2e and not browser" -p no:cacheprovider
@@ -66,16 +76,17 @@ bench: $(INSTALLED)
 bench-tests: $(INSTALLED)
 	$(PY) -m pytest bench -p no:cacheprovider
 
-## The Debian packages the tests drive: Chromium (browser tests) and nginx (deployment tests, in
-## front of Daphne and Gunicorn). Installed when missing (needs root, as on CI).
+## The Debian packages the tests drive: Chromium (browser tests), nginx (deployment tests, in
+## front of Daphne and Gunicorn) and npm (installs axe-core). Installed when missing (needs root, as on CI).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	test -z "$$missing" || \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)
 
 chromium: system-packages
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/browser/axe/node_modules

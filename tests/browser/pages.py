@@ -44,10 +44,15 @@ class Parley:
         )
         self.manage("shell", "-c", code)
 
-    def new_page(self, *, width: int = 1280, height: int = 800, mobile: bool = False) -> Page:
-        """A page in a fresh browser context: a new person, with no cookies."""
+    def new_page(self, *, width: int = 1280, height: int = 800, mobile: bool = False, axe: bool = False) -> Page:
+        """A page in a fresh browser context: a new person, with no cookies.
+
+        ``axe=True`` lets the page take axe-core (``tests/browser/accessibility.py``): Playwright
+        injects it as an inline script, which Parley's Content-Security-Policy rightly refuses.
+        """
         context = self.browser.new_context(
             base_url=self.url,
+            bypass_csp=axe,
             viewport={"width": width, "height": height},
             is_mobile=mobile,
             has_touch=mobile,

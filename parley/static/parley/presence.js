@@ -76,8 +76,8 @@ function render() {
   const shown = [...rows];
   if (online.length && away.length && online.length < rows.length) {
     const divider = document.createElement("li");
+    // A plain item of the list (a list may hold only items): its text heads the ones below it.
     divider.className = "people-divider";
-    divider.setAttribute("role", "separator");
     divider.textContent = "Not here";
     shown.splice(online.length, 0, divider);
   }
