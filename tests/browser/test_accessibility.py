@@ -40,8 +40,8 @@ def site(parley: Parley) -> tuple[Parley, int]:
     return parley, order_id
 
 
-def signed_in(parley: Parley, username: str, **viewport: int) -> Page:
-    page = parley.new_page(axe=True, **viewport)
+def signed_in(parley: Parley, username: str, *, dark: bool = False, **viewport: int) -> Page:
+    page = parley.new_page(axe=True, dark=dark, **viewport)
     log_in(page, username)
     return page
 
@@ -165,3 +165,46 @@ def test_the_signed_in_pages(site: tuple[Parley, int]) -> None:
     page.goto(f"/orders/{order_id}/")
     expect(page.locator("#bell")).to_have_attribute("data-live", "true")
     assert_accessible(page, "the order demo's order page")
+
+
+def test_the_pages_in_the_dark_colour_scheme(site: tuple[Parley, int]) -> None:
+    parley, order_id = site
+    visitor = parley.new_page(axe=True, dark=True)
+    visitor.goto("/accounts/signup/")
+    assert_accessible(visitor, "the sign-up page, dark")
+    visitor.goto("/chat/lobby/")
+    assert_accessible(visitor, "the guest page, dark")
+
+    bob = signed_in(parley, "bob")
+    open_room(bob, "general")
+    send(bob, "hello @alice")
+    expect(message(bob, "hello @alice")).to_have_attribute("data-seq", "1")
+    page = signed_in(parley, "alice", dark=True)
+    assert_accessible(page, "the index, dark")
+    open_room(page, "general")
+    expect(page.locator(".message.mentions-me")).to_have_count(1)
+    send(page, "hi bob")
+    expect(message(page, "hi bob")).to_have_attribute("data-seq", "2")
+    assert_accessible(page, "a room with a mention and one's own message, dark")
+    page.goto("/chat/general/settings/")
+    assert_accessible(page, "the room settings, dark")
+    page.goto("/search/?q=hello")
+    expect(page.locator(".search-hit")).to_have_count(1)
+    assert_accessible(page, "search results, dark")
+    page.goto(f"/orders/{order_id}/")
+    assert_accessible(page, "the order demo's order page, dark")
+
+
+def test_the_error_pages(site: tuple[Parley, int]) -> None:
+    parley, _ = site
+    page = signed_in(parley, "alice")
+    page.goto("/no/such/page/")
+    assert_accessible(page, "a page that does not exist")
+    # A form over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 with a page of Parley's.
+    page.goto("/dms/")
+    page.get_by_label("Username").evaluate(
+        "(field) => { field.value = 'x'.repeat(3 * 1024 * 1024); field.removeAttribute('maxlength'); }"
+    )
+    page.get_by_role("button", name="Message").click()
+    expect(page.get_by_role("heading", name="What you sent is too large")).to_be_visible()
+    assert_accessible(page, "the page for a form that is too large")
