@@ -208,3 +208,37 @@ def test_the_error_pages(site: tuple[Parley, int]) -> None:
     page.get_by_role("button", name="Message").click()
     expect(page.get_by_role("heading", name="What you sent is too large")).to_be_visible()
     assert_accessible(page, "the page for a form that is too large")
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_messages_and_form_errors(site: tuple[Parley, int], dark: bool) -> None:
+    parley, _ = site
+    page = signed_in(parley, "alice", dark=dark)
+    page.goto("/go/?room=not%20a%20name")
+    expect(page.locator(".flash li.error")).to_be_visible()
+    assert_accessible(page, "the index with an error")
+    page.get_by_label("Name in the URL").fill("general")  # taken
+    page.get_by_role("button", name="Create room").click()
+    expect(page.locator(".errorlist").first).to_be_visible()
+    assert_accessible(page, "the index with a form error")
+
+    page.goto("/chat/general/settings/")
+    page.get_by_role("button", name="Ban bob").click()
+    expect(page.locator(".flash li.success, .flash li:not(.error)").first).to_be_visible()
+    assert_accessible(page, "the room settings after a ban")
+    page.get_by_label("URL").fill("http://127.0.0.1:9/hook")
+    page.locator("input[name=secret]").fill("a-secret-of-some-length")
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.locator(".flash li.error")).to_be_visible()
+    assert_accessible(page, "the room settings with a refused webhook")
+
+    page.goto("/dms/")
+    page.get_by_label("Username").fill("nobody-of-that-name")
+    page.get_by_role("button", name="Message").click()
+    expect(page.locator(".flash li.error")).to_be_visible()
+    assert_accessible(page, "the direct messages page with an error")
+
+    bob = signed_in(parley, "bob", dark=dark)
+    bob.goto("/chat/general/")
+    expect(bob.locator(".flash li.error")).to_contain_text("banned")
+    assert_accessible(bob, "the index telling bob he is banned")
