@@ -89,4 +89,4 @@ system-packages:
 chromium: system-packages
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/browser/axe/node_modules
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
