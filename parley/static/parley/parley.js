@@ -54,6 +54,14 @@ const AVATAR_COLOURS = 8;
 const HISTORY_LIMIT = 100; // the largest page the server gives
 // The server stored nothing and asks for a retry: keep the message and send it again later.
 const RETRYABLE = new Set(["unavailable", "internal", "rate_limited"]);
+// An @mention as the server finds one (parley/mentions/parsing.py): "@" at the start or after a
+// character that cannot be in a name, then a username; a trailing "." ends the sentence. Python's
+// \w is Unicode, so the letters and digits here are too. Only the first MAX_MENTIONS distinct
+// names notify anyone, so only those are marked.
+const MENTION = /(?<![\p{L}\p{M}\p{N}_.+@-])@([\p{L}\p{M}\p{N}_.+-]+)/gu;
+const MAX_MENTIONS = 20;
+// Guests are never mentioned: only signed-in people have a name others can @.
+const myName = config.me.guest ? null : config.me.name.toLowerCase();
 
 // Exponential back-off with full jitter, capped at 15 s, never quite zero.
 function backoff(tries) {
@@ -141,6 +149,33 @@ function messageElement(author, body, createdAt, mine) {
   if (createdAt) text.title = fullFormat.format(when);
   item.append(avatar, meta, text);
   return item;
+}
+
+// Set a stored message's text, with each @mention of the reader in a <mark> (text nodes only,
+// never HTML). Returns whether the message mentions the reader: what the bell counts.
+function fillBody(element, body, mine) {
+  element.replaceChildren();
+  if (myName === null || mine || !body.includes("@")) {
+    element.textContent = body;
+    return false;
+  }
+  const names = new Set();
+  let shown = 0;
+  for (const match of body.matchAll(MENTION)) {
+    const name = match[1].replace(/\.+$/u, "");
+    if (!name) continue;
+    names.add(name.toLowerCase());
+    if (names.size > MAX_MENTIONS) break;
+    if (name.toLowerCase() !== myName) continue;
+    const end = match.index + 1 + name.length;
+    const mark = document.createElement("mark");
+    mark.className = "mention-me";
+    mark.textContent = body.slice(match.index, end);
+    element.append(body.slice(shown, match.index), mark);
+    shown = end;
+  }
+  element.append(body.slice(shown));
+  return shown > 0;
 }
 
 // Decide, for a message and the one after it, whether each starts a new day or continues the
@@ -383,6 +418,8 @@ function handleFrame(frame) {
       if (lastSeq > 0 && frame.seq > lastSeq + 1) noteGap(lastSeq + 1, frame.seq - 1);
       if (showMessage(frame)) noteArrival(frame);
       noteRead();
+      // The author has sent what they were typing: presence.js ends their "is typing…".
+      document.dispatchEvent(new CustomEvent("parley:room-message", { detail: frame }));
       break;
     case "unread":
       handleUnread(frame);
@@ -545,6 +582,7 @@ function showUpdate(frame) {
   const body = item.querySelector(".body");
   item.classList.toggle("deleted", Boolean(frame.deleted));
   if (frame.deleted) {
+    item.classList.remove("mentions-me");
     body.textContent = "message deleted";
     item.querySelector(".message-actions")?.remove();
     item.querySelector(".editor")?.remove();
@@ -552,7 +590,8 @@ function showUpdate(frame) {
     showReactions(frame.seq, {}, []);
     return;
   }
-  body.textContent = frame.body;
+  // An edit (message_updated) names no author: the item knows whose it is.
+  item.classList.toggle("mentions-me", fillBody(body, frame.body, item.classList.contains("mine")));
   let marker = item.querySelector(".edited");
   if (frame.edited_at && !marker) {
     marker = document.createElement("span");
