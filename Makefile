@@ -20,7 +20,8 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
 # have databases of their own (SQLite, or the PostgreSQL database the test itself creates, as the
 # cross-process and fault tests do), so running them twice would test the same thing twice.
 POSTGRES_TESTS := tests/rooms tests/realtime tests/notifications tests/api tests/security \
-	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation
+	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation tests/direct \
+	tests/readstate tests/wire
 
 .PHONY: run test test-fast test-sqlite test-postgres system-packages chromium axe-core lint bench bench-tests clean
 
