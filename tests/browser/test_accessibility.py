@@ -92,7 +92,9 @@ def test_the_room_page_with_its_live_parts_open(site: tuple[Parley, int]) -> Non
     open_room(alice, "general")
     send(alice, "thanks @bob")
     expect(message(alice, "thanks @bob")).to_have_attribute("data-seq", "2")
-    bob.locator("#body").fill("I am typing")
+    # Typed over a few seconds, as a person types: one "typing" counts every 2 s, and bob's message a
+    # moment ago ended the one his composing it sent.
+    bob.locator("#body").press_sequentially("I am typing", delay=300)
     expect(alice.locator("#typing")).to_have_text("bob is typing…")
     assert_accessible(alice, "a room with messages, members and someone typing")
 
