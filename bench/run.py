@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.servers import (
     NO_RATE_LIMITS,
@@ -67,6 +68,15 @@ class Target:
 # The client modes each load runs in: no compression offered, and permessage-deflate offered as
 # browsers offer it (``permessage-deflate; client_max_window_bits``); the server decides.
 COMPRESSION_LABELS = {"none": "uncompressed", "deflate": "deflate offered"}
+
+
+def attempt(runs: list[dict[str, float]], target: Target, **load: Any) -> None:
+    """Run ``loadgen(target, **load)`` and add its summary to ``runs``; a run that fails is
+    reported and left out, so that one server's failure does not lose the others' figures."""
+    try:
+        runs.append(loadgen(target, **load))
+    except RuntimeError as error:
+        print(f"!! {error}", flush=True)
 
 
 def loadgen(
@@ -296,9 +306,10 @@ FLAT_OUT = "fan-out flat out, deliveries/s"
 P50 = "fan-out at 20 msg/s, p50 ms"
 P99 = "fan-out at 20 msg/s, p99 ms"
 IDLE_KB = "idle sockets, KB RSS each"
+IDLE_AFTER_KB = "idle sockets after one message each, KB RSS each"
 IDLE_BROADCAST = "idle sockets, one broadcast to all, s"
 TWO_P99 = "two processes over Redis, 20 msg/s, p99 ms"
-MEASURES = {FLAT_OUT: 0, P50: 0, P99: 0, IDLE_KB: 1, IDLE_BROADCAST: 2, TWO_P99: 0}
+MEASURES = {FLAT_OUT: 0, P50: 0, P99: 0, IDLE_KB: 1, IDLE_AFTER_KB: 1, IDLE_BROADCAST: 2, TWO_P99: 0}
 
 
 def negotiated_in(runs: list[dict[str, float]]) -> int:
@@ -333,20 +344,26 @@ def fanout(args: argparse.Namespace, workdir: Path, comparison: Comparison) -> l
                 for compression in args.compression:
                     if target.name == "Parley, deflate off" and compression == "none":
                         continue  # the same server as Parley's for clients that offer nothing
-                    fixed = loadgen(
-                        target, receivers=receivers, messages=args.fixed_messages, rate=20, compression=compression
+                    fixed = runs.setdefault((target.name, compression, "fixed"), [])
+                    attempt(
+                        fixed,
+                        target,
+                        receivers=receivers,
+                        messages=args.fixed_messages,
+                        rate=20,
+                        compression=compression,
                     )
                     # The tutorial app saturates near 3,000/s: keep its flat-out run short.
                     count = 10 if target.name == "tutorial app" else args.flat_messages
-                    flat = loadgen(target, receivers=receivers, messages=count, rate=0, compression=compression)
-                    runs.setdefault((target.name, compression, "fixed"), []).append(fixed)
-                    runs.setdefault((target.name, compression, "flat"), []).append(flat)
+                    flat = runs.setdefault((target.name, compression, "flat"), [])
+                    attempt(flat, target, receivers=receivers, messages=count, rate=0, compression=compression)
     for compression in args.compression:
         figures: dict[str, dict[str, float]] = {}
         for target in targets:
-            if (target.name, compression, "fixed") not in runs:
+            fixed_runs = runs.get((target.name, compression, "fixed"), [])
+            flat_runs = runs.get((target.name, compression, "flat"), [])
+            if not fixed_runs or not flat_runs:
                 continue
-            fixed_runs, flat_runs = runs[target.name, compression, "fixed"], runs[target.name, compression, "flat"]
             negotiated = negotiated_in(fixed_runs + flat_runs)
             figure = figures[target.name] = {
                 "p50": median_of(fixed_runs, "p50_ms"),
@@ -447,27 +464,38 @@ def sockets_and_handshakes(args: argparse.Namespace, workdir: Path, comparison: 
         for name, start in servers:
             if name == "Parley, deflate off" and compression == "none":
                 continue
-            with start() as target:
-                if target is None:
-                    continue
-                if name == "Parley":
-                    connect_runs = [
-                        loadgen_mode(target, "connect", handshakes, compression) for _ in range(args.repeat)
-                    ]
-                    rate = statistics.median(run["handshakes_per_s"] for run in connect_runs)
-                    rows.append(
-                        [f"connect rate: authenticated handshakes, {clients}", name, f"{rate:,.0f} handshakes/s", ""]
-                    )
-                run = loadgen_mode(target, "idle", idle, compression)
+            try:
+                with start() as target:
+                    if target is None:
+                        continue
+                    if name == "Parley":
+                        connect_runs = [
+                            loadgen_mode(target, "connect", handshakes, compression) for _ in range(args.repeat)
+                        ]
+                        rate = statistics.median(run["handshakes_per_s"] for run in connect_runs)
+                        rows.append(
+                            [
+                                f"connect rate: authenticated handshakes, {clients}",
+                                name,
+                                f"{rate:,.0f} handshakes/s",
+                                "",
+                            ]
+                        )
+                    run = loadgen_mode(target, "idle", idle, compression)
+            except RuntimeError as error:
+                print(f"!! {error}", flush=True)
+                continue
             print(f"   idle {name}, {clients}: {run}", flush=True)
             negotiated = int(run.get("deflate_negotiated", 1) or compression == "none")
             comparison.put(IDLE_KB, compression, name, run["rss_per_socket_kb"], negotiated)
+            comparison.put(IDLE_AFTER_KB, compression, name, run["rss_per_socket_after_broadcast_kb"], negotiated)
             comparison.put(IDLE_BROADCAST, compression, name, run["broadcast_seconds"], negotiated)
             authenticated = "authenticated " if name.startswith("Parley") else ""
             rows.append([
                 f"idle: {idle} {authenticated}sockets, one process, {clients}", name,
                 f"{run['rss_per_socket_kb']:.1f} KB RSS per socket; one broadcast reached "
-                f"{run['broadcast_received']:.0f} in {run['broadcast_seconds']:.2f} s", "",
+                f"{run['broadcast_received']:.0f} in {run['broadcast_seconds']:.2f} s; "
+                f"{run['rss_per_socket_after_broadcast_kb']:.1f} KB per socket after it", "",
             ])  # fmt: skip
     return rows
 
@@ -522,11 +550,18 @@ def two_processes(args: argparse.Namespace, workdir: Path, comparison: Compariso
         for _ in range(args.repeat):
             for target in targets:
                 for compression in args.compression:
-                    run = loadgen(
-                        target, receivers=receivers, messages=args.fixed_messages, rate=20, compression=compression
+                    measured = runs.setdefault((target.name, compression), [])
+                    attempt(
+                        measured,
+                        target,
+                        receivers=receivers,
+                        messages=args.fixed_messages,
+                        rate=20,
+                        compression=compression,
                     )
-                    runs.setdefault((target.name, compression), []).append(run)
     for (name, compression), measured in runs.items():
+        if not measured:
+            continue
         p50, p99 = median_of(measured, "p50_ms"), median_of(measured, "p99_ms")
         loss = max(run["loss"] for run in measured)
         clients = COMPRESSION_LABELS[compression]

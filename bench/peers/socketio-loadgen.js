@@ -136,6 +136,8 @@ async function runIdle(args) {
   sockets[0].emit("message", `${MARK}0:${now()}`);
   await Promise.race([finished, sleep(60000)]);
   const elapsed = (now() - start) / 1000;
+  await sleep(2000); // as bench/loadgen.py: memory once every socket has had a message
+  const afterBroadcast = rssKb(args.serverPid);
   const summary = {
     sockets: sockets.length,
     rss_before_kb: before,
@@ -143,6 +145,8 @@ async function runIdle(args) {
     rss_per_socket_kb: Math.round(((after - before) / Math.max(1, sockets.length)) * 10) / 10,
     broadcast_received: received,
     broadcast_seconds: Math.round(elapsed * 100) / 100,
+    rss_after_broadcast_kb: afterBroadcast,
+    rss_per_socket_after_broadcast_kb: Math.round(((afterBroadcast - before) / Math.max(1, sockets.length)) * 10) / 10,
     deflate_negotiated: negotiated(sockets[0]),
   };
   for (const socket of sockets) socket.close();
