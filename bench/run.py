@@ -514,7 +514,10 @@ def loadgen_with(target: Target, *args: str) -> dict[str, float]:
     else:
         command = [sys.executable, str(REPO / "bench" / "loadgen.py"), "--url", target.url, "--room", "bench"]
         command += ["--token", target.token, *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired as expired:
+        raise RuntimeError(f"load generator against {target.name} still running after 600 s: {command}") from expired
     if result.returncode != 0:
         raise RuntimeError(f"load generator failed against {target.name}:\n{result.stderr[-2000:]}")
     summary: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
