@@ -392,13 +392,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    try:
-        asyncio.run(measure_and_report(args, headers, compression))
-    except BaseException:
-        # As at the end of a run: a failed run must not wait for its sockets' teardown either.
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
+    asyncio.run(measure_and_report(args, headers, compression))
 
 
 async def measure_and_report(args: argparse.Namespace, headers: dict[str, str], compression: str | None) -> None:
@@ -407,6 +401,22 @@ async def measure_and_report(args: argparse.Namespace, headers: dict[str, str], 
     The exit does not wait for the event loop to cancel what is left: cancelling a thousand
     sockets' tasks once held a run's exit for minutes (seen against the tutorial app on a busy
     machine), and the kernel closes every socket of an exiting process anyway."""
+    try:
+        summary = await measure(args, headers, compression)
+    except BaseException:
+        # Before the event loop's teardown, which is what hangs: a failed run exits at once too.
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+async def measure(
+    args: argparse.Namespace, headers: dict[str, str], compression: str | None
+) -> dict[str, float | int | None]:
+    """Run the mode ``args`` ask for; its summary."""
     summary: dict[str, float | int | None]
     if args.mode == "idle":
         summary = await run_idle(
@@ -431,9 +441,7 @@ async def measure_and_report(args: argparse.Namespace, headers: dict[str, str], 
             compression,
         )
         summary = result.summary()
-    sys.stdout.write(json.dumps(summary) + "\n")
-    sys.stdout.flush()
-    os._exit(0)
+    return summary
 
 
 if __name__ == "__main__":
