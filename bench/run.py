@@ -312,9 +312,9 @@ TWO_P99 = "two processes over Redis, 20 msg/s, p99 ms"
 MEASURES = {FLAT_OUT: 0, P50: 0, P99: 0, IDLE_KB: 1, IDLE_AFTER_KB: 1, IDLE_BROADCAST: 2, TWO_P99: 0}
 
 
-def negotiated_in(runs: list[dict[str, float]]) -> int:
+def negotiated_in(runs: list[dict[str, float]], compression: str) -> int:
     """1 if every run's sockets got the compression they offered (or offered none)."""
-    return int(all(run.get("deflate_negotiated", 1) for run in runs))
+    return int(compression == "none" or all(run.get("deflate_negotiated", 1) for run in runs))
 
 
 def fanout(args: argparse.Namespace, workdir: Path, comparison: Comparison) -> list[list[str]]:
@@ -364,7 +364,7 @@ def fanout(args: argparse.Namespace, workdir: Path, comparison: Comparison) -> l
             flat_runs = runs.get((target.name, compression, "flat"), [])
             if not fixed_runs or not flat_runs:
                 continue
-            negotiated = negotiated_in(fixed_runs + flat_runs)
+            negotiated = negotiated_in(fixed_runs + flat_runs, compression)
             figure = figures[target.name] = {
                 "p50": median_of(fixed_runs, "p50_ms"),
                 "p99": median_of(fixed_runs, "p99_ms"),
@@ -486,7 +486,7 @@ def sockets_and_handshakes(args: argparse.Namespace, workdir: Path, comparison: 
                 print(f"!! {error}", flush=True)
                 continue
             print(f"   idle {name}, {clients}: {run}", flush=True)
-            negotiated = int(run.get("deflate_negotiated", 1) or compression == "none")
+            negotiated = negotiated_in([run], compression)
             comparison.put(IDLE_KB, compression, name, run["rss_per_socket_kb"], negotiated)
             comparison.put(IDLE_AFTER_KB, compression, name, run["rss_per_socket_after_broadcast_kb"], negotiated)
             comparison.put(IDLE_BROADCAST, compression, name, run["broadcast_seconds"], negotiated)
@@ -569,7 +569,7 @@ def two_processes(args: argparse.Namespace, workdir: Path, comparison: Compariso
         loss = max(run["loss"] for run in measured)
         clients = COMPRESSION_LABELS[compression]
         print(f"   two processes, {name}, {clients}: p50 {p50}, p99 {p99}, loss {loss}", flush=True)
-        comparison.put(TWO_P99, compression, name.removesuffix(" x2"), p99, negotiated_in(measured))
+        comparison.put(TWO_P99, compression, name.removesuffix(" x2"), p99, negotiated_in(measured, compression))
         server = "Parley x2 (Uvicorn)" if name == "Parley x2" else f"{name} (Redis adapter)"
         rows.append([
             f"two processes over Redis, {receivers} receivers, 20 msg/s, {clients}", server,
