@@ -3,7 +3,9 @@
 It speaks both the article's protocol (``{"message": s}`` on ``/ws/chat/<room>/``: the tutorial app
 and the bare limit server) and Parley's protocol v1 (``/ws/``: subscribe, send, message frames), so
 the same measurement runs against all three. Every body carries the send time, and each receiver
-records its delivery latency.
+records its delivery latency. With ``--compression deflate`` every socket offers
+``permessage-deflate`` as browsers do (the server decides whether to accept it; each summary says
+whether it did); by default no socket offers it.
 
     python bench/loadgen.py --url ws://127.0.0.1:8000 --protocol v1 --room bench \
         --receivers 1000 --messages 200 --rate 20
@@ -15,16 +17,24 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import statistics
 import sys
 import time
+import traceback
 import uuid
 from dataclasses import asdict, dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 
 MARK = "bench:"
+
+
+def deflate_negotiated(ws: ClientConnection) -> int:
+    """1 if the server accepted ``permessage-deflate`` on this socket, else 0."""
+    assert ws.response is not None
+    return int("permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", ""))
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Result:
     delivered: int
     elapsed: float
     latencies_ms: list[float] = field(repr=False)
+    deflate_negotiated: int = 0
 
     @property
     def loss(self) -> int:
@@ -69,10 +80,11 @@ class Result:
 class Protocol:
     """How to join a room and send or recognise a message, for one wire protocol."""
 
-    def __init__(self, name: str, base_url: str, room: str, headers: dict[str, str]) -> None:
+    def __init__(self, name: str, base_url: str, room: str, headers: dict[str, str], compression: str | None) -> None:
         self.name = name
         self.room = room
         self.headers = headers
+        self.compression = compression
         self.url = f"{base_url}/ws/chat/{room}/" if name == "tutorial" else f"{base_url}/ws/"
 
     async def join(self, ws: ClientConnection) -> None:
@@ -97,10 +109,11 @@ class Protocol:
 
 
 def connection(proto: Protocol) -> connect:
+    """A client socket as the load opens it: offering compression only when asked to."""
     return connect(
         proto.url,
         additional_headers=proto.headers,
-        compression=None,
+        compression=proto.compression,
         max_size=None,
         ping_interval=None,
         open_timeout=60,
@@ -148,11 +161,12 @@ async def run(
     rate: float | None,
     headers: dict[str, str],
     settle: float,
+    compression: str | None,
 ) -> Result:
     """Connect ``receivers`` sockets, send ``messages`` (at ``rate`` per second, or flat out), and wait
     up to ``settle`` seconds after the last send for every delivery."""
     # Several comma-separated URLs spread the receivers over several server processes.
-    protos = [Protocol(protocol, url, room, headers) for url in base_url.split(",")]
+    protos = [Protocol(protocol, url, room, headers, compression) for url in base_url.split(",")]
     proto = protos[0]
     joined, finished = asyncio.Event(), asyncio.Event()
     joined_count, delivered, latencies = [0], [0], []
@@ -178,11 +192,14 @@ async def run(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(finished.wait(), timeout=settle + (messages / rate if rate else 0))
         elapsed = time.monotonic() - start
+        negotiated = deflate_negotiated(sender)
     finished.set()
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return Result(receivers, messages, rate, receivers * messages, delivered[0], elapsed, latencies)
+    # Bounded: a receiver's close can wait on a server too busy to answer (the tutorial app, with a
+    # backlog), and the process exits right after the summary anyway.
+    await asyncio.wait(tasks, timeout=10)
+    return Result(receivers, messages, rate, receivers * messages, delivered[0], elapsed, latencies, negotiated)
 
 
 class RoomMember:
@@ -212,11 +229,17 @@ class RoomMember:
 
 
 async def run_rooms(
-    base_url: str, rooms: list[str], per_room: int, rate: float, seconds: float, headers: dict[str, str]
+    base_url: str,
+    rooms: list[str],
+    per_room: int,
+    rate: float,
+    seconds: float,
+    headers: dict[str, str],
+    compression: str | None,
 ) -> dict[str, float | int]:
     """``len(rooms) * per_room`` sockets, each subscribed to its room; random members send,
     ``rate`` messages a second in all, for ``seconds``. Ack and delivery latency, and loss."""
-    proto = Protocol("v1", base_url, "", headers)
+    proto = Protocol("v1", base_url, "", headers, compression)
     members: list[RoomMember] = []
     for i, room in enumerate(room for room in rooms for _ in range(per_room)):
         ws = await connection(proto).__aenter__()
@@ -269,10 +292,17 @@ def rss_kb(pid: int) -> int:
 
 
 async def run_idle(
-    base_url: str, room: str, sockets: int, server_pid: int, headers: dict[str, str]
+    base_url: str,
+    protocol: str,
+    room: str,
+    sockets: int,
+    server_pid: int,
+    headers: dict[str, str],
+    compression: str | None,
 ) -> dict[str, float]:
-    """Open ``sockets`` authenticated, subscribed sockets; the server's RSS per socket; one broadcast to all."""
-    proto = Protocol("v1", base_url, room, headers)
+    """Open ``sockets`` sockets in the room (authenticated and subscribed on Parley); the server's
+    RSS per socket; one broadcast to all."""
+    proto = Protocol(protocol, base_url, room, headers, compression)
     before = rss_kb(server_pid)
     opened: list[ClientConnection] = []
     semaphore = asyncio.Semaphore(100)
@@ -300,6 +330,10 @@ async def run_idle(
     await opened[0].send(proto.frame(f"{MARK}0:{time.time_ns()}"))
     await asyncio.wait(waiters, timeout=60)
     elapsed = time.monotonic() - start
+    # A server may set a socket's compressor up only when it first sends on it: memory once
+    # every socket has had a message shows what an idle socket costs on a site that is used.
+    await asyncio.sleep(2)
+    after_broadcast = rss_kb(server_pid)
     await asyncio.gather(*(ws.close() for ws in opened), return_exceptions=True)
     return {
         "sockets": len(opened),
@@ -308,12 +342,17 @@ async def run_idle(
         "rss_per_socket_kb": round((after - before) / max(1, len(opened)), 1),
         "broadcast_received": received[0],
         "broadcast_seconds": round(elapsed, 2),
+        "rss_after_broadcast_kb": after_broadcast,
+        "rss_per_socket_after_broadcast_kb": round((after_broadcast - before) / max(1, len(opened)), 1),
+        "deflate_negotiated": deflate_negotiated(opened[0]),
     }
 
 
-async def run_connect(base_url: str, room: str, count: int, headers: dict[str, str]) -> dict[str, float]:
+async def run_connect(
+    base_url: str, room: str, count: int, headers: dict[str, str], compression: str | None
+) -> dict[str, float]:
     """Complete ``count`` authenticated handshakes, 50 at a time; handshakes per second."""
-    proto = Protocol("v1", base_url, room, headers)
+    proto = Protocol("v1", base_url, room, headers, compression)
     semaphore = asyncio.Semaphore(50)
 
     async def handshake() -> None:
@@ -341,7 +380,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="many-rooms mode: how long to send")
     parser.add_argument("--mode", choices=["room", "idle", "connect"], default="room")
     parser.add_argument("--server-pid", type=int, default=0, help="idle mode: the server whose RSS to read")
+    parser.add_argument(
+        "--compression", choices=["none", "deflate"], default="none", help="deflate: offer permessage-deflate"
+    )
     args = parser.parse_args()
+    compression = "deflate" if args.compression == "deflate" else None
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     try:
         import uvloop
@@ -349,26 +392,56 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
+    asyncio.run(measure_and_report(args, headers, compression))
+
+
+async def measure_and_report(args: argparse.Namespace, headers: dict[str, str], compression: str | None) -> None:
+    """Run the mode ``args`` ask for, print its summary as one JSON line, and exit at once.
+
+    The exit does not wait for the event loop to cancel what is left: cancelling a thousand
+    sockets' tasks once held a run's exit for minutes (seen against the tutorial app on a busy
+    machine), and the kernel closes every socket of an exiting process anyway."""
+    try:
+        summary = await measure(args, headers, compression)
+    except BaseException:
+        # Before the event loop's teardown, which is what hangs: a failed run exits at once too.
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+async def measure(
+    args: argparse.Namespace, headers: dict[str, str], compression: str | None
+) -> dict[str, float | int | None]:
+    """Run the mode ``args`` ask for; its summary."""
+    summary: dict[str, float | int | None]
     if args.mode == "idle":
-        summary = asyncio.run(run_idle(args.url, args.room, args.receivers, args.server_pid, headers))
+        summary = await run_idle(
+            args.url, args.protocol, args.room, args.receivers, args.server_pid, headers, compression
+        )
     elif args.mode == "connect":
-        summary = asyncio.run(run_connect(args.url, args.room, args.receivers, headers))
-    if args.mode != "room":
-        json.dump(summary, sys.stdout)
-        sys.stdout.write("\n")
-        return
-    if args.rooms:
+        summary = await run_connect(args.url, args.room, args.receivers, headers, compression)
+    elif args.rooms:
         rooms = [f"{args.room}-{i}" for i in range(args.rooms)]
         per_room = args.receivers // args.rooms
-        summary = asyncio.run(run_rooms(args.url, rooms, per_room, args.rate, args.seconds, headers))
-        json.dump(summary, sys.stdout)
-        sys.stdout.write("\n")
-        return
-    result = asyncio.run(
-        run(args.url, args.protocol, args.room, args.receivers, args.messages, args.rate or None, headers, args.settle)
-    )
-    json.dump(result.summary(), sys.stdout)
-    sys.stdout.write("\n")
+        summary = await run_rooms(args.url, rooms, per_room, args.rate, args.seconds, headers, compression)
+    else:
+        result = await run(
+            args.url,
+            args.protocol,
+            args.room,
+            args.receivers,
+            args.messages,
+            args.rate or None,
+            headers,
+            args.settle,
+            compression,
+        )
+        summary = result.summary()
+    return summary
 
 
 if __name__ == "__main__":

@@ -19,9 +19,23 @@ from django.conf import settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "example"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# After the settings module is named: the worker module reads Parley's settings.
+import parley.ops.servers
+
+
 # Uvicorn workers whose connections must send a whole request header within PARLEY_HEADER_TIMEOUT
 # seconds (default 10), or are answered 408 and closed: plain Uvicorn waits for ever (slow-loris).
-worker_class = "parley.ops.servers.UvicornWorker"
+# And, as `uvicorn --ws-per-message-deflate false`, they decline the permessage-deflate every
+# browser offers: measured by `make bench`, it more than doubles each idle socket's memory and
+# costs flat-out fan-out about a third (every frame compressed once per socket), to shrink
+# frames of a few hundred bytes. (Daphne never accepts it.)
+class UvicornWorker(parley.ops.servers.UvicornWorker):
+    """Parley's Uvicorn worker with permessage-deflate off."""
+
+    CONFIG_KWARGS = {**parley.ops.servers.UvicornWorker.CONFIG_KWARGS, "ws_per_message_deflate": False}
+
+
+worker_class = UvicornWorker
 bind = "127.0.0.1:8000"
 workers = 2
 # On SIGTERM a worker closes its WebSockets (clients reconnect and resume with `since`); one that
