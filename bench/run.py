@@ -208,16 +208,17 @@ def socketio(workdir: Path, *, count: int = 1) -> contextlib.AbstractContextMana
 
 @dataclass
 class BenchServer(ServerProcess):
-    """Parley's server as the README runs it; ``deflate`` False adds Uvicorn's
-    ``--ws-per-message-deflate false`` (Uvicorn accepts permessage-deflate unless told not to)."""
+    """Parley's server as the README runs it (Uvicorn with ``--ws-per-message-deflate false``);
+    ``deflate`` True leaves the flag out, so Uvicorn accepts permessage-deflate as it does by default."""
 
-    deflate: bool = True
+    deflate: bool = False
 
     def command(self) -> list[str]:
         """The server's command line."""
         command = super().command()
-        if self.kind == "uvicorn" and not self.deflate:
-            command += ["--ws-per-message-deflate", "false"]
+        if self.kind == "uvicorn" and self.deflate:
+            at = command.index("--ws-per-message-deflate")
+            del command[at : at + 2]
         return command
 
 
@@ -230,7 +231,7 @@ def parley(
     kind: str = "uvicorn",
     rooms: int = 0,
     layer_prefix: str = "parley",
-    deflate: bool = True,
+    deflate: bool = False,
 ) -> Iterator[Target]:
     """A Parley process on a fresh database with a room ``bench`` (and ``bench-0``… when asked)."""
     env = server_env(
@@ -250,7 +251,7 @@ def parley(
     server = BenchServer(env=env, log=workdir / "parley.log", kind=kind, deflate=deflate).start()
     try:
         pid = server.proc.pid if server.proc else 0
-        name = "Parley" if deflate else "Parley, deflate off"
+        name = "Parley, deflate on" if deflate else "Parley"
         yield Target(name, server.ws_url, "v1", token, pid, env["DATABASE_URL"])
     finally:
         server.stop()
@@ -300,7 +301,7 @@ class Comparison:
 
 # The comparison's columns in order (the two-process rows put Parley x2 under Parley and
 # Socket.IO x2 under Socket.IO), the peers Parley's ratios are taken to, and each measure's decimals.
-COLUMNS = ["Parley", "Parley, deflate off", "limit server", "tutorial app", "Node ws", "Socket.IO"]
+COLUMNS = ["Parley", "Parley, deflate on", "limit server", "tutorial app", "Node ws", "Socket.IO"]
 RATIO_TO = ["limit server", "Node ws", "Socket.IO"]
 FLAT_OUT = "fan-out flat out, deliveries/s"
 P50 = "fan-out at 20 msg/s, p50 ms"
@@ -332,9 +333,9 @@ def fanout(args: argparse.Namespace, workdir: Path, comparison: Comparison) -> l
             stack.enter_context(socketio(workdir)),
         ]
         if "deflate" in args.compression:
-            # Parley with Uvicorn's permessage-deflate off: what browser-like clients get then.
+            # Parley with Uvicorn's default, permessage-deflate accepted: what compression would cost.
             started.append(
-                stack.enter_context(parley(workdir, layer_url=layer, layer_prefix=LAYER_PREFIX, deflate=False))
+                stack.enter_context(parley(workdir, layer_url=layer, layer_prefix=LAYER_PREFIX, deflate=True))
             )
         targets = [target for target in started if target is not None]
         runs: dict[tuple[str, str, str], list[dict[str, float]]] = {}
@@ -342,7 +343,7 @@ def fanout(args: argparse.Namespace, workdir: Path, comparison: Comparison) -> l
         for _ in range(args.repeat):
             for target in targets:
                 for compression in args.compression:
-                    if target.name == "Parley, deflate off" and compression == "none":
+                    if target.name == "Parley, deflate on" and compression == "none":
                         continue  # the same server as Parley's for clients that offer nothing
                     fixed = runs.setdefault((target.name, compression, "fixed"), [])
                     attempt(
@@ -454,7 +455,7 @@ def sockets_and_handshakes(args: argparse.Namespace, workdir: Path, comparison: 
     rows = []
     servers: list[tuple[str, Callable[[], contextlib.AbstractContextManager[Target | None]]]] = [
         ("Parley", lambda: parley(workdir, layer_url="memory://")),
-        ("Parley, deflate off", lambda: parley(workdir, layer_url="memory://", deflate=False)),
+        ("Parley, deflate on", lambda: parley(workdir, layer_url="memory://", deflate=True)),
         ("limit server", lambda: limit_server(workdir)),
         ("Node ws", lambda: node_ws(workdir)),
         ("Socket.IO", lambda: socketio(workdir)),
@@ -462,7 +463,7 @@ def sockets_and_handshakes(args: argparse.Namespace, workdir: Path, comparison: 
     for compression in args.compression:
         clients = COMPRESSION_LABELS[compression]
         for name, start in servers:
-            if name == "Parley, deflate off" and compression == "none":
+            if name == "Parley, deflate on" and compression == "none":
                 continue
             try:
                 with start() as target:

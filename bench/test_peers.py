@@ -1,7 +1,7 @@
 """The benchmark's peers answer as ``make bench`` expects, in both client modes.
 
 A few seconds of small loads (20 receivers, 5 messages) against the Node ``ws`` server, Socket.IO
-(one process, and two over its Redis adapter) and Parley with Uvicorn's permessage-deflate off, so
+(one process, and two over its Redis adapter) and Parley as shipped (Uvicorn's permessage-deflate off), so
 that a broken peer or load generator shows here rather than at the end of a long ``make bench``;
 and the deflate rows stay honest: a client that offers compression gets it from the peers (which
 ``make bench`` starts with it on) and not from Parley when the server is told not to.
@@ -52,7 +52,7 @@ def test_socketio_delivers_every_message(tmp_path: Path, compression: str, proce
 
 
 def test_parley_with_deflate_off_declines_what_browsers_offer(tmp_path: Path) -> None:
-    with parley(tmp_path, layer_url="memory://", deflate=False) as target:
+    with parley(tmp_path, layer_url="memory://") as target:
         run = small_load(target, "deflate")
     assert (run["delivered"], run["loss"]) == (RECEIVERS * MESSAGES, 0)
     assert run["deflate_negotiated"] == 0

@@ -155,10 +155,12 @@ class ServerProcess:
         if self.kind == "daphne":
             return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
         if self.kind == "uvicorn":
-            # As the README runs it: Parley's protocol closes requests whose header comes too slowly.
+            # As the README runs it: Parley's protocol closes requests whose header comes too slowly,
+            # and permessage-deflate is declined (bench/: it doubles a socket's memory).
             return [
                 str(BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1",
                 "--port", str(self.port), "--no-access-log", "--http", "parley.ops.servers:HeaderTimeoutProtocol",
+                "--ws-per-message-deflate", "false",
             ]  # fmt: skip
         if self.kind == "gunicorn":
             # The production configuration (Uvicorn workers, Parley's log format), with two workers
