@@ -7,9 +7,10 @@
 // then the members who are not, greyed. Roles show as a tag. At most MAX_ROWS rows are drawn, so
 // a crowded room stays cheap. `typing` shows a line for a few seconds.
 //
-// parley.js owns the page's socket: it hands this module the frames it does not handle itself
-// (`parley:room-frame` events) and sends what this module asks (`parley:send` events). Names are
-// set as text.
+// The frames come from the page's ParleyClient (connection.js), which parley.js subscribes to the
+// room; typing notices go out through it. Names are set as text.
+
+import { pageClient } from "./connection.js";
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const roster = JSON.parse(document.getElementById("parley-members").textContent);
@@ -21,6 +22,7 @@ const buttonCount = document.getElementById("people-button-count");
 const peopleButton = document.getElementById("people-button");
 const typingLine = document.getElementById("typing");
 const input = document.getElementById("body");
+const client = pageClient();
 
 const TYPING_SHOWN_MS = 4000; // how long "… is typing" stays without another notice
 const TYPING_EVERY_MS = 2000; // the server counts one typing frame per 2 s
@@ -116,8 +118,7 @@ function stopTyping(key) {
   showTyping();
 }
 
-document.addEventListener("parley:room-frame", (event) => {
-  const frame = event.detail;
+function roomFrame(frame) {
   if (frame.room !== config.room) return;
   switch (frame.type) {
     case "presence":
@@ -144,14 +145,16 @@ document.addEventListener("parley:room-frame", (event) => {
     default:
       break;
   }
-});
+}
+
+for (const type of ["presence", "presence_diff", "typing"]) client.on(type, roomFrame);
 
 // Tell the others while this person types (once subscribed: `presence` comes right after).
 input.addEventListener("input", () => {
   const now = Date.now();
   if (!subscribed || !input.value.trim() || now - lastTyping < TYPING_EVERY_MS) return;
   lastTyping = now;
-  document.dispatchEvent(new CustomEvent("parley:send", { detail: { type: "typing", room: config.room } }));
+  client.typing(config.room);
 });
 
 render();
