@@ -20,9 +20,10 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/parley
 # have databases of their own (SQLite, or the PostgreSQL database the test itself creates, as the
 # cross-process and fault tests do), so running them twice would test the same thing twice.
 POSTGRES_TESTS := tests/rooms tests/realtime tests/notifications tests/api tests/security \
-	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation
+	tests/orders tests/tasks tests/webhooks tests/mentions tests/search tests/moderation tests/direct \
+	tests/readstate tests/wire
 
-.PHONY: run test test-fast test-sqlite test-postgres system-packages chromium lint bench bench-tests clean
+.PHONY: run test test-fast test-sqlite test-postgres system-packages chromium axe-core lint bench bench-tests clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,8 +40,18 @@ run: $(INSTALLED)
 ## Run the whole suite: everything on SQLite, then the domain, transport and API tests on PostgreSQL.
 test: $(INSTALLED) system-packages test-sqlite test-postgres lint
 
-test-sqlite: $(INSTALLED)
+test-sqlite: $(INSTALLED) system-packages axe-core
 	$(PY) -m pytest
+
+## axe-core for the browser tests' accessibility checks (tests/browser/accessibility.py), from npm
+## at the version package-lock.json pins, into tests/browser/axe/node_modules (not committed).
+AXE_CORE := tests/browser/axe/node_modules/axe-core/axe.min.js
+
+axe-core: $(AXE_CORE)
+
+$(AXE_CORE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	npm ci --prefix tests/browser/axe --no-audit --no-fund
+	touch $(AXE_CORE)
 
 test-postgres: $(INSTALLED)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest $(POSTGRES_TESTS) -m "not e2e and not browser" -p no:cacheprovider
@@ -66,12 +77,19 @@ bench: $(INSTALLED)
 bench-tests: $(INSTALLED)
 	$(PY) -m pytest bench -p no:cacheprovider
 
-## The Debian packages the tests drive: Chromium (browser tests) and nginx (deployment tests, in
-## front of Daphne and Gunicorn). Installed when missing (needs root, as on CI).
+## The Debian packages the tests drive: Chromium (browser tests), nginx (deployment tests, in
+## front of Daphne and Gunicorn), redis-server and redis-sentinel (the Sentinel failover test runs
+## a master, a replica and three sentinels of its own), iproute2 (the partition test's network
+## namespaces) and npm (installs axe-core and the JS client's test dependencies). Installed when
+## missing (needs root, as on CI).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v redis-sentinel >/dev/null 2>&1 || missing="$$missing redis-sentinel"; \
+	command -v ip >/dev/null 2>&1 || test -x /usr/sbin/ip || missing="$$missing iproute2"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	test -z "$$missing" || \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing)
 

@@ -120,6 +120,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded files go to a temporary folder, never into the checkout (tests that look at the
+    files set their own ``MEDIA_ROOT`` on top of this)."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
 def _short_dns_waits(settings: Any) -> None:
     """A webhook registration waits at most half a second for DNS (3 s by default): the tests'
     receivers have names like hooks.example that resolve nowhere, and where the resolver does not

@@ -34,6 +34,7 @@ class ParleyConfig(AppConfig):
         from parley.mentions.services import MENTION_NOTIFICATIONS, message_mentions_queue
         from parley.readstate.services import direct_unread_publish
         from parley.realtime.daphne_compat import allow_standard_close_codes
+        from parley.rooms.attachments import ORPHANED_UPLOADS
         from parley.rooms.followups import message_followups_register
         from parley.search.indexing import search_index_repair
         from parley.tasks.asgi import tasks_on_requests_start
@@ -45,7 +46,7 @@ class ParleyConfig(AppConfig):
         mention_kind_register()
         allow_standard_close_codes()
         tasks_on_requests_start()
-        task_kinds_register(WEBHOOK_DELIVERIES, MENTION_NOTIFICATIONS, MENTION_EMAILS)
+        task_kinds_register(WEBHOOK_DELIVERIES, MENTION_NOTIFICATIONS, MENTION_EMAILS, ORPHANED_UPLOADS)
         # In this order: webhook deliveries are stored in the message's transaction; the others
         # only queue or publish after commit.
         message_followups_register(message_webhooks_queue, message_mentions_queue, direct_unread_publish)

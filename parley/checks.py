@@ -7,8 +7,10 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
 
 from parley.conf import parley_settings
+from parley.redis_urls import url_problem
 
 
 @register()
@@ -45,4 +47,17 @@ def parley_host_checks(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         Error(message, hint="See the configuration table in Parley's README.", id="parley.E004")
         for message in parley_settings.errors()
     )
+    redis_problem = _redis_url_problem()
+    if redis_problem:
+        problems.append(
+            Error(f'PARLEY["REDIS_URL"]: {redis_problem}.', hint="See parley.redis_urls.", id="parley.E005")
+        )
     return problems
+
+
+def _redis_url_problem() -> str | None:
+    try:
+        url: str = parley_settings.REDIS_URL
+    except ImproperlyConfigured:
+        return None  # reported with the other settings
+    return url_problem(url) if url else None

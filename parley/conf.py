@@ -125,6 +125,18 @@ def parse_rate(value: Any) -> Rate | None:
     return per_second, at_once
 
 
+def _content_types(value: Any) -> list[str]:
+    """Media types such as ``"image/png"``: a list, or one comma-separated string."""
+    entries = value.split(",") if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple) or not all(isinstance(entry, str) for entry in entries):
+        raise BadValue('use a list of media types, such as ["image/png", "application/pdf"]')
+    types = [entry.strip().lower() for entry in entries if entry.strip()]
+    for media_type in types:
+        if not re.match(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$", media_type):
+            raise BadValue(f"{media_type!r} is not a media type; write each like image/png")
+    return types
+
+
 def _networks(value: Any) -> list[str]:
     """Addresses and networks (CIDRs): a list, or one comma-separated string."""
     entries = value.split(",") if isinstance(value, str) else value
@@ -185,6 +197,7 @@ class Key:
 
 
 SECONDS = _number(float, 0, "a number of seconds (0 or more)")
+HOURS = _number(float, 0, "a number of hours (0 or more)")
 POSITIVE = _number(int, 1, "a whole number, 1 or more")
 COUNT = _number(int, 0, "a whole number, 0 or more")
 
@@ -238,8 +251,12 @@ KEYS: dict[str, Key] = {
     "MENTION_EMAIL_DELAY": Key(300.0, SECONDS),
     # Where links in e-mails point, e.g. https://chat.example.com (no links when empty).
     "SITE_URL": Key("", _site_url),
-    # Redis for presence shared between processes, who is online, and shared rate limits ("": none).
+    # Redis for presence shared between processes, who is online, and shared rate limits ("": none):
+    # redis://host:6379/0, or redis+sentinel://s1:26379,s2:26379/master-name/0 (parley.redis_urls).
     "REDIS_URL": Key("", _text),
+    # Most connections each of Parley's Redis clients opens; a command finding all in use waits
+    # for one (redis-py's default pool raises "Too many connections" instead).
+    "REDIS_CONNECTIONS": Key(50, POSITIVE),
     # Names Parley gives its keys in Redis start with this (several deployments can share one).
     "KEY_PREFIX": Key("parley", _text),
     # Security (README "Security"). Frames that cost next to nothing (ping, unsubscribe, typing)
@@ -272,6 +289,18 @@ KEYS: dict[str, Key] = {
     # every signed-in user create rooms ("everyone") or only holders of parley.add_room ("permitted").
     "STAFF_PERMISSIONS": Key(True, _bool),
     "ROOM_CREATION": Key("everyone", _choice("everyone", "permitted")),
+    # Attachments (parley.rooms.attachments): the STORAGES alias files are kept in; the largest file
+    # and the most bytes and files one message may carry; the types accepted, read from each file's
+    # content (never its name); hours an upload may wait for its message before it is deleted.
+    "ATTACHMENT_STORAGE": Key("default", _text),
+    "ATTACHMENT_MAX_SIZE": Key(10 * 1024 * 1024, POSITIVE),
+    "ATTACHMENT_MAX_MESSAGE_SIZE": Key(25 * 1024 * 1024, POSITIVE),
+    "ATTACHMENT_MAX_COUNT": Key(10, POSITIVE),
+    "ATTACHMENT_TYPES": Key(
+        ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"],
+        _content_types,
+    ),
+    "ATTACHMENT_ORPHAN_HOURS": Key(24.0, HOURS),
 }
 
 

@@ -10,11 +10,12 @@ from parley.accounts.models import ApiToken, UsernameKey
 from parley.direct.models import DirectConversation
 from parley.notifications.models import Notification
 from parley.readstate.models import ReadMarker
-from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room, RoomBan, RoomMute
+from parley.rooms.models import Attachment, Membership, Message, MessageEdit, Reaction, Room, RoomBan, RoomMute
 from parley.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "DirectConversation",
     "Membership",
     "Message",

@@ -34,6 +34,21 @@ MESSAGE = {
     "deleted": False,
     "reactions": {"👍": 2},
     "mine": [],
+    "reply_to": 1,
+    "thread_count": 0,
+    "attachments": [
+        {
+            "id": 5,
+            "name": "cat.gif",
+            "content_type": "image/gif",
+            "size": 2048,
+            "url": "/files/5/",
+            "thumbnail_url": "/files/5/thumbnail/",
+            "width": 64,
+            "height": 48,
+            "animated": True,
+        }
+    ],
 }
 NOTIFICATION = {
     "id": 9,
@@ -50,7 +65,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "subscribed": {"type": "subscribed", "ref": "s1", "room": "lobby", "head": 3, "truncated": False},
     "unsubscribed": {"type": "unsubscribed", "room": "lobby"},
     "ack": {"type": "ack", "ref": 7, "room": "lobby", "client_id": "c-1", "seq": 3, "id": 40},
-    "history": {"type": "history", "room": "lobby", "messages": [MESSAGE]},
+    "history": {"type": "history", "room": "lobby", "messages": [MESSAGE], "thread": None},
     "pong": {"type": "pong"},
     "notification": {"type": "notification", **NOTIFICATION},
     "notifications": {"type": "notifications", "ref": "n", "unread": 1, "truncated": False},
@@ -64,6 +79,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "deleted": True,
     },
     "reactions": {"type": "reactions", "room": "lobby", "seq": 3, "counts": {"👍": 1}, "mine": ["👍"]},
+    "thread": {"type": "thread", "room": "lobby", "seq": 1, "thread_count": 2, "last_reply": 3},
     "unread": {"type": "unread", "room": "lobby", "count": 2, "last_read": 1},
     "presence": {"type": "presence", "room": "lobby", "online": [ALICE]},
     "presence_diff": {"type": "presence_diff", "room": "lobby", "joined": [], "left": [ALICE]},

@@ -15,6 +15,8 @@ import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from parley import redis_urls
+
 # Lets admin and form classes be written with type arguments (ModelAdmin[Room]) at run time.
 django_stubs_ext.monkeypatch()
 
@@ -149,6 +151,15 @@ def _database_from_url(url: str) -> dict[str, object]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A server cut off from the network in the middle of a transaction keeps its row locks
+        # until PostgreSQL notices it is gone, which TCP alone takes hours to do: a room's seq
+        # allocation then stalls on every other server (found by tests/faults/test_partition.py).
+        # Parley never waits between the statements of a transaction, so a few seconds is plenty.
+        timeout_ms = int(env.float("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0) * 1000)
+        options = config.setdefault("OPTIONS", {})
+        assert isinstance(options, dict)
+        options["options"] = f"-c idle_in_transaction_session_timeout={timeout_ms}"
     # Keep connections open between requests and frames: opening one per database call was a
     # sixth of the database thread's time in the fan-out profile.
     config.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
@@ -160,10 +171,11 @@ DATABASES = {"default": _database_from_url(env.str("DATABASE_URL", default="sqli
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def _redis_host(url: str) -> dict[str, object]:
-    """A channels_redis host whose socket timeout outlasts the layer's 5-second blocking reads:
-    redis-py's default of 5 s made every idle read fail and log an outage (tests/faults)."""
-    return {"address": url, "socket_timeout": 15, "socket_connect_timeout": 5}
+def _redis_hosts(url: str) -> list[dict[str, object]]:
+    """channels_redis hosts (one shard per URL of a list, each plain or through Sentinel) whose socket
+    timeout outlasts the layer's 5-second blocking reads: redis-py's default of 5 s made every idle
+    read fail and log an outage (tests/faults)."""
+    return redis_urls.layer_hosts(url, socket_timeout=15, connect_timeout=5)
 
 
 def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
@@ -175,22 +187,29 @@ def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
     parts = urlsplit(url)
     if parts.scheme == "memory":
         return {"BACKEND": "parley.realtime.layers.ThrottledInMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
-    if parts.scheme in ("redis", "rediss"):
-        config = {"hosts": [_redis_host(url)], "prefix": prefix, "capacity": 10_000}
+    if parts.scheme in ("redis", "rediss", "redis+sentinel", "rediss+sentinel"):
+        config = {"hosts": _redis_hosts(url), "prefix": prefix, "capacity": 10_000}
         return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
-    if parts.scheme in ("redis+pubsub", "rediss+pubsub"):
+    if parts.scheme in ("redis+pubsub", "rediss+pubsub", "redis+pubsub+sentinel", "rediss+pubsub+sentinel"):
         # Redis pub/sub channels ignore the database index, so deployments sharing a Redis would
-        # hear each other's rooms (found by tests/e2e/test_cross_process.py): the index goes into
-        # the prefix by default.
-        database = parts.path.strip("/") or "0"
-        config = {"hosts": [_redis_host(url.replace("+pubsub", "", 1))], "prefix": f"{prefix}.db{database}"}
+        # hear each other's rooms (found by tests/e2e/test_cross_process.py): the index (of the
+        # first shard) goes into the prefix by default.
+        hosts = _redis_hosts(url.replace("+pubsub", ""))
+        config = {"hosts": hosts, "prefix": f"{prefix}.db{_database_of(hosts[0])}"}
         return {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}
     if parts.scheme in ("amqp", "amqps"):
         config = {"host": url, "groups_exchange": f"{prefix}.groups"}
         return {"BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer", "CONFIG": config}
     raise ImproperlyConfigured(
-        f"CHANNEL_LAYER_URL has an unknown scheme {parts.scheme!r}: use memory://, redis://, redis+pubsub:// or amqp://."
+        f"CHANNEL_LAYER_URL has an unknown scheme {parts.scheme!r}: use memory://, redis://, redis+sentinel://, "
+        "redis+pubsub://, redis+pubsub+sentinel:// or amqp://."
     )
+
+
+def _database_of(host: dict[str, object]) -> str:
+    if "db" in host:
+        return str(host["db"])
+    return urlsplit(str(host["address"])).path.strip("/") or "0"
 
 
 CHANNEL_LAYER_URL = env.str("CHANNEL_LAYER_URL", default="memory://")
@@ -230,6 +249,9 @@ STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / 
 # run on a fresh host would copy plain files and the site would never switch (tests/deploy).
 _STATIC_MANIFEST = STATIC_ROOT / "staticfiles.json"
 _HASHED_STATIC = _STATIC_MANIFEST.exists() or sys.argv[1:2] == ["collectstatic"]
+# Uploaded attachments (the "default" storage below): served by Parley's own permission-checked
+# views, never by a web server straight from this folder (README "Attachments").
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -344,6 +366,7 @@ PARLEY = {
     # Shared presence, who is online and shared rate limits; Parley's Redis keys start with the
     # layer's prefix, so deployments sharing a Redis stay apart.
     "REDIS_URL": REDIS_URL,
+    "REDIS_CONNECTIONS": env.int("PARLEY_REDIS_CONNECTIONS", default=50),
     "KEY_PREFIX": CHANNEL_LAYER_PREFIX,
     # Security (README "Security"): frames, subscriptions, log-ins, slow clients, /metrics,
     # webhook receivers and notification links.
@@ -363,6 +386,23 @@ PARLEY = {
     "WEBHOOKS_PER_ROOM": env.int("PARLEY_WEBHOOKS_PER_ROOM", default=10),
     "NOTIFICATION_URL_ORIGINS": env.list("PARLEY_NOTIFICATION_URL_ORIGINS", default=[]),
     "WEBSOCKET_PATH": env.str("PARLEY_WEBSOCKET_PATH", default=None),
+    # Attachments: sizes in bytes; types are read from each file's content, never its name.
+    "ATTACHMENT_MAX_SIZE": env.int("PARLEY_ATTACHMENT_MAX_SIZE", default=10 * 1024 * 1024),
+    "ATTACHMENT_MAX_MESSAGE_SIZE": env.int("PARLEY_ATTACHMENT_MAX_MESSAGE_SIZE", default=25 * 1024 * 1024),
+    "ATTACHMENT_MAX_COUNT": env.int("PARLEY_ATTACHMENT_MAX_COUNT", default=10),
+    "ATTACHMENT_TYPES": env.list(
+        "PARLEY_ATTACHMENT_TYPES",
+        default=[
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+            "application/zip",
+        ],
+    ),
+    "ATTACHMENT_ORPHAN_HOURS": env.float("PARLEY_ATTACHMENT_ORPHAN_HOURS", default=24.0),
 }
 
 # E-mail (Django's e-mail framework): EMAIL_URL such as smtp://user:pass@mail:587 (smtp+tls://,

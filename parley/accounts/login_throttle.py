@@ -51,6 +51,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 
+from parley import redis_urls
 from parley.accounts.identity import forwarded_client_address
 from parley.conf import parley_settings
 
@@ -164,7 +165,7 @@ class SharedSlots:
     """Windows in Redis (sorted sets: each slot's token, scored with the time it lapses)."""
 
     def __init__(self, redis_url: str) -> None:
-        client = redis.Redis.from_url(redis_url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        client = redis_urls.sync_client(redis_url, timeout=REDIS_TIMEOUT)
         self._client = client
         self._take = client.register_script(_TAKE)
         self._settle = client.register_script(_SETTLE)

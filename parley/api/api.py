@@ -11,7 +11,19 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from parley.api import dms, mentions, moderation, notifications, publish, rooms, search, tokens, webhooks
+from parley.api import (
+    attachments,
+    dms,
+    exports,
+    mentions,
+    moderation,
+    notifications,
+    publish,
+    rooms,
+    search,
+    tokens,
+    webhooks,
+)
 from parley.api.auth import API_AUTH
 from parley.api.errors import install_error_handlers
 
@@ -37,3 +49,5 @@ api.add_router("", search.router)
 api.add_router("", mentions.router)
 api.add_router("", moderation.router)
 api.add_router("", dms.router)
+api.add_router("", attachments.router)
+api.add_router("", exports.router)

@@ -24,13 +24,16 @@ from parley.rooms.selectors import (
     membership_roles,
     message_edits,
     message_state,
+    message_wire,
     messages_after,
     messages_before,
     room_for_reader,
     room_named,
     rooms_visible,
+    thread_page,
 )
 from parley.rooms.services import (
+    PostExtras,
     membership_join,
     membership_leave,
     message_delete,
@@ -40,12 +43,13 @@ from parley.rooms.services import (
     room_create,
 )
 from parley.wire.frames import MessageData
-from parley.wire.serializers import iso_time, message_data
-from parley.wire.text import EMOJI_PATTERN, MAX_EMOJI_LENGTH, MAX_SEQ, Slug, validate_body
+from parley.wire.serializers import iso_time
+from parley.wire.text import EMOJI_PATTERN, MAX_ATTACHMENT_IDS, MAX_EMOJI_LENGTH, MAX_SEQ, Slug, validate_body
 
 router = Router(tags=["rooms"])
 
 SlugPath = Annotated[Slug, Path(description="The room's slug.")]
+SeqPath = Annotated[int, Path(ge=0, le=MAX_SEQ, description="The message's seq in the room.")]
 
 
 class RoomCreate(JsonBody):
@@ -66,6 +70,14 @@ class MessageIn(JsonBody):
     """A message to post; its author is the caller."""
 
     body: MessageBody
+    reply_to: int | None = Field(
+        default=None, ge=0, le=MAX_SEQ, description="Reply in the thread of this message (its seq in the room)."
+    )
+    attachments: list[Annotated[int, Field(ge=0, le=MAX_SEQ)]] = Field(
+        default_factory=list,
+        max_length=MAX_ATTACHMENT_IDS,
+        description="Ids of your uploads to this room (POST /api/rooms/{slug}/attachments) to attach.",
+    )
 
 
 class MessagesQuery(Schema):
@@ -213,15 +225,45 @@ def rooms_messages_post(
     Posting in a public room makes you a member."""
     identity = caller(request)
     body = validate_body(payload.body)
+    extras = PostExtras(reply_to=payload.reply_to, attachments=tuple(payload.attachments))
     client_id = client_id_from_header(idempotency_key)
-    result = message_send(slug=slug, sender=identity, body=body, client_id=client_id)
-    stored = MessageData(**message_data(result.message))
+    result = message_send(slug=slug, sender=identity, body=body, client_id=client_id, extras=extras)
+    stored = MessageData(**message_wire(result.message))
     return Status(201 if result.created else 200, stored)
+
+
+class ThreadQuery(Schema):
+    before: int | None = Field(default=None, ge=0, le=MAX_SEQ, description="Only replies with a smaller seq.")
+    limit: int = Field(default=50, ge=1, le=100, description="How many replies, 1 to 100.")
+
+
+class ThreadPage(Schema):
+    """A thread: its original and a page of its replies, oldest first."""
+
+    room: str = Field(description="The room's slug.")
+    original: MessageData = Field(description="The message the thread answers; its thread_count counts the replies.")
+    replies: list[MessageData] = Field(description="Replies before ``before`` (or the newest), oldest first.")
+
+
+@router.get(
+    "/rooms/{slug}/messages/{seq}/thread",
+    response={200: ThreadPage, **error_responses(403, 404)},
+    operation_id="rooms_messages_thread",
+    summary="Read a message's thread",
+)
+def rooms_messages_thread(request: HttpRequest, slug: SlugPath, seq: SeqPath, query: Query[ThreadQuery]) -> ThreadPage:
+    """The thread of message ``seq`` (of the thread it is in, for a reply): the original, then its replies
+    oldest first; page back with ``before`` set to the first reply's seq."""
+    identity = caller(request)
+    room = room_for_reader(slug=slug, identity=identity)
+    original, *replies = thread_page(room=room, seq=seq, before=query.before, limit=query.limit, reader=identity)
+    return ThreadPage(
+        room=room.slug, original=MessageData(**original), replies=[MessageData(**reply) for reply in replies]
+    )
 
 
 # --- edits, deletes and reactions ------------------------------------------------------------
 
-SeqPath = Annotated[int, Path(ge=0, le=MAX_SEQ, description="The message's seq in the room.")]
 EmojiPath = Annotated[
     str,
     Path(

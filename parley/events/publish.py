@@ -102,13 +102,14 @@ async def _send(layer: BaseChannelLayer, group: str, event: dict[str, Any]) -> N
         CHANNEL_LAYER.recovered()
 
 
-def publish_message_on_commit(message: Message) -> None:
-    """Publish a newly stored message to its room once the current transaction commits."""
+def publish_message_on_commit(message: Message, *, attachments: list[dict[str, Any]] | None = None) -> None:
+    """Publish a newly stored message to its room once the current transaction commits, with
+    its ``attachments`` in their wire shape, if it has any."""
     event = {
         "type": ROOM_MESSAGE,
         "room_id": message.room_id,
         "seq": message.seq,
-        "message": message_data(message),
+        "message": message_data(message, attachments=attachments),
         "stored_at": time.time(),
     }
     transaction.on_commit(partial(_published_message, room_group(message.room_id), event))

@@ -18,6 +18,7 @@ from functools import cache
 
 import redis
 
+from parley import redis_urls
 from parley.conf import parley_settings
 from parley.presence.claims import ExpiringClaims, claims_key
 
@@ -35,7 +36,7 @@ _local_sockets: Counter[Hashable] = Counter()
 
 @cache
 def _sync_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    return redis_urls.sync_client(url, timeout=5)
 
 
 def user_online(user_id: int) -> bool:

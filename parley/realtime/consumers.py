@@ -38,9 +38,10 @@ from parley.realtime.sockets import (
     person_of,
 )
 from parley.rooms.access import RoomAccessError
-from parley.rooms.selectors import messages_before, room_named
+from parley.rooms.selectors import messages_before, room_named, thread_page
 from parley.rooms.services import (
     MessageChange,
+    PostExtras,
     message_delete,
     message_edit,
     reaction_set,
@@ -117,16 +118,22 @@ class ParleyConsumer(SocketConsumer):
         self.push(frames.Unsubscribed(ref=frame.ref, room=frame.room).to_json())
 
     async def on_send(self, frame: frames.Send) -> None:
-        message = (await self.post(frame.room, frame.body, frame.client_id)).message
+        extras = PostExtras(reply_to=frame.reply_to, attachments=tuple(frame.attachments))
+        message = (await self.post(frame.room, frame.body, frame.client_id, extras)).message
         ack = frames.Ack(ref=frame.ref, room=frame.room, client_id=message.client_id, seq=message.seq, id=message.pk)
         self.push(ack.to_json())
 
     async def on_history(self, frame: frames.History) -> None:
         room = await self.readable_room(frame.room)
-        messages = await db_call(messages_before)(
-            room=room, before=frame.before, limit=frame.limit, reader=self.known_identity
-        )
-        page: dict[str, Any] = {"type": "history", "room": frame.room, "messages": messages}
+        page: dict[str, Any] = {"type": "history", "room": frame.room, "thread": frame.thread}
+        if frame.thread is None:
+            page["messages"] = await db_call(messages_before)(
+                room=room, before=frame.before, limit=frame.limit, reader=self.known_identity
+            )
+        else:
+            page["messages"] = await db_call(thread_page)(
+                room=room, seq=frame.thread, before=frame.before, limit=frame.limit, reader=self.known_identity
+            )
         if frame.ref is not None:
             page["ref"] = frame.ref
         self.push(encode_json(page))

@@ -46,6 +46,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from parley import redis_urls
 from parley.accounts.identity import Identity
 from parley.conf import parley_settings
 from parley.monitoring.outages import Outage
@@ -183,12 +184,11 @@ class RedisBuckets:
 
     def __init__(self, url: str) -> None:
         storage = RedisStorage(
-            f"async+{url}",
+            "async+redis://",  # the pool below says where; a sentinel URL included
             implementation="redispy",
             key_prefix=f"{parley_settings.KEY_PREFIX}.limits",
             wrap_exceptions=True,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
+            connection_pool=redis_urls.async_pool(url, timeout=REDIS_TIMEOUT),  # type: ignore[arg-type]
         )
         self._windows = MovingWindowRateLimiter(storage)
         self._fallback = LocalBuckets()

@@ -37,6 +37,8 @@ from parley.rooms.access import RoomAccessError
 from parley.rooms.models import Room
 from parley.rooms.selectors import Replay, messages_replay_for_reader, room_for_reader
 from parley.rooms.services import (
+    NO_EXTRAS,
+    PostExtras,
     PostResult,
     message_send,
 )
@@ -274,10 +276,10 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def post(self, slug: str, body: str, client_id: str) -> PostResult:
-        """Store a message from this connection's identity."""
+    async def post(self, slug: str, body: str, client_id: str, extras: PostExtras = NO_EXTRAS) -> PostResult:
+        """Store a message from this connection's identity (a reply, with files, as ``extras`` says)."""
         result: PostResult = await db_call(message_send)(
-            slug=slug, sender=self.known_identity, body=body, client_id=client_id
+            slug=slug, sender=self.known_identity, body=body, client_id=client_id, extras=extras
         )
         DATABASE.recovered()
         return result

@@ -138,9 +138,21 @@ class Message(models.Model):
     # moderators can read.
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # A reply names its thread's original by seq (a reply to a reply joins the original's thread);
+    # the original counts its replies, so a page shows the count without counting.
+    reply_to = models.PositiveBigIntegerField(null=True, blank=True)
+    thread_count = models.PositiveIntegerField(default=0, editable=False)
+    # Set when files are attached: the fan-out and every page read the attachments table only for
+    # the messages that have some, never for the rest.
+    has_attachments = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["room", "seq"]
+        indexes = [
+            models.Index(
+                fields=["room", "reply_to", "seq"], condition=models.Q(reply_to__isnull=False), name="message_thread"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["room", "seq"], name="message_unique_room_seq"),
             models.UniqueConstraint(
@@ -202,3 +214,37 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} on {self.message} by {self.user_id}"
+
+
+class Attachment(models.Model):
+    """A file uploaded to a room, kept through Django's storage API, and the message it belongs to.
+
+    An upload waits without a message until its uploader sends one naming it; one never attached
+    within ``PARLEY_ATTACHMENT_ORPHAN_HOURS`` is deleted. ``file`` and ``thumbnail`` are names in
+    the ``PARLEY_ATTACHMENT_STORAGE`` storage, never shown to anyone: files are served by a view
+    that checks the reader may read the room.
+    """
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=255, help_text="The file's name as uploaded (shown, never used as a path).")
+    content_type = models.CharField(max_length=100, help_text="Read from the content, not the name.")
+    size = models.PositiveBigIntegerField()
+    file = models.CharField(max_length=255)
+    thumbnail = models.CharField(max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    animated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(message__isnull=True), name="attachment_orphans")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.room_id}"

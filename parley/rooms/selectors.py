@@ -13,6 +13,7 @@ from parley.accounts.identity import Identity
 from parley.accounts.permissions import MODERATE_ALL_ROOMS
 from parley.accounts.users import name_lookup
 from parley.rooms.access import RoomAccessError, check_can_read, readable_rooms, room_not_found
+from parley.rooms.attachments import attachments_of
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.wire.serializers import message_data
 
@@ -85,16 +86,48 @@ def reactions_of(*, message_ids: list[int], reader_id: int | None = None) -> dic
 
 
 def _page(rows: Iterable[Message], reader: Identity | None = None) -> list[dict[str, Any]]:
-    """Messages in their wire shape with their current reactions: one query for the whole page."""
+    """Messages in their wire shape with their current reactions and attachments: one query for
+    the whole page's reactions, and one for its attachments when any of its messages has some."""
     messages = list(rows)
     live = [message.pk for message in messages if message.deleted_at is None]
     reactions = reactions_of(message_ids=live, reader_id=None if reader is None else reader.user_id)
+    with_files = [message.pk for message in messages if message.has_attachments and message.deleted_at is None]
+    files = attachments_of(message_ids=with_files)
     empty = MessageReactions(counts={}, mine=[])
     page = []
     for message in messages:
         found = reactions.get(message.pk, empty)
-        page.append(message_data(message, found.counts, found.mine))
+        page.append(message_data(message, found.counts, found.mine, files.get(message.pk)))
     return page
+
+
+def message_wire(message: Message) -> dict[str, Any]:
+    """A stored message in its wire shape, with its attachments (read only if it has some), without
+    reactions: what a webhook delivers about a new message."""
+    files = attachments_of(message_ids=[message.pk]) if message.has_attachments else {}
+    return message_data(message, attachments=files.get(message.pk))
+
+
+def thread_page(
+    *, room: Room, seq: int, before: int | None, limit: int, reader: Identity | None = None
+) -> list[dict[str, Any]]:
+    """A thread: its original (message ``seq``) first, then up to ``limit`` of its replies before
+    seq ``before`` (or the newest), oldest first. A reply's seq names its thread's original.
+
+    Raises ``RoomAccessError`` (not_found) when the room has no message ``seq``.
+    """
+    messages = _messages(room)
+    original = messages.filter(seq=seq).first()
+    if original is None:
+        raise RoomAccessError("not_found", f"Room {room.slug!r} has no message {seq}.")
+    if original.reply_to is not None:
+        original = messages.get(seq=original.reply_to)
+    replies = messages.filter(reply_to=original.seq)
+    if before is not None:
+        replies = replies.filter(seq__lt=before)
+    page = list(replies.order_by("-seq")[:limit])
+    page.reverse()
+    return _page([original, *page], reader)
 
 
 @dataclass(frozen=True)

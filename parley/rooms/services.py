@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
 from parley.accounts.users import User
 from parley.events.publish import publish_message_on_commit, publish_room_frame_on_commit
 from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
+from parley.rooms.attachments import attachments_attach, attachments_data, attachments_delete_on_commit
 from parley.rooms.followups import message_followups
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.rooms.selectors import is_moderator, room_get
 from parley.rooms.storage import AUTHOR_ACTIVE, message_insert_unless_repeated, room_take_next_seq
 from parley.wire.errors import ParleyError
-from parley.wire.frames import Reactions
+from parley.wire.frames import Reactions, ThreadUpdated
 from parley.wire.serializers import message_updated_frame, published_frame
 from parley.wire.text import MAX_REACTIONS_PER_MESSAGE
 
@@ -35,21 +38,38 @@ class PostResult:
     created: bool
 
 
+@dataclass(frozen=True)
+class PostExtras:
+    """What a message may carry besides its body: the seq it replies to, and uploads to attach."""
+
+    reply_to: int | None = None
+    attachments: tuple[int, ...] = ()
+
+
+NO_EXTRAS = PostExtras()
+
+
 @transaction.atomic
-def message_post(*, room: Room, sender: Identity, body: str, client_id: str) -> PostResult:
+def message_post(
+    *, room: Room, sender: Identity, body: str, client_id: str, extras: PostExtras = NO_EXTRAS
+) -> PostResult:
     """Store a message from ``sender`` in ``room`` with the room's next seq, and publish it.
 
     A second call with the same ``client_id`` from the same sender stores nothing and returns
-    the first message. Posting in a public room makes a signed-in sender a member.
+    the first message. Posting in a public room makes a signed-in sender a member. ``extras``:
+    a reply's original and the sender's uploads to attach (``message_post`` refuses, storing
+    nothing, an original that is not in the room or an upload that is not the sender's).
     """
     locked = room_take_next_seq(pk=room.pk, author_id=sender.user_id)
     if locked is None:
         raise room_not_found(room.slug)
-    return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
+    return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id, extras=extras)
 
 
 @transaction.atomic
-def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> PostResult:
+def message_send(
+    *, slug: str, sender: Identity, body: str, client_id: str, extras: PostExtras = NO_EXTRAS
+) -> PostResult:
     """Post to the room named ``slug``: what a client's send does, in one call.
 
     Raises ``RoomAccessError`` when the room does not exist or ``sender`` may not post there.
@@ -57,15 +77,16 @@ def message_send(*, slug: str, sender: Identity, body: str, client_id: str) -> P
     locked = room_take_next_seq(slug=slug, author_id=sender.user_id)
     if locked is None:
         raise room_not_found(slug)
-    return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id)
+    return _post_in_locked_room(locked, sender=sender, body=body, client_id=client_id, extras=extras)
 
 
-def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: str) -> PostResult:
+def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: str, extras: PostExtras) -> PostResult:
     """The rest of a post, once ``room_take_next_seq`` has locked ``room`` and counted its seq.
 
     A refused or repeated post raises or rolls back, which also gives the seq back: seqs stay
     gapless. Every statement here is on the path of every message, so there are few: with the
-    transaction's BEGIN and COMMIT, a post costs five round trips to the database.
+    transaction's BEGIN and COMMIT, a post costs five round trips to the database. A reply or a
+    message with files costs a few more, and only those.
     """
     if sender.user is not None and not getattr(room, AUTHOR_ACTIVE, True):
         # Deactivated (or deleted) since the connection signed in: its sockets are being closed.
@@ -80,16 +101,47 @@ def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: 
         body=body,
         client_id=client_id,
         created_at=timezone.now(),
+        reply_to=None if extras.reply_to is None else _thread_original(room, extras.reply_to),
+        has_attachments=bool(extras.attachments),
     )
     if not message_insert_unless_repeated(message):
         first = _message_by_client_id(room=room, sender=sender, client_id=client_id)
         transaction.set_rollback(True)  # gives the seq back
         return PostResult(message=first, created=False)
+    attached: list[dict[str, Any]] | None = None
+    if extras.attachments:
+        attached = attachments_data(attachments_attach(message=message, sender=sender, ids=list(extras.attachments)))
     if sender.user is not None and not room.is_private:
         Membership.objects.get_or_create(room=room, user=sender.user)
-    publish_message_on_commit(message)
+    publish_message_on_commit(message, attachments=attached)
+    if message.reply_to is not None:
+        _thread_count_add(room, original=message.reply_to, reply=message.seq)
     message_followups(message)
     return PostResult(message=message, created=True)
+
+
+def _thread_original(room: Room, seq: int) -> int:
+    """The seq of the thread a reply to message ``seq`` joins: ``seq``'s own, or the thread ``seq`` is in."""
+    if seq >= room.last_seq:
+        raise RoomAccessError("not_found", f"Room {room.slug!r} has no message {seq} to reply to.")
+    row = Message.objects.filter(room=room, seq=seq).values_list("reply_to", "deleted_at").first()
+    if row is None:
+        raise RoomAccessError("not_found", f"Room {room.slug!r} has no message {seq} to reply to.")
+    original, deleted_at = row
+    if deleted_at is not None and original is None:
+        raise RoomAccessError("forbidden", f"Message {seq} was deleted; it cannot be replied to.")
+    return seq if original is None else int(original)
+
+
+def _thread_count_add(room: Room, *, original: int, reply: int) -> None:
+    """Count a new reply on its thread's original and tell the room the new count after commit.
+
+    The room's row is locked by the post, so replies to one thread count one at a time.
+    """
+    Message.objects.filter(room=room, seq=original).update(thread_count=F("thread_count") + 1)
+    count = Message.objects.filter(room=room, seq=original).values_list("thread_count", flat=True).get()
+    frame = ThreadUpdated(room=room.slug, seq=original, thread_count=count, last_reply=reply)
+    publish_room_frame_on_commit(room.pk, published_frame(frame))
 
 
 def _message_by_client_id(*, room: Room, sender: Identity, client_id: str) -> Message:
@@ -277,7 +329,10 @@ def message_delete(*, room: Room, actor: Identity, seq: int) -> MessageChange:
         return MessageChange(message=message, changed=False)
     now = _keep_previous_body(message, MessageEdit.Action.DELETE, by=actor)
     message.body, message.deleted_at = "", now
-    message.save(update_fields=["body", "deleted_at"])
+    if message.has_attachments:
+        attachments_delete_on_commit(message=message)
+        message.has_attachments = False
+    message.save(update_fields=["body", "deleted_at", "has_attachments"])
     Reaction.objects.filter(message=message).delete()
     publish_room_frame_on_commit(room.pk, published_frame(message_updated_frame(message)))
     return MessageChange(message=message, changed=True)

@@ -8,13 +8,15 @@ segments, so that a client marks the matches itself and never renders HTML from 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import connection
 
 from parley.accounts.identity import Identity
 from parley.rooms.access import readable_rooms
-from parley.rooms.models import Message
+from parley.rooms.attachments import attachments_of
+from parley.rooms.models import Attachment, Message
 from parley.rooms.selectors import room_for_reader
 from parley.search.indexing import FTS_TABLE, MESSAGE_TABLE, search_config, tsvector_sql
 from parley.search.query import MATCH_END, MATCH_START, fts5_match, highlight_segments, search_text
@@ -49,12 +51,41 @@ def messages_search(
         ranked = _postgres_hits(text, room_ids, limit)
     else:
         ranked = []
+    found = {message_id for message_id, _ in ranked}
+    ranked += [hit for hit in _file_name_hits(text, room_ids, limit) if hit[0] not in found][: limit - len(ranked)]
     messages = Message.objects.select_related("author", "room").in_bulk([message_id for message_id, _ in ranked])
+    files = attachments_of(message_ids=[pk for pk, message in messages.items() if message.has_attachments])
     return [
-        {**message_data(messages[message_id]), "highlight": highlight_segments(snippet)}
+        {
+            **message_data(messages[message_id], attachments=files.get(message_id)),
+            "highlight": highlight_segments(snippet),
+        }
         for message_id, snippet in ranked
         if message_id in messages
     ]
+
+
+def _file_name_hits(text: str, room_ids: list[int], limit: int) -> list[tuple[int, str]]:
+    """Messages with a file whose name holds every word of ``text`` (newest first), after the body
+    hits; the snippet is the file's name with the words marked."""
+    words = [word.strip('"').lstrip("-") for word in text.split() if word.lower() != "or"]
+    words = [word for word in words if word]
+    if not words:
+        return []
+    files = Attachment.objects.filter(room_id__in=room_ids, message__isnull=False, message__deleted_at__isnull=True)
+    for word in words:
+        files = files.filter(name__icontains=word)
+    rows = files.order_by("-message_id").values_list("message_id", "name")[: limit * 2]
+    hits: dict[int, str] = {}
+    for message_id, name in rows:
+        if message_id is not None and message_id not in hits:
+            hits[message_id] = _marked(name, words)
+    return list(hits.items())[:limit]
+
+
+def _marked(name: str, words: list[str]) -> str:
+    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    return pattern.sub(lambda match: f"{MATCH_START}{match.group(0)}{MATCH_END}", name)
 
 
 def _not_deleted(alias: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from parley.web import moderation, views, webhooks
+from parley.web import files, moderation, views, webhooks
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("chat/<slug:slug>/settings/moderate/", moderation.room_moderate, name="room-moderate"),
     path("chat/<slug:slug>/settings/webhooks/", webhooks.room_webhook_add, name="room-webhook-add"),
     path("chat/<slug:slug>/settings/webhooks/<int:webhook_id>/", webhooks.room_webhook_change, name="room-webhook"),
+    path("files/<int:pk>/", files.attachment, name="attachment"),
+    path("files/<int:pk>/thumbnail/", files.attachment_thumbnail, name="attachment-thumbnail"),
     path("dms/", moderation.dms, name="dms"),
     path("dms/new/", moderation.dm_open, name="dm-open"),
 ]

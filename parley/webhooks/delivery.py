@@ -25,13 +25,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from parley.conf import parley_settings
+from parley.rooms.selectors import message_wire
 from parley.tasks.registry import TaskKind
 from parley.webhooks.addresses import AddressRefused, PublicOnlyTransport
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
 from parley.webhooks.selectors import deliveries_due
 from parley.webhooks.services import DELIVER_TASK, webhook_refusal, webhook_stop
 from parley.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature
-from parley.wire.serializers import message_data
 
 EVENT_MESSAGE_CREATED = "message.created"
 USER_AGENT = "Parley-Webhooks/1"
@@ -69,7 +69,7 @@ def webhook_body(delivery: WebhookDelivery) -> bytes:
         "event": EVENT_MESSAGE_CREATED,
         "delivery": delivery.pk,
         "room": message.room.slug,
-        "message": message_data(message),
+        "message": message_wire(message),
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 

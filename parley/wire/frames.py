@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from parley.wire.errors import ErrorCode, ParleyError
-from parley.wire.text import MAX_SEQ, Body, ClientId, Emoji, Ref, Seq, Slug, check_json_depth
+from parley.wire.text import MAX_ATTACHMENT_IDS, MAX_SEQ, Body, ClientId, Emoji, Ref, Seq, Slug, check_json_depth
 
 # --- client → server -----------------------------------------------------------------------
 
@@ -56,6 +56,16 @@ class Send(ClientFrame):
     room: Slug = Field(description="The room's slug.")
     body: Body = Field(description="The text, 1 to PARLEY_MAX_BODY (default 4000) characters, not blank.")
     client_id: ClientId = Field(description="The sender's unique id for this message, e.g. a UUID.")
+    reply_to: Seq | None = Field(
+        default=None, description="Reply in the thread of this message (its seq in the same room)."
+    )
+    attachments: Annotated[list[Seq], Field(max_length=MAX_ATTACHMENT_IDS)] = Field(
+        default_factory=list,
+        description=(
+            "Ids of files you uploaded to this room (POST /api/rooms/{slug}/attachments) and not yet attached; "
+            "at most PARLEY_ATTACHMENT_MAX_COUNT (default 10)."
+        ),
+    )
 
 
 class History(ClientFrame):
@@ -65,6 +75,10 @@ class History(ClientFrame):
     room: Slug = Field(description="The room's slug.")
     before: Seq | None = Field(default=None, description="Only messages with a smaller seq; omit for the newest.")
     limit: Annotated[int, Field(ge=1, le=100)] = Field(default=50, description="Page size.")
+    thread: Seq | None = Field(
+        default=None,
+        description="A thread instead of the room: the original with this seq, then its replies (paged by before).",
+    )
 
 
 class Ping(ClientFrame):
@@ -192,6 +206,20 @@ class Author(BaseModel):
     guest: bool
 
 
+class AttachmentData(BaseModel):
+    """A file attached to a message; its URLs answer only people who may read the room."""
+
+    id: int = Field(description="The attachment's id.")
+    name: str = Field(description="The file's name as uploaded.")
+    content_type: str = Field(description="Its media type, read from its content (not its name).")
+    size: int = Field(description="Its size in bytes, as served.")
+    url: str = Field(description="Where to fetch it (a path on this site, for a reader of the room).")
+    thumbnail_url: str | None = Field(description="An image's thumbnail (at most 320 px), or null.")
+    width: int | None = Field(description="An image's width in pixels, or null.")
+    height: int | None = Field(description="An image's height in pixels, or null.")
+    animated: bool = Field(description="An image with several frames (it is served animated).")
+
+
 class MessageData(BaseModel):
     """A stored message as every client sees it (live, replayed, or in a history page)."""
 
@@ -208,6 +236,9 @@ class MessageData(BaseModel):
     mine: list[str] = Field(
         description="The emoji the reader put on it, in replays and history pages; [] in live message frames."
     )
+    reply_to: int | None = Field(description="The seq of the thread's original, for a reply; else null.")
+    thread_count: int = Field(description="How many replies its thread has (0 for a reply).")
+    attachments: list[AttachmentData] = Field(description="Files attached to it, in upload order ([] when deleted).")
 
 
 class Message(MessageData, ServerFrame):
@@ -257,7 +288,10 @@ class HistoryPage(RoomReply):
     """A page of messages, oldest first."""
 
     type: Literal["history"] = "history"
-    messages: list[MessageData] = Field(description="Message objects, oldest first.")
+    messages: list[MessageData] = Field(
+        description="Message objects, oldest first; for a thread, the original and then its replies."
+    )
+    thread: int | None = Field(description="The thread's original when the page is of a thread; else null.")
 
 
 class Pong(Reply):
@@ -308,6 +342,15 @@ class Reactions(RoomReply):
     seq: int = Field(description="The message's seq.")
     counts: dict[str, int] = Field(description="How many people put each emoji on it, in the order first used.")
     mine: list[str] = Field(description="The emoji the receiving user put on it ([] for guests and non-reactors).")
+
+
+class ThreadUpdated(RoomReply):
+    """A thread has a new reply: the original's new count (to the room; the reply itself comes as a message)."""
+
+    type: Literal["thread"] = "thread"
+    seq: int = Field(description="The seq of the thread's original.")
+    thread_count: int = Field(description="How many replies the thread has now.")
+    last_reply: int = Field(description="The seq of the newest reply.")
 
 
 class NotificationData(BaseModel):
@@ -394,6 +437,7 @@ SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     NotificationsUnread,
     MessageUpdated,
     Reactions,
+    ThreadUpdated,
     Unread,
     Presence,
     PresenceDiff,

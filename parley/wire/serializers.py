@@ -10,6 +10,7 @@ from parley.wire.frames import MessageUpdated, ServerFrame
 
 if TYPE_CHECKING:
     from parley.notifications.models import Notification as StoredNotification
+    from parley.rooms.models import Attachment as StoredAttachment
     from parley.rooms.models import Message as StoredMessage
 
 
@@ -19,11 +20,16 @@ def iso_time(moment: datetime | None) -> str | None:
 
 
 def message_data(
-    message: StoredMessage, reactions: dict[str, int] | None = None, mine: list[str] | None = None
+    message: StoredMessage,
+    reactions: dict[str, int] | None = None,
+    mine: list[str] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A stored message in its wire shape (``MessageData``), as plain JSON-ready values.
 
-    ``reactions`` and ``mine`` are read by the caller, for a whole page at once; a new message has none.
+    ``reactions``, ``mine`` and ``attachments`` (each in its wire shape, ``AttachmentData``) are read
+    by the caller, for a whole page at once, and only for messages that have any; a new message has
+    no reactions.
     """
     author = message.author
     deleted = message.deleted_at is not None
@@ -43,6 +49,24 @@ def message_data(
         "deleted": deleted,
         "reactions": {} if deleted or reactions is None else reactions,
         "mine": [] if deleted or mine is None else mine,
+        "reply_to": message.reply_to,
+        "thread_count": message.thread_count,
+        "attachments": [] if deleted or attachments is None else attachments,
+    }
+
+
+def attachment_data(attachment: StoredAttachment, *, url: str, thumbnail_url: str | None) -> dict[str, Any]:
+    """A stored attachment in its wire shape (``AttachmentData``), served from ``url``."""
+    return {
+        "id": attachment.pk,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": url,
+        "thumbnail_url": thumbnail_url,
+        "width": attachment.width,
+        "height": attachment.height,
+        "animated": attachment.animated,
     }
 
 

@@ -104,6 +104,10 @@ def _check_body(value: str) -> str:
     return _check_text(value)
 
 
+# The most attachment ids one frame can name, whatever PARLEY_ATTACHMENT_MAX_COUNT says: the
+# setting is checked with a sentence by the service; this only bounds what a frame can carry.
+MAX_ATTACHMENT_IDS = 100
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 Ref = Annotated[str, StringConstraints(max_length=128)] | Annotated[int, Field(ge=-MAX_SEQ, le=MAX_SEQ)]

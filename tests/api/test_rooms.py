@@ -111,6 +111,9 @@ def test_post_a_message_answers_201_with_seq_and_id(make_room, api_as, alice):
         "deleted": False,
         "reactions": {},
         "mine": [],
+        "reply_to": None,
+        "thread_count": 0,
+        "attachments": [],
     }
 
 

@@ -44,10 +44,19 @@ class Parley:
         )
         self.manage("shell", "-c", code)
 
-    def new_page(self, *, width: int = 1280, height: int = 800, mobile: bool = False) -> Page:
-        """A page in a fresh browser context: a new person, with no cookies."""
+    def new_page(
+        self, *, width: int = 1280, height: int = 800, mobile: bool = False, axe: bool = False, dark: bool = False
+    ) -> Page:
+        """A page in a fresh browser context: a new person, with no cookies.
+
+        ``axe=True`` lets the page take axe-core (``tests/browser/accessibility.py``): Playwright
+        injects it as an inline script, which Parley's Content-Security-Policy rightly refuses.
+        ``dark=True`` asks for the dark colour scheme.
+        """
         context = self.browser.new_context(
             base_url=self.url,
+            bypass_csp=axe,
+            color_scheme="dark" if dark else "light",
             viewport={"width": width, "height": height},
             is_mobile=mobile,
             has_touch=mobile,

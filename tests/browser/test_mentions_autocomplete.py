@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -43,12 +45,20 @@ def test_typing_at_and_letters_suggests_people_and_enter_picks_one(parley: Parle
     composer.press_sequentially("hi @al")
     options = page.locator("#mention-list [role=option]")
     expect(options).to_have_text(["@albert", "@alice"])
-    expect(composer).to_have_attribute("aria-expanded", "true")
+    # A text box that suggests (a textarea cannot be a combobox): the list it controls, the option
+    # the arrows are on, and a status line that says the list opened.
+    expect(composer).to_have_attribute("aria-autocomplete", "list")
+    expect(composer).to_have_attribute("aria-controls", "mention-list")
+    expect(composer).to_have_attribute("aria-activedescendant", "mention-0")
+    expect(page.locator("#mention-status")).to_have_text("2 people to mention: arrow keys to choose, Enter to pick.")
     composer.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(composer).to_have_attribute("aria-activedescendant", "mention-1")
     composer.press("Enter")  # picks; does not send
     expect(composer).to_have_value("hi @alice ")
     expect(page.locator("#mention-list")).to_be_hidden()
+    expect(composer).not_to_have_attribute("aria-activedescendant", re.compile(".*"))
+    expect(page.locator("#mention-status")).to_have_text("")
 
     composer.press_sequentially("and @b")  # bob is the reader: never suggested
     composer.press_sequentially("x")

@@ -125,6 +125,9 @@ async def test_send_is_acked_and_delivered_as_a_message(server, site, connect: C
         "deleted": False,
         "reactions": {},
         "mine": [],
+        "reply_to": None,
+        "thread_count": 0,
+        "attachments": [],
     }
     assert message["created_at"].endswith("Z")
     created = datetime.fromisoformat(message["created_at"])
@@ -294,8 +297,12 @@ async def test_history_pages_oldest_first(server, site, connect: Connect):
                 "deleted": False,
                 "reactions": {},
                 "mine": [],
+                "reply_to": None,
+                "thread_count": 0,
+                "attachments": [],
             }
         ],
+        "thread": None,
     }
 
 
@@ -386,7 +393,7 @@ async def test_bad_frame_gets_an_error_and_the_connection_stays_open(
 async def test_bad_frames_store_nothing(server, site, connect: Connect):
     client = await connect(server, token=site.token("alice"))
     reply = await client.request({"type": "history", "room": "errors"})
-    assert reply == {"type": "history", "room": "errors", "messages": []}
+    assert reply == {"type": "history", "room": "errors", "messages": [], "thread": None}
 
 
 async def test_body_limit_counts_characters(server, site, connect: Connect):

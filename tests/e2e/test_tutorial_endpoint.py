@@ -64,6 +64,9 @@ async def test_a_tutorial_message_is_stored_and_reaches_v1_with_its_seq(server, 
         "deleted": False,
         "reactions": {},
         "mine": [],
+        "reply_to": None,
+        "thread_count": 0,
+        "attachments": [],
     }
     assert message["client_id"]
     history = await reader.request({"type": "history", "room": "bridge-in"})

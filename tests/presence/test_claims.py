@@ -70,3 +70,17 @@ async def test_redis_away_costs_the_claims_never_an_exception(settings):
     assert await board.claim_and_read(7, "one") is None
     assert await board.release_and_read(7, "one") is None
     assert (await board.live(7), await board.take_expired(7)) == ([], [])
+
+
+async def test_releases_asked_for_together_go_in_one_transaction(redis_settings):
+    """A burst of releases (a thousand sockets closing at once) is one transaction, not one each
+    queuing for the pool: every release of the burst reads the set as it is after all of them."""
+    one, two = claims(), claims()
+    members = [f"guest-{i}" for i in range(200)]
+    for member in members:
+        await one.claim_and_read(9, member)
+    await two.claim_and_read(9, "elsewhere")
+    answers = await asyncio.gather(*(one.release_and_read(9, member) for member in members))
+    assert all(answer == [b"elsewhere"] for answer in answers)
+    await asyncio.gather(*(one.release(9, member) for member in ("never-claimed", "nor-this")))
+    assert await one.live(9) == [b"elsewhere"]

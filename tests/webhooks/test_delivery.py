@@ -93,6 +93,9 @@ async def test_a_message_sent_on_a_socket_is_posted_signed_after_failed_attempts
             "deleted": False,
             "reactions": {},
             "mine": [],
+            "reply_to": None,
+            "thread_count": 0,
+            "attachments": [],
         }
 
         delivery = await WebhookDelivery.objects.aget(pk=payload["delivery"])

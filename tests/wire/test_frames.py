@@ -105,5 +105,20 @@ def test_the_hubs_message_encoding_is_the_message_frame_schema():
         "deleted": False,
         "reactions": {"👍": 2},
         "mine": ["👍"],
+        "reply_to": 1,
+        "thread_count": 0,
+        "attachments": [
+            {
+                "id": 4,
+                "name": "cat.png",
+                "content_type": "image/png",
+                "size": 120,
+                "url": "/files/4/",
+                "thumbnail_url": "/files/4/thumbnail/",
+                "width": 2,
+                "height": 1,
+                "animated": False,
+            }
+        ],
     }
     assert message_frame_json(data) == frames.Message(**data).to_json()

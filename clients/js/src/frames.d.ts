@@ -15,6 +15,28 @@ export interface Ack {
   id: number;
 }
 
+/** A file attached to a message; its URLs answer only people who may read the room. */
+export interface AttachmentData {
+  /** The attachment's id. */
+  id: number;
+  /** The file's name as uploaded. */
+  name: string;
+  /** Its media type, read from its content (not its name). */
+  content_type: string;
+  /** Its size in bytes, as served. */
+  size: number;
+  /** Where to fetch it (a path on this site, for a reader of the room). */
+  url: string;
+  /** An image's thumbnail (at most 320 px), or null. */
+  thumbnail_url: string | null;
+  /** An image's width in pixels, or null. */
+  width: number | null;
+  /** An image's height in pixels, or null. */
+  height: number | null;
+  /** An image with several frames (it is served animated). */
+  animated: boolean;
+}
+
 /** Who wrote a message: a user (``id`` set) or a guest (``id`` null, ``guest`` true). */
 export interface Author {
   id: number | null;
@@ -68,6 +90,8 @@ export interface History {
   before?: number | null;
   /** Page size. */
   limit?: number;
+  /** A thread instead of the room: the original with this seq, then its replies (paged by before). */
+  thread?: number | null;
 }
 
 /** A page of messages, oldest first. */
@@ -75,8 +99,10 @@ export interface HistoryPage {
   type: "history";
   ref?: string | number | null;
   room: string;
-  /** Message objects, oldest first. */
+  /** Message objects, oldest first; for a thread, the original and then its replies. */
   messages: Array<MessageData>;
+  /** The thread's original when the page is of a thread; else null. */
+  thread: number | null;
 }
 
 /** A message frame: one stored message. */
@@ -103,6 +129,12 @@ export interface Message {
   reactions: Record<string, number>;
   /** The emoji the reader put on it, in replays and history pages; [] in live message frames. */
   mine: Array<string>;
+  /** The seq of the thread's original, for a reply; else null. */
+  reply_to: number | null;
+  /** How many replies its thread has (0 for a reply). */
+  thread_count: number;
+  /** Files attached to it, in upload order ([] when deleted). */
+  attachments: Array<AttachmentData>;
 }
 
 /** A stored message as every client sees it (live, replayed, or in a history page). */
@@ -128,6 +160,12 @@ export interface MessageData {
   reactions: Record<string, number>;
   /** The emoji the reader put on it, in replays and history pages; [] in live message frames. */
   mine: Array<string>;
+  /** The seq of the thread's original, for a reply; else null. */
+  reply_to: number | null;
+  /** How many replies its thread has (0 for a reply). */
+  thread_count: number;
+  /** Files attached to it, in upload order ([] when deleted). */
+  attachments: Array<AttachmentData>;
 }
 
 /** A message was edited or deleted: its current state (to the room, and as the reply to ``edit`` or ``delete``). */
@@ -279,9 +317,13 @@ export interface Send {
   body: string;
   /** The sender's unique id for this message, e.g. a UUID. */
   client_id: string;
+  /** Reply in the thread of this message (its seq in the same room). */
+  reply_to?: number | null;
+  /** Ids of files you uploaded to this room (POST /api/rooms/{slug}/attachments) and not yet attached; at most PARLEY_ATTACHMENT_MAX_COUNT (default 10). */
+  attachments?: Array<number>;
 }
 
-export type ServerFrame = Message | Subscribed | Unsubscribed | Ack | HistoryPage | Pong | Notification | NotificationsReplayed | NotificationsUnread | MessageUpdated | Reactions | Unread | Presence | PresenceDiff | TypingNotice | Error;
+export type ServerFrame = Message | Subscribed | Unsubscribed | Ack | HistoryPage | Pong | Notification | NotificationsReplayed | NotificationsUnread | MessageUpdated | Reactions | ThreadUpdated | Unread | Presence | PresenceDiff | TypingNotice | Error;
 
 /** Start receiving a room's messages; with ``since``, first replay those after that seq. */
 export interface Subscribe {
@@ -302,6 +344,19 @@ export interface Subscribed {
   head: number;
   /** More messages were missed than were replayed. */
   truncated: boolean;
+}
+
+/** A thread has a new reply: the original's new count (to the room; the reply itself comes as a message). */
+export interface ThreadUpdated {
+  type: "thread";
+  ref?: string | number | null;
+  room: string;
+  /** The seq of the thread's original. */
+  seq: number;
+  /** How many replies the thread has now. */
+  thread_count: number;
+  /** The seq of the newest reply. */
+  last_reply: number;
 }
 
 /** Say you are typing in a room you follow; the others get ``typing``. No reply; at most one every 2 s counts. */
@@ -380,6 +435,7 @@ export interface ServerFrameMap {
   notifications_unread: NotificationsUnread;
   message_updated: MessageUpdated;
   reactions: Reactions;
+  thread: ThreadUpdated;
   unread: Unread;
   presence: Presence;
   presence_diff: PresenceDiff;

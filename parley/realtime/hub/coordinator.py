@@ -73,6 +73,8 @@ class Hub:
         self.sign_ins: dict[int, set[SignIn]] = {}
         self.online = OnlinePublisher()
         self.presence = PresenceBoard()
+        # Departures not yet announced, by room (slug, people): a burst is one presence_diff a room.
+        self._leaving: dict[int, tuple[str, list[Person]]] = {}
         self._started = asyncio.Lock()
         self._membership = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
@@ -108,6 +110,7 @@ class Hub:
         if listener is not None and listener.person is not None:
             arrived = await self.presence.arrive(room_id, listener.key, listener.person)
             if arrived:  # the newcomer's own socket learns it from ``presence``
+                self._announce_departures(room_id)  # a leaving before this arrival is told first
                 publish_room_frame(room_id, presence_diff(feed.slug, joined=[listener.person]), exclude=listener.key)
         return subscription
 
@@ -121,12 +124,26 @@ class Hub:
         if listener is not None and listener.person is not None:
             gone = await self.presence.depart(feed.room_id, listener.key)
             if gone is not None:
-                publish_room_frame(feed.room_id, presence_diff(feed.slug, left=[gone]))
+                self._depart_later(feed.room_id, feed.slug, gone)
         if feed.subscriptions or self.feeds.get(feed.room_id) is not feed:
             return
         del self.feeds[feed.room_id]
         async with self._membership:
             await self.layer.group_discard(room_group(feed.room_id), self.channel)
+
+    def _depart_later(self, room_id: int, slug: str, person: Person) -> None:
+        """Announce a departure with the others decided in the same moment (a batch of releases
+        answers together): when a thousand sockets close at once, one ``presence_diff`` a room."""
+        if not self._leaving:
+            asyncio.get_running_loop().call_soon(self._announce_departures)
+        self._leaving.setdefault(room_id, (slug, []))[1].append(person)
+
+    def _announce_departures(self, room_id: int | None = None) -> None:
+        """Publish the waiting departures of one room, or of every room."""
+        for room in list(self._leaving) if room_id is None else [room_id]:
+            waiting = self._leaving.pop(room, None)
+            if waiting is not None:
+                publish_room_frame(room, presence_diff(waiting[0], left=waiting[1]))
 
     async def present(self, room_id: int) -> list[Person]:
         """Everyone following the room, on any process (each person once)."""

@@ -24,10 +24,16 @@ list.className = "mention-list";
 list.setAttribute("role", "listbox");
 list.setAttribute("aria-label", "People to mention");
 list.hidden = true;
-box.append(list);
+// Said aloud when suggestions appear: a textarea cannot be a combobox (it takes no role, and a
+// combobox is one line), so no aria-expanded tells a screen reader that the list opened.
+const status = document.createElement("p");
+status.id = "mention-status";
+status.className = "sr-only";
+status.setAttribute("role", "status");
+box.append(list, status);
+// A text box that suggests: the list it fills, and (while open) the option the arrows are on.
 input.setAttribute("aria-autocomplete", "list");
 input.setAttribute("aria-controls", list.id);
-input.setAttribute("aria-expanded", "false");
 
 let names = [];
 let active = 0;
@@ -87,7 +93,8 @@ function show(people) {
     }),
   );
   list.hidden = people.length === 0;
-  input.setAttribute("aria-expanded", String(!list.hidden));
+  const count = people.length === 1 ? "1 person" : `${people.length} people`;
+  status.textContent = list.hidden ? "" : `${count} to mention: arrow keys to choose, Enter to pick.`;
   mark();
 }
 

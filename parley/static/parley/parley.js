@@ -43,6 +43,15 @@ const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "
 const yearDayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
 const GROUP_GAP_MS = 5 * 60 * 1000; // consecutive messages closer than this share one header
 const AVATAR_COLOURS = 8;
+// An @mention as the server finds one (parley/mentions/parsing.py): "@" at the start or after a
+// character that cannot be in a name, then a username; a trailing "." ends the sentence. Python's
+// \w is Unicode, so the letters and digits here are too. Only the first MAX_MENTIONS distinct
+// names notify anyone, so only those are marked.
+const MENTION = /(?<![\p{L}\p{M}\p{N}_.+@-])@([\p{L}\p{M}\p{N}_.+-]+)/gu;
+const MAX_MENTIONS = 20;
+// Guests are never mentioned: only signed-in people have a name others can @.
+const myName = config.me.guest ? null : config.me.name.toLowerCase();
+
 function newClientId() {
   if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
   const bytes = new Uint8Array(16);
@@ -117,6 +126,33 @@ function messageElement(author, body, createdAt, mine) {
   if (createdAt) text.title = fullFormat.format(when);
   item.append(avatar, meta, text);
   return item;
+}
+
+// Set a stored message's text, with each @mention of the reader in a <mark> (text nodes only,
+// never HTML). Returns whether the message mentions the reader: what the bell counts.
+function fillBody(element, body, mine) {
+  element.replaceChildren();
+  if (myName === null || mine || !body.includes("@")) {
+    element.textContent = body;
+    return false;
+  }
+  const names = new Set();
+  let shown = 0;
+  for (const match of body.matchAll(MENTION)) {
+    const name = match[1].replace(/\.+$/u, "");
+    if (!name) continue;
+    names.add(name.toLowerCase());
+    if (names.size > MAX_MENTIONS) break;
+    if (name.toLowerCase() !== myName) continue;
+    const end = match.index + 1 + name.length;
+    const mark = document.createElement("mark");
+    mark.className = "mention-me";
+    mark.textContent = body.slice(match.index, end);
+    element.append(body.slice(shown, match.index), mark);
+    shown = end;
+  }
+  element.append(body.slice(shown));
+  return shown > 0;
 }
 
 // Decide, for a message and the one after it, whether each starts a new day or continues the
@@ -391,6 +427,7 @@ function showUpdate(frame) {
   const body = item.querySelector(".body");
   item.classList.toggle("deleted", Boolean(frame.deleted));
   if (frame.deleted) {
+    item.classList.remove("mentions-me");
     body.textContent = "message deleted";
     item.querySelector(".message-actions")?.remove();
     item.querySelector(".editor")?.remove();
@@ -398,7 +435,8 @@ function showUpdate(frame) {
     showReactions(frame.seq, {}, []);
     return;
   }
-  body.textContent = frame.body;
+  // An edit (message_updated) names no author: the item knows whose it is.
+  item.classList.toggle("mentions-me", fillBody(body, frame.body, item.classList.contains("mine")));
   let marker = item.querySelector(".edited");
   if (frame.edited_at && !marker) {
     marker = document.createElement("span");

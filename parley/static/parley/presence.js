@@ -5,7 +5,8 @@
 // every subscribe, so a reconnect starts afresh) and `presence_diff` adds and removes people. The
 // list shows everyone here first, with a green dot (guests and non-members of a public room too),
 // then the members who are not, greyed. Roles show as a tag. At most MAX_ROWS rows are drawn, so
-// a crowded room stays cheap. `typing` shows a line for a few seconds.
+// a crowded room stays cheap. `typing` shows a line for a few seconds, or until that person's
+// message arrives.
 //
 // The frames come from the page's ParleyClient (connection.js), which parley.js subscribes to the
 // room; typing notices go out through it. Names are set as text.
@@ -78,8 +79,8 @@ function render() {
   const shown = [...rows];
   if (online.length && away.length && online.length < rows.length) {
     const divider = document.createElement("li");
+    // A plain item of the list (a list may hold only items): its text heads the ones below it.
     divider.className = "people-divider";
-    divider.setAttribute("role", "separator");
     divider.textContent = "Not here";
     shown.splice(online.length, 0, divider);
   }
@@ -148,6 +149,14 @@ function roomFrame(frame) {
 }
 
 for (const type of ["presence", "presence_diff", "typing"]) client.on(type, roomFrame);
+
+// A message from someone shown as typing: what they typed has arrived, so they are no longer
+// typing it (a new notice follows if they go on).
+client.on("message", (message) => {
+  if (message.room !== config.room) return;
+  const key = keyOf(message.author);
+  if (typing.has(key)) stopTyping(key);
+});
 
 // Tell the others while this person types (once subscribed: `presence` comes right after).
 input.addEventListener("input", () => {

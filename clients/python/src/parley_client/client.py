@@ -17,7 +17,7 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -810,20 +810,9 @@ def _retry_delay(error: Error, tries: int, base: float, cap: float) -> float:
 
 
 def _message(item: frames.MessageData) -> Message:
-    """A history page's message as the ``Message`` frames ``messages()`` yields."""
-    return Message(
-        room=item.room,
-        seq=item.seq,
-        id=item.id,
-        author=item.author,
-        body=item.body,
-        created_at=item.created_at,
-        client_id=item.client_id,
-        edited_at=item.edited_at,
-        deleted=item.deleted,
-        reactions=item.reactions,
-        mine=item.mine,
-    )
+    """A history page's message as the ``Message`` frames ``messages()`` yields: the same fields,
+    whatever the protocol adds to both (both are generated from the schema)."""
+    return Message(**{each.name: getattr(item, each.name) for each in fields(Message)})
 
 
 def _with_name(url: str, name: str | None) -> str:

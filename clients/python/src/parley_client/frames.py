@@ -45,6 +45,11 @@ class Send(TypedDict):
     body: str
     # The sender's unique id for this message, e.g. a UUID.
     client_id: str
+    # Reply in the thread of this message (its seq in the same room).
+    reply_to: NotRequired[int | None]
+    # Ids of files you uploaded to this room (POST /api/rooms/{slug}/attachments) and not yet attached; at most
+    # PARLEY_ATTACHMENT_MAX_COUNT (default 10).
+    attachments: NotRequired[list[int]]
 
 
 class History(TypedDict):
@@ -58,6 +63,8 @@ class History(TypedDict):
     before: NotRequired[int | None]
     # Page size.
     limit: NotRequired[int]
+    # A thread instead of the room: the original with this seq, then its replies (paged by before).
+    thread: NotRequired[int | None]
 
 
 class Ping(TypedDict):
@@ -152,6 +159,45 @@ class Typing(TypedDict):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AttachmentData:
+    """A file attached to a message; its URLs answer only people who may read the room."""
+
+    # The attachment's id.
+    id: int
+    # The file's name as uploaded.
+    name: str
+    # Its media type, read from its content (not its name).
+    content_type: str
+    # Its size in bytes, as served.
+    size: int
+    # Where to fetch it (a path on this site, for a reader of the room).
+    url: str
+    # An image's thumbnail (at most 320 px), or null.
+    thumbnail_url: str | None
+    # An image's width in pixels, or null.
+    width: int | None
+    # An image's height in pixels, or null.
+    height: int | None
+    # An image with several frames (it is served animated).
+    animated: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttachmentData:
+        """Build it from a decoded JSON object; unknown fields are ignored."""
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            content_type=data["content_type"],
+            size=data["size"],
+            url=data["url"],
+            thumbnail_url=data["thumbnail_url"],
+            width=data["width"],
+            height=data["height"],
+            animated=data["animated"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Author:
     """Who wrote a message: a user (``id`` set) or a guest (``id`` null, ``guest`` true)."""
 
@@ -194,6 +240,12 @@ class MessageData:
     reactions: dict[str, int]
     # The emoji the reader put on it, in replays and history pages; [] in live message frames.
     mine: list[str]
+    # The seq of the thread's original, for a reply; else null.
+    reply_to: int | None
+    # How many replies its thread has (0 for a reply).
+    thread_count: int
+    # Files attached to it, in upload order ([] when deleted).
+    attachments: list[AttachmentData]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MessageData:
@@ -210,6 +262,9 @@ class MessageData:
             deleted=data["deleted"],
             reactions=data["reactions"],
             mine=data["mine"],
+            reply_to=data["reply_to"],
+            thread_count=data["thread_count"],
+            attachments=[AttachmentData.from_json(item) for item in data["attachments"]],
         )
 
 
@@ -242,6 +297,12 @@ class Message:
     reactions: dict[str, int]
     # The emoji the reader put on it, in replays and history pages; [] in live message frames.
     mine: list[str]
+    # The seq of the thread's original, for a reply; else null.
+    reply_to: int | None
+    # How many replies its thread has (0 for a reply).
+    thread_count: int
+    # Files attached to it, in upload order ([] when deleted).
+    attachments: list[AttachmentData]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
@@ -258,6 +319,9 @@ class Message:
             deleted=data["deleted"],
             reactions=data["reactions"],
             mine=data["mine"],
+            reply_to=data["reply_to"],
+            thread_count=data["thread_count"],
+            attachments=[AttachmentData.from_json(item) for item in data["attachments"]],
         )
 
 
@@ -336,8 +400,10 @@ class HistoryPage:
     TYPE: ClassVar[str] = "history"
     ref: str | int | None = None
     room: str
-    # Message objects, oldest first.
+    # Message objects, oldest first; for a thread, the original and then its replies.
     messages: list[MessageData]
+    # The thread's original when the page is of a thread; else null.
+    thread: int | None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HistoryPage:
@@ -346,6 +412,7 @@ class HistoryPage:
             ref=data.get("ref", cls.ref),
             room=data["room"],
             messages=[MessageData.from_json(item) for item in data["messages"]],
+            thread=data["thread"],
         )
 
 
@@ -497,6 +564,32 @@ class Reactions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ThreadUpdated:
+    """A thread has a new reply: the original's new count (to the room; the reply itself comes as a message)."""
+
+    TYPE: ClassVar[str] = "thread"
+    ref: str | int | None = None
+    room: str
+    # The seq of the thread's original.
+    seq: int
+    # How many replies the thread has now.
+    thread_count: int
+    # The seq of the newest reply.
+    last_reply: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ThreadUpdated:
+        """Build it from a decoded JSON object; unknown fields are ignored."""
+        return cls(
+            ref=data.get("ref", cls.ref),
+            room=data["room"],
+            seq=data["seq"],
+            thread_count=data["thread_count"],
+            last_reply=data["last_reply"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Unread:
     """A user's unread state in a room: answers ``read``; to all their sockets when it moves or a DM comes."""
 
@@ -629,6 +722,7 @@ ServerFrame = (
     | NotificationsUnread
     | MessageUpdated
     | Reactions
+    | ThreadUpdated
     | Unread
     | Presence
     | PresenceDiff
@@ -649,6 +743,7 @@ SERVER_FRAMES: dict[str, type[ServerFrame]] = {
     "notifications_unread": NotificationsUnread,
     "message_updated": MessageUpdated,
     "reactions": Reactions,
+    "thread": ThreadUpdated,
     "unread": Unread,
     "presence": Presence,
     "presence_diff": PresenceDiff,
