@@ -89,6 +89,8 @@ export interface ParleyEvents {
   state: ConnectionState;
   /** An error no request is waiting for, a room lost on resubscribing, or the end of the connection (4401). */
   error: ParleyError;
+  /** A request of yours was refused for now (rate_limited, unavailable, internal) and goes again after `delay` ms. */
+  retrying: { frame: Record<string, unknown>; error: ParleyError; delay: number };
   /** A room is followed (again, after every reconnect). */
   subscribed: Subscription;
   /** The server took a room away (a ban, a removal), or a resubscription was refused. */

@@ -94,6 +94,10 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     assert tops == {"parley"}
     assert "parley/templates/parley/base.html" in names
     assert "parley/static/parley/bell.js" in names
+    # The pages' client is the npm package's own modules, as they are in clients/js/src.
+    wheel_file = zipfile.ZipFile(wheel)
+    for module in sorted((REPOSITORY / "clients" / "js" / "src").glob("*.js")):
+        assert wheel_file.read(f"parley/static/parley/client/{module.name}") == module.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -215,13 +219,20 @@ async def session_socket(base: str, path: str, cookie: str) -> websockets.Client
 
 
 def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tuple[Path, str]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import Response, expect, sync_playwright
 
     needs("Chromium", CHROMIUM.exists(), "apt-get install -y chromium")
     _, base = host
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
         page = browser.new_page()
+        client_modules: list[tuple[str, int]] = []
+
+        def note_client_module(response: Response) -> None:
+            if "/parley/client/" in response.url:
+                client_modules.append((response.url.rsplit("/", 1)[-1], response.status))
+
+        page.on("response", note_client_module)
         # The host's own log-in page, with its own user model's handle.
         page.goto(f"{base}/chat/chat/lobby/")
         assert "/accounts/login/" in page.url
@@ -232,6 +243,8 @@ def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tup
         # Parley's room, inside the host's layout (the README's parley/base.html), live over /chat/ws/.
         expect(page.locator("#host-header")).to_contain_text("alice", timeout=WAIT_MS)
         expect(page.locator("#connection")).to_have_text("Live", timeout=WAIT_MS)
+        # Live through the package's client, served from the wheel's static files.
+        assert ("client.js", 200) in client_modules
         page.locator("#body").fill("hello from the host's layout")
         page.locator("#body").press("Enter")
         expect(page.locator("#messages .message .body").last).to_have_text(

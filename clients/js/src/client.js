@@ -61,8 +61,9 @@ function checkSeq(name, value, { optional = false } = {}) {
  * A connection to Parley's WebSocket (`/ws/`) that keeps Parley's delivery promise: every message
  * of a subscribed room once, in seq order; sends stored once, across reconnects.
  *
- * Events (client.on(name, listener)): message, state, error, subscribed, unsubscribed, presence,
- * presence_diff, typing, message_updated, reactions, unread, notification, notifications_unread.
+ * Events (client.on(name, listener)): message, state, error, retrying, subscribed, unsubscribed,
+ * presence, presence_diff, typing, message_updated, reactions, unread, notification,
+ * notifications_unread.
  */
 export class ParleyClient {
   #url;
@@ -359,11 +360,12 @@ export class ParleyClient {
   #opened() {
     this.#everOpen = true;
     this.#lastError = null;
+    // What was asked and not answered goes out again (a request waiting out a retry delay goes
+    // when it is over); then every room again, from the last message delivered. The queue is
+    // made before "open" is announced: a request a state listener makes joins it once, in order.
+    this.#queue = [...this.#requests.values()].filter((request) => request.timer === null);
     this.#setState("open");
     this.#startHeartbeat();
-    // What was asked and not answered goes out again (a request waiting out a retry delay goes
-    // when it is over); then every room again, from the last message delivered.
-    this.#queue = [...this.#requests.values()].filter((request) => request.timer === null);
     for (const [room, state] of this.#rooms) {
       if (!state.subscribeRequest) this.#subscribeRoom(room, state, { internal: true }).catch(() => {});
     }
@@ -474,6 +476,7 @@ export class ParleyClient {
     const order = ++this.#nextRef;
     const request = { ref: `r${order}`, order, build, ordered, internal, notifications, onReply, onRefused };
     request.tries = 0;
+    request.internalErrors = 0;
     request.timer = null;
     request.promise = new Promise((resolve, reject) => {
       request.resolve = resolve;
@@ -577,7 +580,10 @@ export class ParleyClient {
     }
     this.#inFlight.delete(request);
     request.tries += 1;
-    const retry = RETRYABLE.has(error.code) && (error.code !== "internal" || request.tries <= INTERNAL_RETRIES);
+    // Only `internal` refusals count towards its cap: an outage that says `unavailable` between
+    // them is no sign of a bug that every retry meets again.
+    if (error.code === "internal") request.internalErrors += 1;
+    const retry = RETRYABLE.has(error.code) && request.internalErrors <= INTERNAL_RETRIES;
     if (!retry) {
       this.#requests.delete(request.ref);
       request.onRefused?.(error);
@@ -601,6 +607,8 @@ export class ParleyClient {
       request.timer = null;
       if (this.#requests.get(request.ref) === request) this.#enqueue(request);
     }, delay);
+    // Callers' own requests only: a page can say "retrying…" beside a message not yet stored.
+    if (!request.internal) this.#emit("retrying", { frame: request.build(), error, delay });
     this.#pump();
   }
 

@@ -89,6 +89,25 @@ test("the issue's snippet works as written", { timeout: TIMEOUT }, async () => {
   }
 });
 
+test("a request made when the state turns open goes out once", { timeout: TIMEOUT }, async () => {
+  const sent = [];
+  class Tapped extends WebSocket {
+    send(data) {
+      sent.push(JSON.parse(String(data)));
+      super.send(data);
+    }
+  }
+  const alice = client("alice", { WebSocket: Tapped });
+  const answered = [];
+  alice.on("state", (state) => {
+    if (state === "open") answered.push(alice.notifications({ since: 0 }));
+  });
+  await waitFor(() => answered.length === 1, "the state to turn open");
+  await answered[0];
+  await alice.ping();
+  assert.equal(sent.filter((frame) => frame.type === "notifications").length, 1);
+});
+
 test("errors are ParleyErrors with the server's code and sentence", { timeout: TIMEOUT }, async () => {
   const alice = client("alice");
   await assert.rejects(alice.subscribe("no-such-room"), (error) => {

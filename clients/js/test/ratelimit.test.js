@@ -48,6 +48,8 @@ test("sends over PARLEY_SEND_RATE wait out retry_after and are stored once, in o
   const tap = tappedWebSocket();
   const alice = new ParleyClient(site.url, { token: site.token("alice"), WebSocket: tap.WebSocket });
   clients.push(alice);
+  const retries = [];
+  alice.on("retrying", (retry) => retries.push(retry));
   const started = Date.now();
   const acks = await Promise.all(Array.from({ length: 12 }, (_, i) => alice.send("busy", `burst ${i + 1}`)));
   const elapsed = (Date.now() - started) / 1000;
@@ -56,6 +58,15 @@ test("sends over PARLEY_SEND_RATE wait out retry_after and are stored once, in o
   assert.ok(refusals.length > 0, "the server refused some sends");
   assert.ok(refusals.every((frame) => typeof frame.retry_after === "number" && frame.retry_after > 0));
   assert.ok(refusals.length < 12, `refusals were not piled up: ${refusals.length}`);
+  // Each refusal was announced, with the very frame that goes again (its client_id unchanged).
+  assert.equal(retries.length, refusals.length);
+  const stored = new Set(acks.map((ack) => ack.client_id));
+  for (const { frame, error, delay } of retries) {
+    assert.equal(frame.type, "send");
+    assert.ok(stored.has(frame.client_id), `retried ${frame.client_id} was stored as such`);
+    assert.equal(error.code, "rate_limited");
+    assert.ok(delay >= error.retryAfter * 1000);
+  }
   // 10 sends beyond the burst at 3 a second.
   assert.ok(elapsed >= 2.5, `the client waited: ${elapsed} s`);
   assert.equal(tap.opened, 1, "the socket was never closed for abuse (4429)");

@@ -1,16 +1,15 @@
 // The notification bell, `{% parley_bell %}`, on any page of a signed-in user (protocol v1, docs/protocol.md).
 //
-// It keeps one WebSocket for the user's notifications: the server pushes them without a
-// subscription. The page was rendered with the newest notifications; on every (re)connect the
-// bell asks for everything after the newest id it holds, so none stored meanwhile is missed.
+// It listens on the page's ParleyClient (connection.js, shared with the page's other scripts): the
+// server pushes notifications without a subscription. The page was rendered with the newest
+// notifications; on every (re)connect the bell asks for everything after the newest id it holds,
+// so none stored meanwhile is missed, and for the unread count as it is now.
 // Each notification is also announced as a `parley:notification` event on `document`, so other
-// scripts on the page (an order page, say) can react without a socket of their own.
-// Every other frame the server pushes to the user (e.g. `unread` when a read marker moves) is
-// announced as a `parley:frame` event, for the same reason.
+// scripts on the page (an order page, say) can react without a client of their own.
 // Text is always set with textContent: a notification's data never becomes HTML, and a link is
 // made only to this site or to an origin the server allows (`safeHref`), whatever is stored.
 
-import { socketUrl } from "./config.js";
+import { pageClient } from "./connection.js";
 
 const state = JSON.parse(document.getElementById("parley-bell").textContent);
 const bell = document.getElementById("bell");
@@ -20,12 +19,11 @@ const list = document.getElementById("bell-list");
 const empty = document.getElementById("bell-empty");
 const counter = document.getElementById("bell-count");
 const readAll = document.getElementById("bell-read-all");
+const client = pageClient();
 
 const SHOWN = 20; // notifications kept in the list
 const shown = new Map(); // id -> {notification, element}
 let newestId = 0;
-let socket = null;
-let attempt = 0;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -87,53 +85,30 @@ function setUnread(count) {
   if (count === 0) for (const { element } of shown.values()) element.className = "read";
 }
 
-function send(frame) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-}
-
 function markRead(id) {
   const entry = shown.get(id);
   if (entry) entry.element.className = "read";
-  send({ type: "notification_read", id });
+  client.markNotificationRead(id).then(setUnread, () => {});
 }
 
-function handleFrame(frame) {
-  switch (frame.type) {
-    case "notification":
-      remember(frame, true);
-      break;
-    case "notifications":
-      attempt = 0;
-      setUnread(frame.unread);
-      bell.dataset.live = "true";
-      break;
-    case "notifications_unread":
-      setUnread(frame.count);
-      break;
-    default:
-      // Other frames for the user (read markers' `unread`, …) are for the page's own scripts.
-      document.dispatchEvent(new CustomEvent("parley:frame", { detail: frame }));
-      break;
-  }
+// Everything after the newest notification held, and the unread count: the page's first answer
+// makes the bell live, and every reconnect asks again (the count may have moved meanwhile).
+function catchUp() {
+  client.notifications({ since: newestId }).then(
+    ({ unread }) => {
+      setUnread(unread);
+      bell.dataset.live = String(client.state === "open");
+    },
+    () => {},
+  );
 }
 
-function connect() {
-  const ws = new WebSocket(socketUrl());
-  socket = ws;
-  ws.addEventListener("open", () => send({ type: "notifications", since: newestId }));
-  ws.addEventListener("message", (event) => {
-    if (socket === ws) handleFrame(JSON.parse(event.data));
-  });
-  ws.addEventListener("close", (event) => {
-    if (socket !== ws) return;
-    bell.dataset.live = "false";
-    if (event.code === 4401) return;
-    // Exponential back-off with full jitter, capped at 30 s.
-    const delay = 250 + Math.random() * Math.min(30000, 500 * 2 ** attempt);
-    attempt += 1;
-    setTimeout(connect, delay);
-  });
-}
+client.on("notification", (notification) => remember(notification, true));
+client.on("notifications_unread", (frame) => setUnread(frame.count));
+client.on("state", (state) => {
+  if (state === "open") catchUp();
+  else bell.dataset.live = "false";
+});
 
 function toggle(open) {
   panel.hidden = !open;
@@ -151,10 +126,10 @@ document.addEventListener("click", (event) => {
   if (!panel.hidden && !bell.contains(event.target)) toggle(false);
 });
 readAll.addEventListener("click", () => {
-  send({ type: "notification_read", all: true });
   setUnread(0);
+  client.markAllNotificationsRead().then(setUnread, () => {});
 });
 
 for (const notification of state.recent.slice().reverse()) remember(notification, false);
 setUnread(state.unread);
-connect();
+if (client.state === "open") catchUp();

@@ -1,14 +1,16 @@
-// Parley's chat page: protocol v1 over one WebSocket (see docs/protocol.md).
+// Parley's chat page: the DOM around the page's ParleyClient (connection.js, the npm package
+// parley-client), which does everything on the socket: subscribing and resuming from the last
+// seq, filling gaps from history, resending unacknowledged sends with the same client_id,
+// reconnecting with back-off. Messages come from it once each, in seq order.
 //
 // Messages are always inserted with textContent, never as HTML, so nothing a person types can run
-// as script. The page keeps messages ordered by seq, resumes from the last seq it saw after a
-// reconnect, fills any gap between the messages it shows from `history`, and resends
-// unacknowledged messages with the same client_id, so a retry is never stored twice.
+// as script.
 
-import { socketUrl } from "./config.js";
+import { pageClient } from "./connection.js";
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const history = JSON.parse(document.getElementById("parley-history").textContent);
+const client = pageClient();
 
 const log = document.getElementById("log");
 const list = document.getElementById("messages");
@@ -21,21 +23,11 @@ const latestButton = document.getElementById("latest");
 const pageTitle = document.title;
 
 const rendered = new Map(); // seq -> <li>
-const unacked = new Map(); // client_id -> {body, element, tries, timer}
-const gaps = []; // {low, high}: seqs missing between messages on screen, oldest gap first
-let lastSeq = 0; // the newest seq on screen: what a resubscribe resumes from
+const unacked = new Map(); // client_id -> {element}: shown, not yet stored
+let lastSeq = 0; // the newest seq on screen: where the subscription starts
 let oldestSeq = null;
-let socket = null;
-let live = false;
-let attempt = 0;
-let reconnectTimer = null;
-let reconnectAfter = 0; // ms the server asked us to wait (a rate-limited handshake) before reconnecting
-let subscribedSince = 0;
-let gapRequest = null; // {ref, gap, before, limit} while a history page for a gap is on its way
-let gapTries = 0;
-let refCounter = 0;
+let live = false; // subscribed to the room on an open socket
 let unseen = 0; // messages that arrived while the tab was in the background
-let lastErrorDetail = ""; // what the server said last: why a room it takes away was taken
 let roomLost = false; // the server took the room away (a ban, a removal): stay out of it
 // Read state (signed-in users): the user's read marker in this room as last heard from the
 // server, and the newest seq this tab asked it to move to. Guests keep no marker.
@@ -51,9 +43,6 @@ const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "
 const yearDayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
 const GROUP_GAP_MS = 5 * 60 * 1000; // consecutive messages closer than this share one header
 const AVATAR_COLOURS = 8;
-const HISTORY_LIMIT = 100; // the largest page the server gives
-// The server stored nothing and asks for a retry: keep the message and send it again later.
-const RETRYABLE = new Set(["unavailable", "internal", "rate_limited"]);
 // An @mention as the server finds one (parley/mentions/parsing.py): "@" at the start or after a
 // character that cannot be in a name, then a username; a trailing "." ends the sentence. Python's
 // \w is Unicode, so the letters and digits here are too. Only the first MAX_MENTIONS distinct
@@ -62,18 +51,6 @@ const MENTION = /(?<![\p{L}\p{M}\p{N}_.+@-])@([\p{L}\p{M}\p{N}_.+-]+)/gu;
 const MAX_MENTIONS = 20;
 // Guests are never mentioned: only signed-in people have a name others can @.
 const myName = config.me.guest ? null : config.me.name.toLowerCase();
-
-// Exponential back-off with full jitter, capped at 15 s, never quite zero.
-function backoff(tries) {
-  return 250 + Math.random() * Math.min(15000, 500 * 2 ** tries);
-}
-
-// How long to wait before retrying what an error refused: the server's retry_after when it gave
-// one (rate limits), else the back-off.
-function retryDelay(frame, tries) {
-  if (typeof frame.retry_after === "number") return frame.retry_after * 1000 + Math.random() * 250;
-  return backoff(tries);
-}
 
 function newClientId() {
   if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -213,7 +190,6 @@ function showMessage(message) {
   item.dataset.seq = String(message.seq);
   const pending = unacked.get(message.client_id);
   if (pending && isMine(message.author)) {
-    clearTimeout(pending.timer);
     removeMessageElement(pending.element);
     unacked.delete(message.client_id);
   }
@@ -261,107 +237,6 @@ function showError(detail) {
   setTimeout(() => note.remove(), 6000);
 }
 
-function connected() {
-  return socket !== null && socket.readyState === WebSocket.OPEN;
-}
-
-function send(frame) {
-  if (connected()) socket.send(JSON.stringify(frame));
-}
-
-function sendMessage(clientId, body) {
-  send({ type: "send", room: config.room, body, client_id: clientId, ref: clientId });
-}
-
-function subscribe() {
-  subscribedSince = lastSeq;
-  send({ type: "subscribe", room: config.room, since: lastSeq, ref: `sub-${++refCounter}` });
-}
-
-// The server stored nothing (it said so): send the same client_id again after a back-off.
-function resendLater(clientId, pending, delay) {
-  clearTimeout(pending.timer);
-  pending.tries += 1;
-  const time = pending.element.querySelector("time");
-  if (time) time.textContent = "retrying…";
-  pending.timer = setTimeout(() => {
-    pending.timer = null;
-    if (live && unacked.get(clientId) === pending) sendMessage(clientId, pending.body);
-  }, delay ?? backoff(pending.tries));
-}
-
-// Messages seq low..high are missing between messages on screen: page them in from history.
-function noteGap(low, high) {
-  gaps.push({ low, high });
-  fillGaps();
-}
-
-// Ask for one page of the newest unfilled gap, newest messages first, at most HISTORY_LIMIT.
-function fillGaps() {
-  if (gapRequest !== null || !connected()) return;
-  while (gaps.length) {
-    const gap = gaps[gaps.length - 1];
-    while (gap.high >= gap.low && rendered.has(gap.high)) gap.high -= 1;
-    if (gap.high >= gap.low) break;
-    gaps.pop();
-  }
-  if (!gaps.length) return;
-  const gap = gaps[gaps.length - 1];
-  const before = gap.high + 1;
-  const limit = Math.min(HISTORY_LIMIT, before - gap.low);
-  gapRequest = { ref: `gap-${++refCounter}`, gap, before, limit };
-  send({ type: "history", room: config.room, before, limit, ref: gapRequest.ref });
-}
-
-function gapFilled(frame) {
-  const { gap, before, limit } = gapRequest;
-  gapRequest = null;
-  gapTries = 0;
-  for (const message of frame.messages) {
-    if (message.seq >= gap.low && message.seq < before && showMessage(message)) noteArrival(message);
-  }
-  // Whatever came back, this page is done: the next one starts below it, so filling always ends.
-  gap.high = Math.min(gap.high, before - limit - 1);
-  fillGaps();
-}
-
-function handleError(frame) {
-  lastErrorDetail = frame.detail;
-  const retry = RETRYABLE.has(frame.code);
-  const pending = frame.ref === undefined ? undefined : unacked.get(frame.ref);
-  if (pending) {
-    if (retry) {
-      resendLater(frame.ref, pending, retryDelay(frame, pending.tries + 1));
-      return;
-    }
-    clearTimeout(pending.timer);
-    removeMessageElement(pending.element);
-    unacked.delete(frame.ref);
-  } else if (gapRequest && frame.ref === gapRequest.ref) {
-    gapRequest = null;
-    if (retry) {
-      setTimeout(fillGaps, retryDelay(frame, ++gapTries));
-      return;
-    }
-    gaps.length = 0;
-  } else if (typeof frame.ref === "string" && frame.ref.startsWith("sub-")) {
-    if (retry) {
-      setConnection("connecting", "Reconnecting…");
-      const ws = socket;
-      setTimeout(() => {
-        if (socket === ws && !live) subscribe();
-      }, retryDelay(frame, ++attempt));
-      return;
-    }
-    setConnection("offline", "Room unavailable");
-  } else {
-    olderButton.disabled = false;
-    // No ref: the handshake was over its limit and the socket is about to close.
-    if (frame.ref === undefined && typeof frame.retry_after === "number") reconnectAfter = retryDelay(frame, attempt);
-  }
-  showError(frame.detail);
-}
-
 // The "new messages" divider goes above the first message after `after` that someone else wrote;
 // without one (all read, or all yours), there is none.
 function placeDivider(after) {
@@ -392,7 +267,8 @@ function noteRead() {
     if (document.hidden || !live || !nearBottom() || lastSeq <= readAsked) return;
     readAsked = lastSeq;
     readSentAt = Date.now();
-    send({ type: "read", room: config.room, seq: lastSeq, ref: `read-${++refCounter}` });
+    // The answer is an `unread` state, which handleUnread hears as an event like any other.
+    client.read(config.room, lastSeq).catch(() => {});
   }, wait);
 }
 
@@ -409,84 +285,62 @@ function handleUnread(frame) {
   document.title = unseen ? `(${unseen}) ${pageTitle}` : pageTitle;
 }
 
-function handleFrame(frame) {
-  switch (frame.type) {
-    case "message":
-      if (frame.room !== config.room) break;
-      // Anything between the newest message on screen and this one is missing (a truncated
-      // replay, say): fetch it. With nothing on screen yet, older messages are not a gap.
-      if (lastSeq > 0 && frame.seq > lastSeq + 1) noteGap(lastSeq + 1, frame.seq - 1);
-      if (showMessage(frame)) noteArrival(frame);
-      noteRead();
-      // The author has sent what they were typing: presence.js ends their "is typing…".
-      document.dispatchEvent(new CustomEvent("parley:room-message", { detail: frame }));
-      break;
-    case "unread":
-      handleUnread(frame);
-      break;
-    case "subscribed":
-      if (frame.room !== config.room) break;
-      live = true;
-      attempt = 0;
-      setConnection("live", "Live");
-      olderButton.disabled = false;
-      if (frame.truncated && subscribedSince === 0) olderButton.hidden = false;
-      fillGaps();
-      noteRead();
-      // Resend what was typed while offline, with the same client_id: never stored twice.
-      for (const [clientId, pending] of unacked) {
-        clearTimeout(pending.timer);
-        pending.timer = null;
-        sendMessage(clientId, pending.body);
-      }
-      break;
-    case "ack": {
-      const pending = unacked.get(frame.client_id);
-      if (pending) pending.element.classList.add("stored");
-      break;
-    }
-    case "history": {
-      if (gapRequest && frame.ref === gapRequest.ref) {
-        gapFilled(frame);
-        break;
-      }
-      // Older messages go above what the reader is looking at: keep that in place.
-      const fromBottom = log.scrollHeight - log.scrollTop;
-      for (const message of frame.messages.slice().reverse()) showMessage(message);
-      log.scrollTop = log.scrollHeight - fromBottom;
-      olderButton.hidden = frame.messages.length < config.historyPage;
-      olderButton.disabled = false;
-      break;
-    }
-    case "message_updated":
-      if (frame.room === config.room) showUpdate(frame);
-      break;
-    case "reactions":
-      if (frame.room === config.room) showReactions(frame.seq, frame.counts, frame.mine);
-      break;
-    case "error":
-      handleError(frame);
-      break;
-    case "unsubscribed":
-      // The page never unsubscribes by itself: the server took the room away.
-      if (frame.room === config.room) loseRoom(lastErrorDetail);
-      break;
-    default:
-      // Presence, typing and whatever else other modules of the page show (presence.js).
-      document.dispatchEvent(new CustomEvent("parley:room-frame", { detail: frame }));
-      break;
-  }
-}
+// The socket's state, as the composer's status line says it. "Live" waits for the room's
+// `subscribed`: an open socket is not yet following the room.
+client.on("state", (state) => {
+  if (state === "open" || roomLost) return;
+  live = false;
+  if (state === "connecting") setConnection("connecting", "Connecting…");
+  else if (state === "reconnecting") setConnection("offline", "Offline — reconnecting…");
+  else if (state === "closed") setConnection("offline", "Signed out — reload to sign in");
+});
 
-// Other modules of the page send frames through this page's socket.
-document.addEventListener("parley:send", (event) => send(event.detail));
+client.on("subscribed", (frame) => {
+  if (frame.room !== config.room || roomLost) return;
+  live = true;
+  setConnection("live", "Live");
+  olderButton.disabled = false;
+  noteRead();
+});
 
-// Banned from the room, or removed from a private one: say why, stop the composer, and do not
-// reconnect into a room that would refuse us.
+client.on("message", (message) => {
+  if (message.room !== config.room) return;
+  if (showMessage(message)) noteArrival(message);
+  noteRead();
+});
+
+client.on("unread", handleUnread);
+client.on("message_updated", (frame) => {
+  if (frame.room === config.room) showUpdate(frame);
+});
+client.on("reactions", (frame) => {
+  if (frame.room === config.room) showReactions(frame.seq, frame.counts, frame.mine);
+});
+
+// A send the server could not store yet goes again by itself (same client_id): say so beside it.
+client.on("retrying", ({ frame }) => {
+  const pending = frame.type === "send" ? unacked.get(frame.client_id) : undefined;
+  const time = pending?.element.querySelector("time");
+  if (time) time.textContent = "retrying…";
+});
+
+// Errors no request of this page waits for: why a room is about to be taken away, why the
+// sign-in ended (the state says "closed" too), a stretch of history that could not be fetched.
+client.on("error", (error) => {
+  if (error.closeCode === 4401 || roomLost) return;
+  showError(error.detail);
+});
+
+// The page never unsubscribes by itself: the server took the room away.
+client.on("unsubscribed", ({ room, detail }) => {
+  if (room === config.room) loseRoom(detail);
+});
+
+// Banned from the room, or removed from a private one: say why and stop the composer. The client
+// no longer follows the room, so no reconnect goes back into it; the socket stays for the bell.
 function loseRoom(detail) {
   roomLost = true;
   live = false;
-  for (const pending of unacked.values()) clearTimeout(pending.timer);
   for (const note of composer.querySelectorAll(".composer-error")) note.remove();
   const note = document.createElement("p");
   note.className = "composer-error room-lost";
@@ -496,42 +350,33 @@ function loseRoom(detail) {
   input.disabled = true;
   composer.querySelector("button[type=submit]").disabled = true;
   setConnection("offline", "No access");
-  if (socket) socket.close(1000);
 }
 
-function connect() {
-  reconnectTimer = null;
-  setConnection("connecting", attempt ? "Reconnecting…" : "Connecting…");
-  const ws = new WebSocket(socketUrl());
-  socket = ws;
-  ws.addEventListener("open", subscribe);
-  ws.addEventListener("message", (event) => {
-    if (socket === ws) handleFrame(JSON.parse(event.data));
-  });
-  ws.addEventListener("close", (event) => {
-    if (socket !== ws || roomLost) return;
-    live = false;
-    gapRequest = null; // its answer will never come: ask again once subscribed
-    if (event.code === 4401) {
-      setConnection("offline", "Signed out — reload to sign in");
-      return;
-    }
-    const delay = Math.max(backoff(attempt), reconnectAfter);
-    reconnectAfter = 0;
-    attempt += 1;
-    setConnection("offline", `Offline — retrying in ${Math.ceil(delay / 1000)} s`);
-    reconnectTimer = setTimeout(connect, delay);
-  });
+// Follow the room from the newest message the page was rendered with: the client replays what
+// came after it, and after every reconnect whatever came after the last one shown.
+function follow() {
+  setConnection("connecting", "Connecting…");
+  const since = lastSeq;
+  client.subscribe(config.room, { since }).then(
+    (frame) => {
+      // Nothing was on screen and the replay was cut short: older messages are a click away.
+      if (frame.truncated && since === 0) olderButton.hidden = false;
+    },
+    (error) => {
+      if (roomLost || error.code === "closed") return;
+      setConnection("offline", "Room unavailable");
+      showError(error.detail);
+    },
+  );
 }
-
-// The network is back: try now rather than at the end of the back-off.
-window.addEventListener("online", () => {
-  if (reconnectTimer === null || roomLost) return;
-  clearTimeout(reconnectTimer);
-  connect();
-});
 
 // --- edits, deletes and reactions (docs/protocol.md, "Edits, deletes and reactions") ---------
+// Their results come back as `message_updated` and `reactions` events, here and on every page.
+
+// A request the server refused: say why (a client closed for good says so in its status line).
+function refused(error) {
+  if (error.code !== "closed") showError(error.detail);
+}
 const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏"];
 
 function button(className, label, text) {
@@ -564,7 +409,7 @@ function decorate(item, message) {
     const remove = button("action delete", "Delete this message", "Delete");
     remove.addEventListener("click", () => {
       if (confirm("Delete this message for everyone?")) {
-        send({ type: "delete", room: config.room, seq: Number(item.dataset.seq), ref: `del-${++refCounter}` });
+        client.delete(config.room, Number(item.dataset.seq)).catch(refused);
       }
     });
     actions.append(remove);
@@ -625,7 +470,7 @@ function showReactions(seq, counts, mine) {
 }
 
 function react(seq, emoji, on) {
-  send({ type: "react", room: config.room, seq, emoji, on, ref: `react-${++refCounter}` });
+  client.react(config.room, seq, emoji, on).catch(refused);
 }
 
 function togglePicker(item) {
@@ -678,7 +523,7 @@ function startEditing(item) {
       event.preventDefault();
       const text = editor.value;
       if (text.trim() && text !== body.textContent) {
-        send({ type: "edit", room: config.room, seq: Number(item.dataset.seq), body: text, ref: `edit-${++refCounter}` });
+        client.edit(config.room, Number(item.dataset.seq), text).catch(refused);
       }
       finish();
     }
@@ -697,12 +542,23 @@ composer.addEventListener("submit", (event) => {
   element.classList.add("pending");
   list.append(element);
   regroup(element);
-  unacked.set(clientId, { body, element, tries: 0, timer: null });
+  unacked.set(clientId, { element });
   empty.hidden = true;
   scrollToNewest();
   input.value = "";
   input.style.height = "";
-  if (live) sendMessage(clientId, body);
+  // Shown at once, pending; the client sends it when it can, again after a drop with the same
+  // client_id, until the server has stored it. The stored message itself replaces this element.
+  client.send(config.room, body, { clientId }).then(
+    () => unacked.get(clientId)?.element.classList.add("stored"),
+    (error) => {
+      const pending = unacked.get(clientId);
+      if (!pending || error.code === "closed") return;
+      removeMessageElement(pending.element);
+      unacked.delete(clientId);
+      showError(error.detail);
+    },
+  );
 });
 
 input.addEventListener("keydown", (event) => {
@@ -741,8 +597,20 @@ document.addEventListener("visibilitychange", () => {
 
 olderButton.addEventListener("click", () => {
   olderButton.disabled = true;
-  const ref = `older-${++refCounter}`;
-  send({ type: "history", room: config.room, before: oldestSeq ?? undefined, limit: config.historyPage, ref });
+  client.history(config.room, { before: oldestSeq ?? undefined, limit: config.historyPage }).then(
+    (messages) => {
+      // Older messages go above what the reader is looking at: keep that in place.
+      const fromBottom = log.scrollHeight - log.scrollTop;
+      for (const message of messages.slice().reverse()) showMessage(message);
+      log.scrollTop = log.scrollHeight - fromBottom;
+      olderButton.hidden = messages.length < config.historyPage;
+      olderButton.disabled = false;
+    },
+    (error) => {
+      olderButton.disabled = false;
+      refused(error);
+    },
+  );
 });
 
 for (const message of history) showMessage(message);
@@ -751,6 +619,6 @@ empty.hidden = history.length > 0;
 olderButton.hidden = history.length < config.historyPage;
 scrollToNewest();
 latestButton.hidden = true;
-connect();
+follow();
 // On phones, focusing would throw the keyboard over the conversation before anyone asked for it.
 if (!matchMedia("(pointer: coarse)").matches) input.focus();

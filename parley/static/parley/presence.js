@@ -8,9 +8,10 @@
 // a crowded room stays cheap. `typing` shows a line for a few seconds, or until that person's
 // message arrives.
 //
-// parley.js owns the page's socket: it hands this module the frames it does not handle itself
-// (`parley:room-frame` events) and sends what this module asks (`parley:send` events). Names are
-// set as text.
+// The frames come from the page's ParleyClient (connection.js), which parley.js subscribes to the
+// room; typing notices go out through it. Names are set as text.
+
+import { pageClient } from "./connection.js";
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const roster = JSON.parse(document.getElementById("parley-members").textContent);
@@ -22,6 +23,7 @@ const buttonCount = document.getElementById("people-button-count");
 const peopleButton = document.getElementById("people-button");
 const typingLine = document.getElementById("typing");
 const input = document.getElementById("body");
+const client = pageClient();
 
 const TYPING_SHOWN_MS = 4000; // how long "… is typing" stays without another notice
 const TYPING_EVERY_MS = 2000; // the server counts one typing frame per 2 s
@@ -117,8 +119,7 @@ function stopTyping(key) {
   showTyping();
 }
 
-document.addEventListener("parley:room-frame", (event) => {
-  const frame = event.detail;
+function roomFrame(frame) {
   if (frame.room !== config.room) return;
   switch (frame.type) {
     case "presence":
@@ -145,14 +146,15 @@ document.addEventListener("parley:room-frame", (event) => {
     default:
       break;
   }
-});
+}
+
+for (const type of ["presence", "presence_diff", "typing"]) client.on(type, roomFrame);
 
 // A message from someone shown as typing: what they typed has arrived, so they are no longer
-// typing it (a new notice follows if they go on). parley.js announces each message it receives.
-document.addEventListener("parley:room-message", (event) => {
-  const frame = event.detail;
-  if (frame.room !== config.room) return;
-  const key = keyOf(frame.author);
+// typing it (a new notice follows if they go on).
+client.on("message", (message) => {
+  if (message.room !== config.room) return;
+  const key = keyOf(message.author);
   if (typing.has(key)) stopTyping(key);
 });
 
@@ -161,7 +163,7 @@ input.addEventListener("input", () => {
   const now = Date.now();
   if (!subscribed || !input.value.trim() || now - lastTyping < TYPING_EVERY_MS) return;
   lastTyping = now;
-  document.dispatchEvent(new CustomEvent("parley:send", { detail: { type: "typing", room: config.room } }));
+  client.typing(config.room);
 });
 
 render();

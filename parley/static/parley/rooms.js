@@ -5,14 +5,15 @@
 // follows at most one room, so it is not told about each new message elsewhere: that would mean a
 // frame per message per member, to sockets that mostly do not care. Instead the badges were
 // rendered with the page, follow `unread` frames live (the user read a room in another tab or
-// device, or someone wrote to them in a direct conversation: the server pushes that one; the
-// bell's socket re-dispatches them as `parley:frame` events), and are refreshed from
+// device, or someone wrote to them in a direct conversation: the server pushes that one to the
+// page's ParleyClient, connection.js), and are refreshed from
 // the API's `GET rooms` whenever the page regains focus and every 30 s while it is visible.
 // A direct conversation the page does not list yet (someone wrote first) is added to the sidebar
 // from `GET dms`. The open room's own badge stays hidden: its messages are on screen.
 // Names and counts are set with textContent only.
 
 import { apiUrl, roomUrl } from "./config.js";
+import { pageClient } from "./connection.js";
 
 const REFRESH_MS = 30_000;
 const rooms = new Map(); // slug -> {lastRead, badges: [element]}
@@ -137,10 +138,7 @@ async function refresh() {
   }
 }
 
-document.addEventListener("parley:frame", (event) => {
-  const frame = event.detail;
-  if (frame.type === "unread") apply(frame.room, frame.count, frame.last_read);
-});
+pageClient().on("unread", (frame) => apply(frame.room, frame.count, frame.last_read));
 window.addEventListener("focus", refresh);
 document.addEventListener("visibilitychange", refresh);
 setInterval(refresh, REFRESH_MS);

@@ -1,0 +1,15 @@
+// The page's one connection to Parley: a ParleyClient (the npm package parley-client, served from
+// ./client/, a byte-for-byte copy of clients/js/src) on the page's session cookies. Every script
+// of the page (the room, the member list, the bell, the unread badges) shares it, so a page holds
+// one socket, and reconnecting, resuming and resending are the package's alone.
+
+import { ParleyClient } from "./client/index.js";
+import { socketUrl } from "./config.js";
+
+let client = null;
+
+/** The page's ParleyClient, made on first use: no token, so the handshake carries the cookies. */
+export function pageClient() {
+  client ??= new ParleyClient(socketUrl());
+  return client;
+}
