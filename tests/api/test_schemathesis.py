@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from parley.accounts.services import token_issue, user_get_or_create
+from parley.conf import parley_settings
 from parley.rooms.services import room_get_or_create
 
 pytestmark = pytest.mark.django_db
@@ -61,4 +62,14 @@ def test_the_api_keeps_to_its_openapi_document(case, staff_token):
         # Whether a URL is usable (its host's syntax, no lone surrogates) goes beyond what a JSON
         # Schema pattern can say; such URLs are refused with 400, which this check would count.
         excluded.append(positive_data_acceptance)
+    if case.operation.path == "/api/rooms/{slug}/attachments":
+        # A file's type is read from its content; a schema cannot say which bytes make a PNG, so
+        # generated files are refused with 400 (or 413 past the size setting).
+        excluded.append(positive_data_acceptance)
+    if case.operation.path == "/api/rooms/{slug}/messages" and case.operation.method.upper() == "POST":
+        attachments = case.body.get("attachments") if isinstance(case.body, dict) else None
+        if isinstance(attachments, list) and len(attachments) > parley_settings.ATTACHMENT_MAX_COUNT:
+            # The most files a message carries is a setting, so the schema cannot state it: past it,
+            # the answer is too_large (413), as for a body over MAX_BODY.
+            excluded.append(positive_data_acceptance)
     case.call_and_validate(headers={"Authorization": f"Bearer {staff_token}"}, excluded_checks=excluded)
