@@ -19,6 +19,7 @@ and a row in the README's configuration table.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import re
@@ -347,11 +348,7 @@ class ParleySettings:
             given = self.user_settings()
         except ImproperlyConfigured as error:
             return [str(error)]
-        problems = [
-            f'PARLEY["{name}"] is not a setting of Parley: the keys are {", ".join(KEYS)}.'
-            for name in given
-            if name not in KEYS
-        ]
+        problems = [_unknown_key(name) for name in given if name not in KEYS]
         for name in KEYS:
             try:
                 self.value(name)
@@ -361,6 +358,15 @@ class ParleySettings:
 
     def reload(self) -> None:
         self._cache.clear()
+
+
+def _unknown_key(name: str) -> str:
+    """The sentence for a key that is not a setting, naming the likeliest one meant (a misspelt
+    or singular key is the usual slip: ``GUEST`` for ``GUESTS``)."""
+    close = difflib.get_close_matches(str(name).upper(), KEYS, n=1, cutoff=0.6)
+    if close:
+        return f'PARLEY["{name}"] is not a setting of Parley; did you mean "{close[0]}"?'
+    return f'PARLEY["{name}"] is not a setting of Parley: the keys are {", ".join(KEYS)}.'
 
 
 parley_settings = ParleySettings()

@@ -62,6 +62,16 @@ def test_a_wrong_value_raises_a_sentence_naming_the_key_and_the_form(settings, k
     assert len(parley_settings.errors()) == 1
 
 
-def test_an_unknown_key_is_an_error(settings):
-    settings.PARLEY = {"GUEST": True}
-    assert parley_settings.errors()[0].startswith('PARLEY["GUEST"] is not a setting of Parley')
+def test_an_unknown_key_is_an_error_naming_the_key_meant(settings):
+    settings.PARLEY = {"GUEST": True, "max_body": 100}
+    assert parley_settings.errors() == [
+        'PARLEY["GUEST"] is not a setting of Parley; did you mean "GUESTS"?',
+        'PARLEY["max_body"] is not a setting of Parley; did you mean "MAX_BODY"?',
+    ]
+
+
+def test_an_unknown_key_like_no_other_lists_the_keys(settings):
+    settings.PARLEY = {"ZZZ": 1}
+    (problem,) = parley_settings.errors()
+    assert problem.startswith('PARLEY["ZZZ"] is not a setting of Parley: the keys are ')
+    assert "GUESTS" in problem
