@@ -35,7 +35,7 @@ class ParleyConfig(AppConfig):
         from parley.readstate.services import direct_unread_publish
         from parley.realtime.daphne_compat import allow_standard_close_codes
         from parley.rooms.attachments import ORPHANED_UPLOADS
-        from parley.rooms.followups import message_followups_register
+        from parley.rooms.followups import message_edit_followups, message_followups
         from parley.search.indexing import search_index_repair
         from parley.tasks.asgi import tasks_on_requests_start
         from parley.tasks.registry import task_kinds_register
@@ -49,7 +49,8 @@ class ParleyConfig(AppConfig):
         task_kinds_register(WEBHOOK_DELIVERIES, MENTION_NOTIFICATIONS, MENTION_EMAILS, ORPHANED_UPLOADS)
         # In this order: webhook deliveries are stored in the message's transaction; the others
         # only queue or publish after commit.
-        message_followups_register(message_webhooks_queue, message_mentions_queue, direct_unread_publish)
+        message_followups.register(message_webhooks_queue, message_mentions_queue, direct_unread_publish)
+        message_edit_followups.register(message_mentions_queue)
         # After every migrate: a later migration of parley_message may have rebuilt the table
         # (SQLite drops a table's triggers with it) or PARLEY_SEARCH_CONFIG may have changed.
         post_migrate.connect(search_index_repair, sender=self, dispatch_uid="parley.search.repair")

@@ -18,6 +18,7 @@ from parley.accounts.users import User, name_lookup, users_active
 from parley.conf import parley_settings
 from parley.mentions.kind import MENTION
 from parley.mentions.parsing import mentioned_names, might_mention
+from parley.notifications.models import Notification
 from parley.notifications.services import notify
 from parley.rooms.access import RoomAccessError, check_can_read
 from parley.rooms.models import Message
@@ -53,7 +54,8 @@ def mentioned_readers(*, message: Message) -> list[User]:
 
 @transaction.atomic
 def mentions_notify(*, message_id: int) -> list[int]:
-    """Notify the users message ``message_id`` mentions; return their ids.
+    """Notify the users message ``message_id`` mentions and who were not notified of it before
+    (an edit that names someone new notifies them alone); return their ids.
 
     Each gets a ``mention`` notification ``{room, seq, message_id, author, author_guest, excerpt}``, and after
     ``PARLEY_MENTION_EMAIL_DELAY`` seconds an e-mail check (``mentions.email``) runs for them.
@@ -61,7 +63,11 @@ def mentions_notify(*, message_id: int) -> list[int]:
     message = Message.objects.select_related("room", "author").filter(pk=message_id).first()
     if message is None:
         return []
-    readers = mentioned_readers(message=message)
+    # An edit queues this again: whoever the message named before was notified then.
+    notified = set(
+        Notification.objects.filter(kind=MENTION, data__message_id=message.pk).values_list("recipient_id", flat=True)
+    )
+    readers = [user for user in mentioned_readers(message=message) if user.pk not in notified]
     if not readers:
         return []
     author = message.guest_name if message.author is None else message.author.get_username()
@@ -90,7 +96,7 @@ MENTION_NOTIFICATIONS = TaskKind(name="mentions.notify", ids="message_id", run=m
 
 
 def message_mentions_queue(*, message: Message) -> None:
-    """A followup of every stored message (``parley.rooms.followups``): after commit, notify the
-    people it mentions. A body without "@" costs one substring test."""
+    """A followup of every stored message and every edit (``parley.rooms.followups``): after
+    commit, notify the people it mentions. A body without "@" costs one substring test."""
     if might_mention(message.body):
         enqueue_on_commit(MENTION_NOTIFICATIONS.name, message_id=message.pk)

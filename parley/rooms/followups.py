@@ -1,6 +1,7 @@
 """What storing a message sets in motion besides its fan-out, registered by the packages that do it.
 
-``message_post`` calls ``message_followups`` once per stored message, inside its transaction.
+``message_post`` calls ``message_followups`` once per stored message, inside its transaction, and
+``message_edit`` calls ``message_edit_followups`` once per edit that changed a body.
 Webhooks, mentions and direct-message badges sit above the rooms package and import it; they
 register here (``ParleyConfig.ready`` registers Parley's own) so that rooms never imports them and
 the floors do not loop (``docs/architecture.md``). A followup runs in the message's transaction:
@@ -20,17 +21,26 @@ class MessageFollowup(Protocol):
     def __call__(self, *, message: Message) -> None: ...
 
 
-_followups: list[MessageFollowup] = []
+class Followups:
+    """Followups called, in the order they were registered, once each per message."""
+
+    def __init__(self) -> None:
+        self._followups: list[MessageFollowup] = []
+
+    def register(self, *followups: MessageFollowup) -> None:
+        """Call each of ``followups`` for every message from now on (a second registration is ignored)."""
+        for followup in followups:
+            if followup not in self._followups:
+                self._followups.append(followup)
+
+    def __call__(self, message: Message) -> None:
+        for followup in self._followups:
+            followup(message=message)
 
 
-def message_followups_register(*followups: MessageFollowup) -> None:
-    """Call each of ``followups`` for every message stored from now on, in this order (once each)."""
-    for followup in followups:
-        if followup not in _followups:
-            _followups.append(followup)
+message_followups = Followups()
+"""Run for every stored message by ``message_post``; register with ``message_followups.register``."""
 
-
-def message_followups(message: Message) -> None:
-    """Run every registered followup for ``message`` (called by ``message_post``)."""
-    for followup in _followups:
-        followup(message=message)
+message_edit_followups = Followups()
+"""Run by ``message_edit`` for every edit that changed a body, with the message as edited: an edit
+that names someone new notifies them (``parley.mentions``)."""

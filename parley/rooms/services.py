@@ -20,7 +20,7 @@ from parley.accounts.users import User
 from parley.events.publish import publish_message_on_commit, publish_room_frame_on_commit
 from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
 from parley.rooms.attachments import attachments_attach, attachments_data, attachments_delete_on_commit
-from parley.rooms.followups import message_followups
+from parley.rooms.followups import message_edit_followups, message_followups
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.rooms.selectors import is_moderator, room_get
 from parley.rooms.storage import AUTHOR_ACTIVE, message_insert_unless_repeated, room_take_next_seq
@@ -312,6 +312,7 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
     message.body, message.edited_at = body, now
     message.save(update_fields=["body", "edited_at"])
     publish_room_frame_on_commit(room.pk, published_frame(message_updated_frame(message)))
+    message_edit_followups(message)
     return MessageChange(message=message, changed=True)
 
 

@@ -75,3 +75,34 @@ async def test_a_mention_sent_on_a_socket_reaches_the_mentioned_users_socket(ws,
         "author_guest": False,
         "excerpt": "ping @bob",
     }
+
+
+def test_notifying_again_notifies_only_who_was_not_notified_before(people):
+    room = room_get_or_create(slug="general", creator=people["alice"]).room
+    message = post(room, user_identity(people["alice"]), "@bob look")
+    assert mentions_notify(message_id=message.pk) == [people["bob"].pk]
+    message.body = "@bob look, and @carol"
+    message.save(update_fields=["body"])
+    assert mentions_notify(message_id=message.pk) == [people["carol"].pk]
+    assert mentions_notify(message_id=message.pk) == []
+    assert Notification.objects.filter(kind="mention").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_edit_that_names_someone_new_notifies_them_once(ws, make_user, settings):
+    settings.PARLEY = {**settings.PARLEY, "TASKS": "inline"}
+    alice, bob, carol = [await sync_to_async(make_user)(name) for name in ("alice", "bob", "carol")]
+    await sync_to_async(room_get_or_create)(slug="general", creator=alice)
+    alices, bobs, carols = await ws(user=alice), await ws(user=bob), await ws(user=carol)
+    await alices.send_json_to({"type": "send", "room": "general", "body": "lunch?", "client_id": "c-1"})
+    seq = (await alices.receive_json_from(timeout=5))["seq"]
+    await alices.send_json_to({"type": "edit", "room": "general", "seq": seq, "body": "lunch, @bob?"})
+    frame = await bobs.receive_json_from(timeout=5)
+    assert (frame["type"], frame["kind"], frame["data"]["excerpt"]) == ("notification", "mention", "lunch, @bob?")
+    await alices.send_json_to({"type": "edit", "room": "general", "seq": seq, "body": "lunch, @bob and @carol?"})
+    frame = await carols.receive_json_from(timeout=5)
+    assert (frame["type"], frame["kind"]) == ("notification", "mention")
+    mentioned = await sync_to_async(list)(
+        Notification.objects.filter(kind="mention").order_by("id").values_list("recipient__username", flat=True)
+    )
+    assert mentioned == ["bob", "carol"]  # bob, named in both edits, was told once
