@@ -7,7 +7,8 @@ Two forms of URL name a Redis:
 - ``redis+sentinel://[:password@]s1:26379,s2:26379,s3:26379/mymaster/0`` (or ``rediss+sentinel://``):
   the master that Redis Sentinel names ``mymaster``, database 0. The sentinels are asked where the
   master is whenever a connection is made, so after a failover new connections go to the promoted
-  replica. The password is the master's; the sentinels are asked without one.
+  replica. The password is the master's (and its replicas'); sentinels that require one of their
+  own are given it as ``?sentinel_password=…`` (percent-encoded).
 
 The channel layer may also be spread over several Redis servers (channels_redis shards channels and
 groups over its hosts by consistent hashing): its URL is then a list of the URLs above, separated
@@ -58,6 +59,14 @@ class SentinelAddress:
     redis_user: str | None  # Redis ACL user (not a Django user)
     password: str | None
     tls: bool
+    sentinel_password: str | None = None
+
+    def sentinel_options(self) -> dict[str, Any]:
+        """Keyword arguments for connections to the sentinels."""
+        options: dict[str, Any] = {"socket_timeout": SENTINEL_TIMEOUT, "socket_connect_timeout": SENTINEL_TIMEOUT}
+        if self.sentinel_password:
+            options["password"] = self.sentinel_password
+        return options
 
     def connection_options(self) -> dict[str, Any]:
         """Keyword arguments for connections to the master."""
@@ -91,7 +100,8 @@ def sentinel_address(url: str) -> SentinelAddress | None:
         raise ImproperlyConfigured(
             f"{_redacted(url)} is not a Sentinel URL: write redis+sentinel://host:26379,host:26379/master-name/db"
         )
-    db = int(parts[1]) if len(parts) == 2 else int(parse_qs(query).get("db", ["0"])[0])
+    options = parse_qs(query)
+    db = int(parts[1]) if len(parts) == 2 else int(options.get("db", ["0"])[0])
     return SentinelAddress(
         sentinels=tuple(_host_port(host, url) for host in hosts.split(",") if host),
         service=unquote(parts[0]),
@@ -99,6 +109,7 @@ def sentinel_address(url: str) -> SentinelAddress | None:
         redis_user=unquote(redis_user) or None,
         password=unquote(password) or None,
         tls=scheme.lower() == "rediss+sentinel",
+        sentinel_password=options.get("sentinel_password", [""])[0] or None,
     )
 
 
@@ -127,7 +138,7 @@ def async_pool(url: str, *, timeout: float) -> aredis.ConnectionPool:
     options = _pool_options(timeout)
     if address is None:
         return aredis.BlockingConnectionPool.from_url(url, **options)
-    manager = asentinel.Sentinel(list(address.sentinels), sentinel_kwargs=_sentinel_options())  # type: ignore[no-untyped-call]
+    manager = asentinel.Sentinel(list(address.sentinels), sentinel_kwargs=address.sentinel_options())  # type: ignore[no-untyped-call]
     pool = _AsyncBlockingSentinelPool(address.service, manager, **options, **address.connection_options())  # type: ignore[no-untyped-call]
     return pool
 
@@ -143,7 +154,7 @@ def sync_client(url: str, *, timeout: float) -> redis.Redis:
     options = _pool_options(timeout)
     if address is None:
         return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(url, **options))
-    manager = sentinel.Sentinel(list(address.sentinels), sentinel_kwargs=_sentinel_options())  # type: ignore[no-untyped-call]
+    manager = sentinel.Sentinel(list(address.sentinels), sentinel_kwargs=address.sentinel_options())  # type: ignore[no-untyped-call]
     pool = _SyncBlockingSentinelPool(address.service, manager, **options, **address.connection_options())  # type: ignore[no-untyped-call]
     return redis.Redis(connection_pool=pool)
 
@@ -165,7 +176,7 @@ def layer_hosts(url: str, *, socket_timeout: float, connect_timeout: float) -> l
             {
                 "sentinels": list(address.sentinels),
                 "master_name": address.service,
-                "sentinel_kwargs": _sentinel_options(),
+                "sentinel_kwargs": address.sentinel_options(),
                 **address.connection_options(),
                 **timeouts,
             }
@@ -182,10 +193,6 @@ def _pool_options(timeout: float) -> dict[str, Any]:
     }
 
 
-def _sentinel_options() -> dict[str, Any]:
-    return {"socket_timeout": SENTINEL_TIMEOUT, "socket_connect_timeout": SENTINEL_TIMEOUT}
-
-
 def _host_port(text: str, url: str) -> tuple[str, int]:
     match = re.fullmatch(r"\[(?P<v6>[^\]]+)\](?::(?P<port6>\d+))?|(?P<host>[^:\[\]]+)(?::(?P<port>\d+))?", text)
     if match is None:
@@ -197,7 +204,8 @@ def _host_port(text: str, url: str) -> tuple[str, int]:
 
 def _redacted(url: str) -> str:
     """The URL without its password, for messages that may reach a log."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    url = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    return re.sub(r"(sentinel_password=)[^&]*", r"\1***", url)
 
 
 # redis-py's Sentinel pools make connections to whichever server the sentinels name, but raise

@@ -126,3 +126,11 @@ def test_a_sync_client_shared_by_threads_waits_for_a_connection(settings):
         thread.join(timeout=30)
     client.close()
     assert failures == []
+
+
+def test_a_sentinel_url_may_carry_the_sentinels_own_password():
+    address = redis_urls.sentinel_address("redis+sentinel://:master@s1,s2/main/0?sentinel_password=p%40ss%26")
+    assert address is not None
+    assert (address.password, address.sentinel_password) == ("master", "p@ss&")
+    assert address.sentinel_options()["password"] == "p@ss&"
+    assert "password" not in redis_urls.sentinel_address("redis+sentinel://s1/main/0").sentinel_options()

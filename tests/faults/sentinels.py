@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -24,8 +25,11 @@ DOWN_AFTER_MS = 1000
 class SentinelGroup:
     """Start with ``start()``; ``url(db)`` names the master through the sentinels; ``stop()`` ends all."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, password: str = "", sentinel_password: str = "") -> None:
+        """``password``: the master's and replica's; ``sentinel_password``: the sentinels' own."""
         self.directory = directory
+        self.password = password
+        self.sentinel_password = sentinel_password
         self.ports = {"master": free_port(), "replica": free_port()}
         self.sentinel_ports = [free_port() for _ in range(3)]
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -36,7 +40,9 @@ class SentinelGroup:
 
     def url(self, db: int) -> str:
         sentinels = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
-        return f"redis+sentinel://{sentinels}/{SERVICE}/{db}"
+        credentials = f":{quote(self.password, safe='')}@" if self.password else ""
+        query = f"?sentinel_password={quote(self.sentinel_password, safe='')}" if self.sentinel_password else ""
+        return f"redis+sentinel://{credentials}{sentinels}/{SERVICE}/{db}{query}"
 
     def start(self, timeout: float = 20.0) -> SentinelGroup:
         self._redis("master")
@@ -50,7 +56,7 @@ class SentinelGroup:
         """The master's port as the first sentinel that answers says, None while none names one."""
         for port in self.sentinel_ports:
             try:
-                with redis.Redis(port=port, socket_timeout=0.5) as sentinel:
+                with self._sentinel_client(port) as sentinel:
                     address = sentinel.sentinel_get_master_addr_by_name(SERVICE)
             except redis.RedisError:
                 continue
@@ -81,7 +87,12 @@ class SentinelGroup:
             f"--- {path.name}\n{path.read_text()[-2000:]}" for path in sorted(self.directory.glob("*.log"))
         )
 
+    def _sentinel_client(self, port: int) -> redis.Redis:
+        return redis.Redis(port=port, password=self.sentinel_password or None, socket_timeout=0.5)
+
     def _redis(self, name: str, *extra: str) -> None:
+        if self.password:
+            extra = (*extra, "--requirepass", self.password, "--masterauth", self.password)
         port = self.ports[name]
         workdir = self.directory / name
         workdir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +111,12 @@ class SentinelGroup:
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} 10000\n"
             f"sentinel parallel-syncs {SERVICE} 1\n"
+            + (f"sentinel auth-pass {SERVICE} {self.password}\n" if self.password else "")
+            + (
+                f"requirepass {self.sentinel_password}\nsentinel sentinel-pass {self.sentinel_password}\n"
+                if self.sentinel_password
+                else ""
+            )
         )
         self.processes[f"sentinel-{index}"] = subprocess.Popen(
             ["redis-sentinel", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
@@ -107,11 +124,11 @@ class SentinelGroup:
 
     def _ready(self) -> bool:
         try:
-            with redis.Redis(port=self.ports["replica"], socket_timeout=0.5) as replica:
+            with redis.Redis(port=self.ports["replica"], password=self.password or None, socket_timeout=0.5) as replica:
                 if replica.info("replication").get("master_link_status") != "up":
                     return False
             for port in self.sentinel_ports:
-                with redis.Redis(port=port, socket_timeout=0.5) as sentinel:
+                with self._sentinel_client(port) as sentinel:
                     if len(sentinel.sentinel_slaves(SERVICE)) < 1 or len(sentinel.sentinel_sentinels(SERVICE)) < 2:
                         return False
         except redis.RedisError:
@@ -120,7 +137,7 @@ class SentinelGroup:
 
     def _replica_is_master(self) -> bool:
         try:
-            with redis.Redis(port=self.ports["replica"], socket_timeout=0.5) as replica:
+            with redis.Redis(port=self.ports["replica"], password=self.password or None, socket_timeout=0.5) as replica:
                 return replica.info("replication").get("role") == "master"
         except redis.RedisError:
             return False
