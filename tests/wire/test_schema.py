@@ -28,3 +28,35 @@ def test_client_frames_are_described_as_the_server_validates_them():
     assert validator.is_valid({"type": "send", "room": "lobby", "body": "hi", "client_id": "c1"})
     assert not validator.is_valid({"type": "send", "room": "no spaces", "body": "hi", "client_id": "c1"})
     assert not validator.is_valid({"type": "subscribe"})
+
+
+def test_a_frame_that_extends_another_model_is_allof_its_definition():
+    definitions = protocol_schema()["$defs"]
+    message = definitions["Message"]
+    assert message["allOf"] == [{"$ref": "#/$defs/MessageData"}]
+    # Only what Message adds to MessageData: the clients' types inherit the rest.
+    assert list(message["properties"]) == ["type"]
+    assert message["required"] == ["type"]
+    assert "allOf" not in definitions["MessageData"]
+    # Still the same frame: the whole message, and nothing without its type.
+    validator = schema_validator("Message")
+    frame = {
+        "type": "message",
+        "room": "lobby",
+        "seq": 1,
+        "id": 7,
+        "author": {"id": 1, "name": "alice", "guest": False},
+        "body": "hi",
+        "created_at": "2026-01-01T00:00:00Z",
+        "client_id": "c1",
+        "edited_at": None,
+        "deleted": False,
+        "reactions": {},
+        "mine": [],
+        "reply_to": None,
+        "thread_count": 0,
+        "attachments": [],
+    }
+    assert validator.is_valid(frame)
+    assert not validator.is_valid({key: value for key, value in frame.items() if key != "type"})
+    assert not validator.is_valid({key: value for key, value in frame.items() if key != "seq"})

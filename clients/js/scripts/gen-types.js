@@ -5,7 +5,8 @@
 //   node scripts/gen-types.js --check   exit 1 when src/frames.d.ts is not what the schema makes
 //
 // The schema uses a small part of JSON Schema (objects, const, enum, anyOf, $ref, arrays, maps,
-// oneOf for the two unions), so a page of our own does the job without a generator dependency.
+// oneOf for the two unions, allOf for a frame that extends another definition), so a page of our
+// own does the job without a generator dependency.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -46,12 +47,22 @@ function comment(text, indent = "") {
   return `${indent}/**\n${lines.map((line) => `${indent} * ${line}`.trimEnd()).join("\n")}\n${indent} */\n`;
 }
 
+// A definition that is `allOf` others and its own fields (Message: MessageData and a type).
+function heritage(name, schema) {
+  if (!schema.allOf) return "";
+  const bases = schema.allOf.map((part) => {
+    if (!part.$ref || Object.keys(part).length !== 1) throw new Error(`${name}: allOf must list $refs only`);
+    return refName(part.$ref);
+  });
+  return ` extends ${bases.join(", ")}`;
+}
+
 function declaration(name, schema) {
   let out = schema.description ? comment(schema.description) : "";
   if (schema.oneOf) return `${out}export type ${name} = ${schema.oneOf.map(typeOf).join(" | ")};\n`;
   if (schema.type !== "object" || !schema.properties) throw new Error(`${name}: not an object schema`);
   const required = new Set(schema.required ?? []);
-  out += `export interface ${name} {\n`;
+  out += `export interface ${name}${heritage(name, schema)} {\n`;
   for (const [field, property] of Object.entries(schema.properties)) {
     if (property.description) out += comment(property.description, "  ");
     out += `  ${field}${required.has(field) ? "" : "?"}: ${typeOf(property)};\n`;

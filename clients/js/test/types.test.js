@@ -25,3 +25,10 @@ test("a changed schema renders differently", () => {
   changed.$defs.Ack.properties.seq.description = "Changed.";
   assert.notEqual(render(changed), render(schema));
 });
+
+test("a frame that extends another definition inherits its fields instead of restating them", () => {
+  const types = readFileSync(TYPES_PATH, "utf8");
+  const message = types.match(/^export interface Message extends MessageData \{\n(?<body>[\s\S]*?)^\}$/m);
+  assert.ok(message, "Message does not extend MessageData");
+  assert.deepEqual([...message.groups.body.matchAll(/^  (\w+)\??:/gm)].map((field) => field[1]), ["type"]);
+});
