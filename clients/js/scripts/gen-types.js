@@ -76,6 +76,27 @@ function frameMap(name, union, defs) {
   return `/** Each ${union === "ClientFrame" ? "client" : "server"} frame's type by its \`type\`. */\nexport interface ${name} {\n${lines.join("\n")}\n}\n`;
 }
 
+// Server frames the client consumes itself: replies to its own requests, and frames it turns into
+// events of its own shape (message, in order; subscribed, unsubscribed; error, as a ParleyError).
+// Every other server frame type is passed on as the event of its name, so a new one is an event of
+// both clients at once (the Python client's scripts/gen_frames.py keeps the same list; a test in
+// tests/clients compares the two).
+export const CONSUMED_FRAME_TYPES = [
+  "message", "subscribed", "unsubscribed", "ack", "history", "pong", "notifications", "error",
+];
+
+/** The frame types passed on as events, in the schema's order. */
+export function eventFrameTypes(schema) {
+  return schema.serverFrameTypes.filter((type) => !CONSUMED_FRAME_TYPES.includes(type));
+}
+
+function eventMap(schema) {
+  const mapping = schema.$defs.ServerFrame.discriminator.mapping;
+  const lines = eventFrameTypes(schema).map((type) => `  ${type}: ${refName(mapping[type])};`);
+  const doc = "/** The server frames ParleyClient passes on as events of the same name (client.on(type, listener)). */";
+  return `${doc}\nexport interface FrameEventMap {\n${lines.join("\n")}\n}\n`;
+}
+
 /** The text of src/frames.d.ts for `schema`. */
 export function render(schema) {
   const defs = schema.$defs;
@@ -87,6 +108,7 @@ export function render(schema) {
   for (const name of Object.keys(defs).sort()) parts.push(declaration(name, defs[name]));
   parts.push(frameMap("ClientFrameMap", "ClientFrame", defs));
   parts.push(frameMap("ServerFrameMap", "ServerFrame", defs));
+  parts.push(eventMap(schema));
   return parts.join("\n");
 }
 

@@ -415,3 +415,16 @@ export interface ServerFrameMap {
   typing: TypingNotice;
   error: Error;
 }
+
+/** The server frames ParleyClient passes on as events of the same name (client.on(type, listener)). */
+export interface FrameEventMap {
+  notification: Notification;
+  notifications_unread: NotificationsUnread;
+  message_updated: MessageUpdated;
+  reactions: Reactions;
+  thread: ThreadUpdated;
+  unread: Unread;
+  presence: Presence;
+  presence_diff: PresenceDiff;
+  typing: TypingNotice;
+}

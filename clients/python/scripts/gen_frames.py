@@ -187,6 +187,19 @@ def server_object(name: str, definitions: dict[str, Schema]) -> list[str]:
     return lines
 
 
+# Server frames the client consumes itself: replies to its own requests, and frames it turns into
+# something of its own (message: ``messages()``; subscribed; unsubscribed: ``RoomLost``; error: an
+# exception). Every other server frame type is an event of ``events()``, so a new one is an event of
+# both clients at once (the JavaScript client's scripts/gen-types.js keeps the same list; a test in
+# tests/clients compares the two).
+CONSUMED_FRAME_TYPES = ("message", "subscribed", "unsubscribed", "ack", "history", "pong", "notifications", "error")
+
+
+def event_frame_types(schema: Schema) -> list[str]:
+    """The frame types ``events()`` yields as they come, in the schema's order."""
+    return [frame for frame in schema["serverFrameTypes"] if frame not in CONSUMED_FRAME_TYPES]
+
+
 def union_members(schema: Schema, union: str) -> list[str]:
     return [ref_name(option) for option in schema["$defs"][union]["oneOf"]]
 
@@ -216,6 +229,16 @@ def render(schema: Schema) -> str:
             "}",
             "CLIENT_FRAME_TYPES: tuple[str, ...] = (",
             *(f"    {json.dumps(frame)}," for frame in schema["clientFrameTypes"]),
+            ")",
+        ]
+    )
+    events = event_frame_types(schema)
+    blocks.append(
+        [
+            "# The server frames ``ParleyClient.events()`` yields as they come (the client consumes the others).",
+            *union("FrameEvent", [ref_name({"$ref": mapping[frame]}) for frame in events]),
+            "EVENT_FRAME_TYPES: tuple[str, ...] = (",
+            *(f"    {json.dumps(frame)}," for frame in events),
             ")",
         ]
     )

@@ -737,3 +737,28 @@ CLIENT_FRAME_TYPES: tuple[str, ...] = (
     "read",
     "typing",
 )
+
+
+# The server frames ``ParleyClient.events()`` yields as they come (the client consumes the others).
+FrameEvent = (
+    Notification
+    | NotificationsUnread
+    | MessageUpdated
+    | Reactions
+    | ThreadUpdated
+    | Unread
+    | Presence
+    | PresenceDiff
+    | TypingNotice
+)
+EVENT_FRAME_TYPES: tuple[str, ...] = (
+    "notification",
+    "notifications_unread",
+    "message_updated",
+    "reactions",
+    "thread",
+    "unread",
+    "presence",
+    "presence_diff",
+    "typing",
+)
