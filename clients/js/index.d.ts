@@ -55,6 +55,8 @@ export interface ParleyClientOptions {
   maxFrame?: number;
   /** Requests sent and not yet answered, at most (default 16). */
   maxInFlight?: number;
+  /** Fires `online` when the network is back (default: the browser's window; none on Node): a reconnect waiting out its back-off then goes at once. */
+  network?: EventTarget | null;
 }
 
 export interface Subscription {
