@@ -15,6 +15,7 @@ from dataclasses import fields
 from types import ModuleType
 
 from parley_client import frames as client_frames
+from tests.frames import sample_message_frame
 from tests.servers import REPO
 
 GENERATOR = REPO / "clients" / "python" / "scripts" / "gen_frames.py"
@@ -53,24 +54,10 @@ def test_a_frame_that_extends_another_definition_is_a_subclass_that_restates_not
     assert [field.name for field in fields(client_frames.Message)] == [
         field.name for field in fields(client_frames.MessageData)
     ]
-    frame = {
-        "type": "message",
-        "room": "lobby",
-        "seq": 3,
-        "id": 9,
-        "author": {"id": None, "name": "guest-1", "guest": True},
-        "body": "hi",
-        "created_at": "2026-01-01T00:00:00Z",
-        "client_id": "c1",
-        "edited_at": None,
-        "deleted": False,
-        "reactions": {"👍": 2},
-        "mine": [],
-        "reply_to": None,
-        "thread_count": 0,
-        "attachments": [],
-        "added_by_a_newer_server": True,
-    }
+    frame = sample_message_frame(
+        seq=3, author={"id": None, "name": "guest-1", "guest": True}, reactions={"👍": 2}, added_by_a_newer_server=True
+    )
     message = client_frames.Message.from_json(frame)
     assert message.TYPE == "message"
     assert (message.room, message.seq, message.author.guest, message.reactions) == ("lobby", 3, True, {"👍": 2})
+    assert message.attachments == []

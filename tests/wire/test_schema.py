@@ -5,7 +5,7 @@ from __future__ import annotations
 import jsonschema
 
 from parley.wire.schema import SCHEMA_FILE, protocol_schema, render
-from tests.frames import schema_validator
+from tests.frames import sample_message_frame, schema_validator
 
 
 def test_the_clients_schema_file_matches_the_frame_models():
@@ -40,23 +40,7 @@ def test_a_frame_that_extends_another_model_is_allof_its_definition():
     assert "allOf" not in definitions["MessageData"]
     # Still the same frame: the whole message, and nothing without its type.
     validator = schema_validator("Message")
-    frame = {
-        "type": "message",
-        "room": "lobby",
-        "seq": 1,
-        "id": 7,
-        "author": {"id": 1, "name": "alice", "guest": False},
-        "body": "hi",
-        "created_at": "2026-01-01T00:00:00Z",
-        "client_id": "c1",
-        "edited_at": None,
-        "deleted": False,
-        "reactions": {},
-        "mine": [],
-        "reply_to": None,
-        "thread_count": 0,
-        "attachments": [],
-    }
+    frame = sample_message_frame()
     assert validator.is_valid(frame)
     assert not validator.is_valid({key: value for key, value in frame.items() if key != "type"})
     assert not validator.is_valid({key: value for key, value in frame.items() if key != "seq"})

@@ -4,10 +4,9 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import WebSocket from "ws";
 
 import { ParleyClient } from "../src/index.js";
-import { createSite, sleep, waitFor } from "./support/site.js";
+import { countingWebSocket, createSite, sleep, waitFor } from "./support/site.js";
 
 const TIMEOUT = 60000;
 // A back-off this long: without the `online` event, the client would wait up to ten minutes.
@@ -15,18 +14,6 @@ const SLOW = { minReconnectDelay: 600000, maxReconnectDelay: 600000 };
 
 let site;
 const clients = [];
-
-// A ws WebSocket that counts the sockets a client opens.
-function countingWebSocket() {
-  const counter = { opened: 0 };
-  counter.WebSocket = class extends WebSocket {
-    constructor(...args) {
-      super(...args);
-      counter.opened += 1;
-    }
-  };
-  return counter;
-}
 
 function client(network, counter) {
   const made = new ParleyClient(site.url, { token: site.token("alice"), WebSocket: counter.WebSocket, network, ...SLOW });
