@@ -104,11 +104,3 @@ clean:
 test-js: $(INSTALLED)
 	cd clients/js && (test -d node_modules || npm ci --no-audit --no-fund) && \
 		PARLEY_PYTHON=$(abspath $(PY)) npm test && npm pack --pack-destination $${TMPDIR:-/tmp}
-
-## Parley's pages run on the JavaScript client: its modules (clients/js/src, the source of truth)
-## are copied as they are to parley/static/parley/client/, which the wheel serves.
-## tests/web/test_client_static.py fails while the copy differs from the source.
-.PHONY: client-static
-client-static:
-	rm -f parley/static/parley/client/*.js
-	cp clients/js/src/*.js parley/static/parley/client/

@@ -97,6 +97,28 @@ def _difference(written: Frame, frame: Frame) -> str:
     return f"fields not in the model {extra}, missing {missing}, differing {differing}"
 
 
+def sample_message_frame(**fields: Any) -> Frame:
+    """A valid ``message`` frame (alice's "hi", seq 1 of lobby) with ``fields`` changed."""
+    return {
+        "type": "message",
+        "room": "lobby",
+        "seq": 1,
+        "id": 7,
+        "author": {"id": 1, "name": "alice", "guest": False},
+        "body": "hi",
+        "created_at": "2026-01-01T00:00:00Z",
+        "client_id": "c1",
+        "edited_at": None,
+        "deleted": False,
+        "reactions": {},
+        "mine": [],
+        "reply_to": None,
+        "thread_count": 0,
+        "attachments": [],
+        **fields,
+    }
+
+
 def check_tutorial_frame(frame: object) -> Frame:
     """``frame`` if it is a frame of the article's protocol: ``{"message": s}``, or an ``error``."""
     if isinstance(frame, dict) and frame.get("type") == "error":

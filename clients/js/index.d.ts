@@ -3,16 +3,11 @@
 import type {
   Author,
   Error as ErrorFrame,
+  FrameEventMap,
   Message,
   MessageData,
   MessageUpdated,
-  Notification,
-  NotificationsUnread,
-  Presence,
-  PresenceDiff,
   Reactions,
-  TypingNotice,
-  Unread,
 } from "./src/frames.js";
 
 export type * from "./src/frames.js";
@@ -60,6 +55,8 @@ export interface ParleyClientOptions {
   maxFrame?: number;
   /** Requests sent and not yet answered, at most (default 16). */
   maxInFlight?: number;
+  /** Fires `online` when the network is back (default: the browser's window; none on Node): a reconnect waiting out its back-off then goes at once. */
+  network?: EventTarget | null;
 }
 
 export interface Subscription {
@@ -83,7 +80,11 @@ export interface UnreadState {
   last_read: number;
 }
 
-export interface ParleyEvents {
+/**
+ * Every event and what its listener gets: the client's own, and (FrameEventMap, generated from the
+ * protocol's server frame types) each server frame passed on as the event of its type.
+ */
+export interface ParleyEvents extends FrameEventMap {
   /** A stored message of a subscribed room: each once, in seq order per room. */
   message: Message;
   state: ConnectionState;
@@ -95,14 +96,6 @@ export interface ParleyEvents {
   subscribed: Subscription;
   /** The server took a room away (a ban, a removal), or a resubscription was refused. */
   unsubscribed: { room: string; detail: string };
-  presence: Presence;
-  presence_diff: PresenceDiff;
-  typing: TypingNotice;
-  message_updated: MessageUpdated;
-  reactions: Reactions;
-  unread: Unread;
-  notification: Notification;
-  notifications_unread: NotificationsUnread;
 }
 
 export declare class ParleyClient {

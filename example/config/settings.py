@@ -243,6 +243,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Where `collectstatic` puts the files (and where a reverse proxy may serve them from).
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
+# Parley's pages load the JavaScript client (parley-client) from static/parley/client/. A built
+# wheel has it there (setup.py copies clients/js/src into the package); a checkout serves it
+# straight from its source, so no copy exists to fall out of step.
+_JS_CLIENT = BASE_DIR / "clients" / "js" / "src"
+STATICFILES_DIRS = [("parley/client", _JS_CLIENT)] if _JS_CLIENT.is_dir() else []
 # With a manifest from `collectstatic` (production), WhiteNoise serves hashed, compressed files
 # from STATIC_ROOT; without one (make run, tests) it serves the apps' static folders directly.
 # `collectstatic` itself must use the manifest storage, or it never writes the manifest: the first

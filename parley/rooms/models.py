@@ -86,33 +86,35 @@ class Membership(models.Model):
         return f"{self.user} in {self.room} ({self.role})"
 
 
-class RoomBan(models.Model):
-    """``user`` may neither read nor post in ``room`` until a moderator lifts the ban."""
+class RoomRestriction(models.Model):
+    """What bans and mutes share: who is kept from what in which room, and who did it (null once
+    that moderator's account is gone). One restriction of a kind per user and room."""
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        # The constraint's index (room, user) is the one the access check on every post looks up.
-        constraints = [models.UniqueConstraint(fields=["room", "user"], name="roomban_unique_room_user")]
+        abstract = True
+        # The constraint's index (room, user) is the one the access checks on every post look up.
+        # "%(class)s" keeps each kind's own name: roomban_unique_room_user, roommute_unique_room_user.
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="%(class)s_unique_room_user")]
+
+
+class RoomBan(RoomRestriction):
+    """``user`` may neither read nor post in ``room`` until a moderator lifts the ban."""
+
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.user_id} banned from {self.room_id}"
 
 
-class RoomMute(models.Model):
+class RoomMute(RoomRestriction):
     """``user`` may read ``room`` but not post in it before ``until``; a past ``until`` is no mute."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     until = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["room", "user"], name="roommute_unique_room_user")]
 
     def __str__(self) -> str:
         return f"{self.user_id} muted in {self.room_id} until {self.until:%Y-%m-%d %H:%M}"

@@ -11,9 +11,11 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import fields
 from types import ModuleType
 
 from parley_client import frames as client_frames
+from tests.frames import sample_message_frame
 from tests.servers import REPO
 
 GENERATOR = REPO / "clients" / "python" / "scripts" / "gen_frames.py"
@@ -43,3 +45,19 @@ def test_a_protocol_change_makes_the_frames_module_stale():
     # Every server frame type has its class, and every client frame type its TypedDict.
     assert set(client_frames.SERVER_FRAMES) == set(schema["serverFrameTypes"])
     assert set(client_frames.CLIENT_FRAME_TYPES) == set(schema["clientFrameTypes"])
+
+
+def test_a_frame_that_extends_another_definition_is_a_subclass_that_restates_nothing():
+    assert issubclass(client_frames.Message, client_frames.MessageData)
+    own = set(client_frames.Message.__annotations__) - {"TYPE"}
+    assert own == set(), f"Message restates {sorted(own)} of MessageData"
+    assert [field.name for field in fields(client_frames.Message)] == [
+        field.name for field in fields(client_frames.MessageData)
+    ]
+    frame = sample_message_frame(
+        seq=3, author={"id": None, "name": "guest-1", "guest": True}, reactions={"👍": 2}, added_by_a_newer_server=True
+    )
+    message = client_frames.Message.from_json(frame)
+    assert message.TYPE == "message"
+    assert (message.room, message.seq, message.author.guest, message.reactions) == ("lobby", 3, True, {"👍": 2})
+    assert message.attachments == []

@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,9 +74,9 @@ def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, time
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Parley's wheel, built from this checkout."""
-    out = tmp_path_factory.mktemp("wheel")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Parley's sdist, and its wheel built from that sdist, from this checkout (``python -m build``)."""
+    out = tmp_path_factory.mktemp("dist")
     source = tmp_path_factory.mktemp("source") / "parley"
     # A copy without the checkout's virtualenv and runtime files, as a build from a clean clone.
     shutil.copytree(
@@ -83,9 +84,24 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source,
         ignore=shutil.ignore_patterns(".venv", ".git", "var", "node_modules", "*.egg-info", "build", "__pycache__"),
     )
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, source, cwd=out)
+    builder = tmp_path_factory.mktemp("builder")
+    run(sys.executable, "-m", "venv", builder, cwd=builder)
+    run(builder / "bin" / "pip", "install", "--quiet", "build", cwd=builder)
+    # Neither --sdist nor --wheel: the sdist first, then the wheel from the unpacked sdist, so the
+    # wheel shows what the sdist holds (PyPI users who build from it get this wheel).
+    run(builder / "bin" / "python", "-m", "build", "--outdir", out, source, cwd=out)
+    [sdist] = out.glob("django_parley-*.tar.gz")
     [built] = out.glob("django_parley-*.whl")
-    return built
+    return sdist, built
+
+
+@pytest.fixture(scope="module")
+def wheel(dists: tuple[Path, Path]) -> Path:
+    """Parley's wheel, built from its sdist."""
+    return dists[1]
+
+
+CLIENT_MODULES = sorted((REPOSITORY / "clients" / "js" / "src").glob("*.js"))
 
 
 def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
@@ -94,10 +110,23 @@ def test_the_wheel_holds_one_top_level_package(wheel: Path) -> None:
     assert tops == {"parley"}
     assert "parley/templates/parley/base.html" in names
     assert "parley/static/parley/bell.js" in names
-    # The pages' client is the npm package's own modules, as they are in clients/js/src.
+    # The pages' client is the npm package's own modules, as they are in clients/js/src (setup.py
+    # copies them in at build time; the repository keeps no copy).
+    assert CLIENT_MODULES, "clients/js/src has no modules"
+    assert sorted(name for name in names if name.startswith("parley/static/parley/client/")) == [
+        f"parley/static/parley/client/{module.name}" for module in CLIENT_MODULES
+    ]
     wheel_file = zipfile.ZipFile(wheel)
-    for module in sorted((REPOSITORY / "clients" / "js" / "src").glob("*.js")):
+    for module in CLIENT_MODULES:
         assert wheel_file.read(f"parley/static/parley/client/{module.name}") == module.read_bytes()
+
+
+def test_the_sdist_carries_the_client_source_and_the_build_step(dists: tuple[Path, Path]) -> None:
+    sdist, _ = dists
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"setup.py", "MANIFEST.in", "pyproject.toml"} <= names
+    assert {f"clients/js/src/{module.name}" for module in CLIENT_MODULES} <= names
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@
 //   node scripts/gen-types.js --check   exit 1 when src/frames.d.ts is not what the schema makes
 //
 // The schema uses a small part of JSON Schema (objects, const, enum, anyOf, $ref, arrays, maps,
-// oneOf for the two unions), so a page of our own does the job without a generator dependency.
+// oneOf for the two unions, allOf for a frame that extends another definition), so a page of our
+// own does the job without a generator dependency.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -46,12 +47,22 @@ function comment(text, indent = "") {
   return `${indent}/**\n${lines.map((line) => `${indent} * ${line}`.trimEnd()).join("\n")}\n${indent} */\n`;
 }
 
+// A definition that is `allOf` others and its own fields (Message: MessageData and a type).
+function heritage(name, schema) {
+  if (!schema.allOf) return "";
+  const bases = schema.allOf.map((part) => {
+    if (!part.$ref || Object.keys(part).length !== 1) throw new Error(`${name}: allOf must list $refs only`);
+    return refName(part.$ref);
+  });
+  return ` extends ${bases.join(", ")}`;
+}
+
 function declaration(name, schema) {
   let out = schema.description ? comment(schema.description) : "";
   if (schema.oneOf) return `${out}export type ${name} = ${schema.oneOf.map(typeOf).join(" | ")};\n`;
   if (schema.type !== "object" || !schema.properties) throw new Error(`${name}: not an object schema`);
   const required = new Set(schema.required ?? []);
-  out += `export interface ${name} {\n`;
+  out += `export interface ${name}${heritage(name, schema)} {\n`;
   for (const [field, property] of Object.entries(schema.properties)) {
     if (property.description) out += comment(property.description, "  ");
     out += `  ${field}${required.has(field) ? "" : "?"}: ${typeOf(property)};\n`;
@@ -65,6 +76,27 @@ function frameMap(name, union, defs) {
   return `/** Each ${union === "ClientFrame" ? "client" : "server"} frame's type by its \`type\`. */\nexport interface ${name} {\n${lines.join("\n")}\n}\n`;
 }
 
+// Server frames the client consumes itself: replies to its own requests, and frames it turns into
+// events of its own shape (message, in order; subscribed, unsubscribed; error, as a ParleyError).
+// Every other server frame type is passed on as the event of its name, so a new one is an event of
+// both clients at once (the Python client's scripts/gen_frames.py keeps the same list; a test in
+// tests/clients compares the two).
+export const CONSUMED_FRAME_TYPES = [
+  "message", "subscribed", "unsubscribed", "ack", "history", "pong", "notifications", "error",
+];
+
+/** The frame types passed on as events, in the schema's order. */
+export function eventFrameTypes(schema) {
+  return schema.serverFrameTypes.filter((type) => !CONSUMED_FRAME_TYPES.includes(type));
+}
+
+function eventMap(schema) {
+  const mapping = schema.$defs.ServerFrame.discriminator.mapping;
+  const lines = eventFrameTypes(schema).map((type) => `  ${type}: ${refName(mapping[type])};`);
+  const doc = "/** The server frames ParleyClient passes on as events of the same name (client.on(type, listener)). */";
+  return `${doc}\nexport interface FrameEventMap {\n${lines.join("\n")}\n}\n`;
+}
+
 /** The text of src/frames.d.ts for `schema`. */
 export function render(schema) {
   const defs = schema.$defs;
@@ -76,6 +108,7 @@ export function render(schema) {
   for (const name of Object.keys(defs).sort()) parts.push(declaration(name, defs[name]));
   parts.push(frameMap("ClientFrameMap", "ClientFrame", defs));
   parts.push(frameMap("ServerFrameMap", "ServerFrame", defs));
+  parts.push(eventMap(schema));
   return parts.join("\n");
 }
 

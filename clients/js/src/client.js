@@ -77,6 +77,9 @@ export class ParleyClient {
   #attempt = 0;
   #reconnectTimer = null;
   #retryAfterClose = 0; // ms the server asked us to wait before reconnecting (a refused handshake)
+  #serverWaitUntil = 0; // no reconnect before this time, even when the network comes back
+  #network = null; // fires "online" when the network is back (a browser's window)
+  #onOnline = () => this.#reconnectNow();
   #lastError = null; // the last error frame without ref: why a close or a lost room happened
   #heartbeatTimer = null;
   #heardSinceBeat = true;
@@ -99,7 +102,7 @@ export class ParleyClient {
   /**
    * @param {string} url the WebSocket's address, e.g. "wss://chat.example.com/ws/"
    * @param {object} [options] token, WebSocket, minReconnectDelay, maxReconnectDelay, heartbeat,
-   *   maxFrame, maxInFlight
+   *   maxFrame, maxInFlight, network
    */
   constructor(url, options = {}) {
     this.#url = String(url);
@@ -116,6 +119,9 @@ export class ParleyClient {
       // silently and the socket would act as the page's session or a guest instead.
       throw new TypeError("A browser's WebSocket cannot carry a token: leave it out to use the page's session.");
     }
+    // When the browser says the network is back, a reconnect waiting out its back-off goes at once.
+    this.#network = options.network ?? (typeof window !== "undefined" ? window : null);
+    this.#network?.addEventListener?.("online", this.#onOnline);
     // Connect once the caller has had the chance to add listeners ("connecting" included).
     queueMicrotask(() => {
       if (!this.#closed) this.#connect();
@@ -411,14 +417,24 @@ export class ParleyClient {
     // (a server restart) do not all come back at the same moment.
     const bound = Math.min(maxReconnectDelay, minReconnectDelay * 2 ** this.#attempt);
     const delay = Math.max(Math.random() * bound, this.#retryAfterClose);
+    this.#serverWaitUntil = Date.now() + this.#retryAfterClose;
     this.#retryAfterClose = 0;
     this.#attempt += 1;
     this.#setState(this.#everOpen ? "reconnecting" : "connecting");
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 
+  // The network is back: try now rather than at the end of the back-off, unless the server asked
+  // for the wait (a handshake over its rate limit would only be refused again).
+  #reconnectNow() {
+    if (this.#closed || this.#reconnectTimer === null || Date.now() < this.#serverWaitUntil) return;
+    clearTimeout(this.#reconnectTimer);
+    this.#connect();
+  }
+
   #shutdown(error) {
     this.#closed = true;
+    this.#network?.removeEventListener?.("online", this.#onOnline);
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#pumpTimer);
     this.#stopHeartbeat();

@@ -106,35 +106,8 @@ export interface HistoryPage {
 }
 
 /** A message frame: one stored message. */
-export interface Message {
+export interface Message extends MessageData {
   type: "message";
-  /** The room's slug. */
-  room: string;
-  /** The message's place in its room: 1, 2, 3… with no gaps. */
-  seq: number;
-  /** The message's id, unique across rooms. */
-  id: number;
-  /** {id, name, guest}: id is null for guests. */
-  author: Author;
-  body: string;
-  /** When it was stored: ISO 8601, UTC. */
-  created_at: string;
-  /** The client_id it was sent with. */
-  client_id: string;
-  /** When its body was last edited (ISO 8601, UTC), or null. */
-  edited_at: string | null;
-  /** Deleted: body is then empty and reactions are gone. */
-  deleted: boolean;
-  /** How many people put each emoji on it, in the order first used. */
-  reactions: Record<string, number>;
-  /** The emoji the reader put on it, in replays and history pages; [] in live message frames. */
-  mine: Array<string>;
-  /** The seq of the thread's original, for a reply; else null. */
-  reply_to: number | null;
-  /** How many replies its thread has (0 for a reply). */
-  thread_count: number;
-  /** Files attached to it, in upload order ([] when deleted). */
-  attachments: Array<AttachmentData>;
 }
 
 /** A stored message as every client sees it (live, replayed, or in a history page). */
@@ -441,4 +414,17 @@ export interface ServerFrameMap {
   presence_diff: PresenceDiff;
   typing: TypingNotice;
   error: Error;
+}
+
+/** The server frames ParleyClient passes on as events of the same name (client.on(type, listener)). */
+export interface FrameEventMap {
+  notification: Notification;
+  notifications_unread: NotificationsUnread;
+  message_updated: MessageUpdated;
+  reactions: Reactions;
+  thread: ThreadUpdated;
+  unread: Unread;
+  presence: Presence;
+  presence_diff: PresenceDiff;
+  typing: TypingNotice;
 }

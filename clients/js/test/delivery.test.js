@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import WebSocket from "ws";
 
 import { ParleyClient } from "../src/index.js";
-import { NO_RATE_LIMITS, createSite, sleep, waitFor } from "./support/site.js";
+import { NO_RATE_LIMITS, countingWebSocket, createSite, sleep, waitFor } from "./support/site.js";
 
 // A test that waits for what never comes fails instead of hanging the run.
 const TIMEOUT = 30000;
@@ -16,18 +16,6 @@ const clients = [];
 
 // Fast reconnects, so that a restart costs the tests a second, not fifteen.
 const FAST = { minReconnectDelay: 100, maxReconnectDelay: 800 };
-
-// A ws WebSocket that counts the sockets a client opens.
-function countingWebSocket() {
-  const counter = { opened: 0 };
-  counter.WebSocket = class extends WebSocket {
-    constructor(...args) {
-      super(...args);
-      counter.opened += 1;
-    }
-  };
-  return counter;
-}
 
 function client(user, options = {}) {
   const made = new ParleyClient(site.url, { token: site.token(user), WebSocket, ...FAST, ...options });

@@ -100,10 +100,51 @@ def union(name: str, members: list[str]) -> list[str]:
     return [f"{name} = (", f"    {members[0]}", *(f"    | {member}" for member in members[1:]), ")"]
 
 
+def bases(schema: Schema) -> list[str]:
+    """The definitions ``schema`` extends (``allOf`` of ``$ref``s), nearest first; none for most."""
+    parts = schema.get("allOf", [])
+    if any(set(part) != {"$ref"} for part in parts):
+        raise ValueError(f"allOf must list $refs only: {parts}")
+    return [ref_name(part) for part in parts]
+
+
+def flattened(name: str, definitions: dict[str, Schema]) -> Schema:
+    """Definition ``name`` with the properties and required fields of its bases, theirs first."""
+    schema = definitions[name]
+    properties: Schema = {}
+    required: list[str] = []
+    for base in bases(schema):
+        inherited = flattened(base, definitions)
+        properties.update(inherited["properties"])
+        required += inherited.get("required", [])
+    properties.update(schema["properties"])
+    required += [field for field in schema.get("required", ()) if field not in required]
+    return {**schema, "properties": properties, "required": required}
+
+
+def bases_first(names: list[str], definitions: dict[str, Schema]) -> list[str]:
+    """``names`` in their order, except that a class comes after those of ``names`` it extends."""
+    ordered: list[str] = []
+    for name in names:
+        place(name, names, definitions, ordered)
+    return ordered
+
+
+def place(name: str, names: list[str], definitions: dict[str, Schema], ordered: list[str]) -> None:
+    """Append ``name`` to ``ordered`` after the classes of ``names`` it extends, unless it is there."""
+    if name in ordered:
+        return
+    for base in bases(definitions[name]):
+        if base in names:
+            place(base, names, definitions, ordered)
+    ordered.append(name)
+
+
 def client_frame(name: str, schema: Schema) -> list[str]:
-    """A ``TypedDict`` for a frame the client sends."""
+    """A ``TypedDict`` for a frame the client sends (a subclass of the frames it extends)."""
     required = set(schema.get("required", ()))
-    lines = [f"class {name}(TypedDict):", *docstring(schema.get("description", name), "    "), ""]
+    parents = ", ".join(bases(schema)) or "TypedDict"
+    lines = [f"class {name}({parents}):", *docstring(schema.get("description", name), "    "), ""]
     for field, spec in schema["properties"].items():
         annotation = python_type(spec)
         lines += comment(spec)
@@ -111,17 +152,23 @@ def client_frame(name: str, schema: Schema) -> list[str]:
     return lines
 
 
-def server_object(name: str, schema: Schema) -> list[str]:
-    """A frozen dataclass (and its ``from_json``) for a frame the server sends or an object in one."""
-    properties = {field: spec for field, spec in schema["properties"].items() if field != "type"}
-    required = set(schema.get("required", ()))
-    lines = ["@dataclass(frozen=True, kw_only=True)", f"class {name}:"]
+def server_object(name: str, definitions: dict[str, Schema]) -> list[str]:
+    """A frozen dataclass (and its ``from_json``) for a frame the server sends or an object in one;
+    a subclass of the definitions it extends, declaring only its own fields."""
+    schema = definitions[name]
+    whole = flattened(name, definitions)
+    properties = {field: spec for field, spec in whole["properties"].items() if field != "type"}
+    own = [field for field in schema["properties"] if field != "type"]
+    required = set(whole["required"])
+    parents = ", ".join(bases(schema))
+    lines = ["@dataclass(frozen=True, kw_only=True)", f"class {name}{f'({parents})' if parents else ''}:"]
     lines += docstring(schema.get("description", name), "    ")
     lines.append("")
-    frame_type = schema["properties"].get("type", {}).get("const")
+    frame_type = whole["properties"].get("type", {}).get("const")
     if frame_type is not None:
         lines.append(f"    TYPE: ClassVar[str] = {json.dumps(frame_type)}")
-    for field, spec in properties.items():
+    for field in own:
+        spec = properties[field]
         annotation = python_type(spec)
         default = "" if field in required else f" = {json.dumps(spec.get('default')).replace('null', 'None')}"
         default = default.replace("false", "False").replace("true", "True")
@@ -140,6 +187,19 @@ def server_object(name: str, schema: Schema) -> list[str]:
     return lines
 
 
+# Server frames the client consumes itself: replies to its own requests, and frames it turns into
+# something of its own (message: ``messages()``; subscribed; unsubscribed: ``RoomLost``; error: an
+# exception). Every other server frame type is an event of ``events()``, so a new one is an event of
+# both clients at once (the JavaScript client's scripts/gen-types.js keeps the same list; a test in
+# tests/clients compares the two).
+CONSUMED_FRAME_TYPES = ("message", "subscribed", "unsubscribed", "ack", "history", "pong", "notifications", "error")
+
+
+def event_frame_types(schema: Schema) -> list[str]:
+    """The frame types ``events()`` yields as they come, in the schema's order."""
+    return [frame for frame in schema["serverFrameTypes"] if frame not in CONSUMED_FRAME_TYPES]
+
+
 def union_members(schema: Schema, union: str) -> list[str]:
     return [ref_name(option) for option in schema["$defs"][union]["oneOf"]]
 
@@ -152,11 +212,11 @@ def render(schema: Schema) -> str:
     nested = [name for name in definitions if name not in (*client, *server, "ClientFrame", "ServerFrame")]
     blocks: list[list[str]] = []
     blocks.append(["# Client -> server"])
-    blocks += [client_frame(name, definitions[name]) for name in client]
+    blocks += [client_frame(name, definitions[name]) for name in bases_first(client, definitions)]
     blocks.append(["# Objects inside server frames"])
-    blocks += [server_object(name, definitions[name]) for name in nested]
+    blocks += [server_object(name, definitions) for name in bases_first(nested, definitions)]
     blocks.append(["# Server -> client"])
-    blocks += [server_object(name, definitions[name]) for name in server]
+    blocks += [server_object(name, definitions) for name in bases_first(server, definitions)]
     mapping = schema["$defs"]["ServerFrame"]["discriminator"]["mapping"]
     blocks.append(
         [
@@ -169,6 +229,16 @@ def render(schema: Schema) -> str:
             "}",
             "CLIENT_FRAME_TYPES: tuple[str, ...] = (",
             *(f"    {json.dumps(frame)}," for frame in schema["clientFrameTypes"]),
+            ")",
+        ]
+    )
+    events = event_frame_types(schema)
+    blocks.append(
+        [
+            "# The server frames ``ParleyClient.events()`` yields as they come (the client consumes the others).",
+            *union("FrameEvent", [ref_name({"$ref": mapping[frame]}) for frame in events]),
+            "EVENT_FRAME_TYPES: tuple[str, ...] = (",
+            *(f"    {json.dumps(frame)}," for frame in events),
             ")",
         ]
     )

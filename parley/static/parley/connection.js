@@ -1,7 +1,8 @@
-// The page's one connection to Parley: a ParleyClient (the npm package parley-client, served from
-// ./client/, a byte-for-byte copy of clients/js/src) on the page's session cookies. Every script
-// of the page (the room, the member list, the bell, the unread badges) shares it, so a page holds
-// one socket, and reconnecting, resuming and resending are the package's alone.
+// The page's one connection to Parley: a ParleyClient (the npm package parley-client, served at
+// ./client/: clients/js/src, which a build copies into the package) on the page's session
+// cookies. Every script of the page (the room, the member list, the bell, the unread badges)
+// shares it, so a page holds one socket, and reconnecting, resuming and resending are the
+// package's alone.
 
 import { ParleyClient } from "./client/index.js";
 import { socketUrl } from "./config.js";

@@ -9,6 +9,7 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 export const PYTHON = process.env.PARLEY_PYTHON || join(REPO, ".venv", "bin", "python");
@@ -172,6 +173,18 @@ export async function waitFor(predicate, what, timeout = 20000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** A ws WebSocket class that counts the sockets made with it: {opened, WebSocket}. */
+export function countingWebSocket() {
+  const counter = { opened: 0 };
+  counter.WebSocket = class extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      counter.opened += 1;
+    }
+  };
+  return counter;
 }
 
 export { sleep };

@@ -5,16 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from parley_client.frames import (
-    MessageUpdated,
-    Notification,
-    NotificationsUnread,
-    Presence,
-    PresenceDiff,
-    Reactions,
-    TypingNotice,
-    Unread,
-)
+from parley_client.frames import FrameEvent
 
 State = Literal["connecting", "open", "reconnecting", "closed"]
 
@@ -41,16 +32,6 @@ class RoomLost:
     detail: str
 
 
-# Everything ``events()`` yields.
-Event = (
-    Presence
-    | PresenceDiff
-    | TypingNotice
-    | Unread
-    | MessageUpdated
-    | Reactions
-    | Notification
-    | NotificationsUnread
-    | ConnectionState
-    | RoomLost
-)
+# Everything ``events()`` yields: the server frames it passes on (``FrameEvent``, generated from the
+# protocol's server frame types) and the client's own events.
+Event = FrameEvent | ConnectionState | RoomLost

@@ -272,37 +272,10 @@ class MessageData:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Message:
+class Message(MessageData):
     """A message frame: one stored message."""
 
     TYPE: ClassVar[str] = "message"
-    # The room's slug.
-    room: str
-    # The message's place in its room: 1, 2, 3… with no gaps.
-    seq: int
-    # The message's id, unique across rooms.
-    id: int
-    # {id, name, guest}: id is null for guests.
-    author: Author
-    body: str
-    # When it was stored: ISO 8601, UTC.
-    created_at: str
-    # The client_id it was sent with.
-    client_id: str
-    # When its body was last edited (ISO 8601, UTC), or null.
-    edited_at: str | None
-    # Deleted: body is then empty and reactions are gone.
-    deleted: bool
-    # How many people put each emoji on it, in the order first used.
-    reactions: dict[str, int]
-    # The emoji the reader put on it, in replays and history pages; [] in live message frames.
-    mine: list[str]
-    # The seq of the thread's original, for a reply; else null.
-    reply_to: int | None
-    # How many replies its thread has (0 for a reply).
-    thread_count: int
-    # Files attached to it, in upload order ([] when deleted).
-    attachments: list[AttachmentData]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
@@ -762,5 +735,30 @@ CLIENT_FRAME_TYPES: tuple[str, ...] = (
     "delete",
     "react",
     "read",
+    "typing",
+)
+
+
+# The server frames ``ParleyClient.events()`` yields as they come (the client consumes the others).
+FrameEvent = (
+    Notification
+    | NotificationsUnread
+    | MessageUpdated
+    | Reactions
+    | ThreadUpdated
+    | Unread
+    | Presence
+    | PresenceDiff
+    | TypingNotice
+)
+EVENT_FRAME_TYPES: tuple[str, ...] = (
+    "notification",
+    "notifications_unread",
+    "message_updated",
+    "reactions",
+    "thread",
+    "unread",
+    "presence",
+    "presence_diff",
     "typing",
 )
