@@ -138,7 +138,7 @@ def async_pool(url: str, *, timeout: float) -> aredis.ConnectionPool:
     options = _pool_options(timeout)
     if address is None:
         return aredis.BlockingConnectionPool.from_url(url, **options)
-    manager = asentinel.Sentinel(list(address.sentinels), sentinel_kwargs=address.sentinel_options())  # type: ignore[no-untyped-call]
+    manager = asentinel.Sentinel(list(address.sentinels), sentinel_kwargs=address.sentinel_options())
     pool = _AsyncBlockingSentinelPool(address.service, manager, **options, **address.connection_options())  # type: ignore[no-untyped-call]
     return pool
 
@@ -154,7 +154,7 @@ def sync_client(url: str, *, timeout: float) -> redis.Redis:
     options = _pool_options(timeout)
     if address is None:
         return redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(url, **options))
-    manager = sentinel.Sentinel(list(address.sentinels), sentinel_kwargs=address.sentinel_options())  # type: ignore[no-untyped-call]
+    manager = sentinel.Sentinel(list(address.sentinels), sentinel_kwargs=address.sentinel_options())
     pool = _SyncBlockingSentinelPool(address.service, manager, **options, **address.connection_options())  # type: ignore[no-untyped-call]
     return redis.Redis(connection_pool=pool)
 
