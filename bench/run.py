@@ -13,6 +13,10 @@ are what to quote. Each figure is the median of ``--repeat`` runs.
     python -m bench.run --quick         # one repetition, smaller loads
     python -m bench.run --scenarios layers   # the fan-out room on each channel layer
     python -m bench.run --compression none   # only clients that offer no compression
+
+One module, longer than most, on purpose: it is the table's recipe, each scenario a function
+that starts its servers, runs its load (``bench.loadgen``) and returns its row, read top to bottom
+in the order the table prints.
 """
 
 from __future__ import annotations
