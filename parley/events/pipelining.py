@@ -32,9 +32,9 @@ from parley.conf import parley_settings
 from parley.monitoring.outages import CHANNEL_LAYER
 
 try:  # the layer is optional (the "redis" extra)
-    from channels_redis.pubsub import RedisPubSubChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 except ImportError:  # pragma: no cover - installed in every test environment
-    RedisPubSubChannelLayer = None
+    RedisPubSubChannelLayer = RedisPubSubLoopLayer = RedisSingleShardConnection = None
 
 # Most events one batch holds: a burst larger than this goes in several batches, so that one
 # batch's pipeline (and the memory it holds) stays bounded.
@@ -56,15 +56,15 @@ class Pipeline:
 
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
-        self._pubsub = RedisPubSubChannelLayer is not None and isinstance(layer, RedisPubSubChannelLayer)
+        self._pubsub = _pipelines(layer)
 
     async def send(self, batch: list[Outgoing]) -> None:
         """Send ``batch`` (in publishing order); a failure is recorded (``CHANNEL_LAYER``), never raised."""
         for part in _parts(batch):
-            if self._pubsub:
-                sent = await self._publish(part)
-            else:
-                sent = await self._group_sends(part)
+            try:
+                sent = await (self._publish(part) if self._pubsub else self._group_sends(part))
+            except Exception:  # an event the layer cannot serialize, say: the publisher must go on
+                sent = False
             if sent:
                 CHANNEL_LAYER.recovered()
             else:
@@ -98,14 +98,20 @@ class Pipeline:
         """The part's PUBLISH commands as one pipeline per Redis shard, shards at once."""
         loop_layer = self.layer._get_layer()  # the layer's state for this event loop
         by_shard: dict[int, tuple[Any, list[tuple[str, bytes]]]] = {}
+        unsent = 0
         for outgoing in part:
             channel = loop_layer._get_group_channel_name(outgoing.group)
             shard = loop_layer._get_shard(channel)
-            by_shard.setdefault(id(shard), (shard, []))[1].append((channel, self.layer.serialize(outgoing.event)))
+            try:
+                message = self.layer.serialize(outgoing.event)
+            except Exception:  # this event only: group_send would have failed on it alone too
+                unsent += 1
+                continue
+            by_shard.setdefault(id(shard), (shard, []))[1].append((channel, message))
         results = await asyncio.gather(
             *(_publish_on(shard, messages) for shard, messages in by_shard.values()), return_exceptions=True
         )
-        return not any(isinstance(result, BaseException) for result in results)
+        return not unsent and not any(isinstance(result, BaseException) for result in results)
 
 
 async def _publish_on(shard: Any, messages: Iterable[tuple[str, bytes]]) -> None:
@@ -119,6 +125,18 @@ async def _publish_on(shard: Any, messages: Iterable[tuple[str, bytes]]) -> None
         for channel, message in messages:
             pipe.publish(channel, message)
         await pipe.execute()
+
+
+def _pipelines(layer: BaseChannelLayer) -> bool:
+    """Whether ``layer`` is channels_redis' pub/sub layer with the internals ``_publish`` uses
+    (they are not its public API: a version without them gets the group sends instead)."""
+    return (
+        RedisPubSubChannelLayer is not None
+        and isinstance(layer, RedisPubSubChannelLayer)
+        and all(hasattr(RedisPubSubChannelLayer, name) for name in ("_get_layer", "serialize"))
+        and all(hasattr(RedisPubSubLoopLayer, name) for name in ("_get_shard", "_get_group_channel_name"))
+        and hasattr(RedisSingleShardConnection, "_ensure_redis")
+    )
 
 
 def _parts(batch: list[Outgoing]) -> list[list[Outgoing]]:

@@ -1,7 +1,8 @@
 """The publisher against real Redis, through both Redis channel layers: events published from the
 loop and from other threads all arrive, each group's in the order published, in batches rather
-than one round trip each; an event sent ``alone`` is neither overtaken nor overtakes; a layer
-that cannot be reached costs an outage record, never an exception."""
+than one round trip each; an event sent ``alone`` is neither overtaken nor overtakes; an event
+the layer cannot carry is lost alone; a layer that cannot be reached costs an outage record,
+never an exception."""
 
 from __future__ import annotations
 
@@ -100,6 +101,20 @@ async def test_an_event_sent_alone_is_neither_overtaken_nor_overtakes(layer, mon
 
     assert received.index(20) == 20, received  # after all 20 before it, before all 20 after
     assert pipeline.batches == [41]  # one batch, sent in three parts
+    publisher.handoff.task.cancel()
+
+
+async def test_an_event_the_layer_cannot_carry_costs_only_itself(layer):
+    channel = await member_of(layer, GROUPS)
+    failures = CHANNEL_LAYER.failures
+    publisher = Publisher(layer)
+    publisher.handoff.submit(Outgoing(GROUPS[0], {"type": "test.event", "n": 0}))
+    publisher.handoff.submit(Outgoing(GROUPS[0], {"type": "test.event", "n": object()}))  # no msgpack for that
+    publisher.handoff.submit(Outgoing(GROUPS[1], {"type": "test.event", "n": 2}))
+    assert sorted(event["n"] for event in await receive(layer, channel, 2)) == [0, 2]
+    publisher.handoff.submit(Outgoing(GROUPS[0], {"type": "test.event", "n": 3}))
+    assert [event["n"] for event in await receive(layer, channel, 1)] == [3]  # the publisher goes on
+    assert CHANNEL_LAYER.failures == failures + 1
     publisher.handoff.task.cancel()
 
 
