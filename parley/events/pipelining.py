@@ -16,7 +16,8 @@ they were published, and a batch is sent only once the one before it is; an even
 ``alone=True`` is sent after everything published before it and before everything published
 after it, whatever their groups. What is not: two events of *different* groups published close
 together (in one batch) may reach the layer in either order, as they always could reach two
-processes' hubs.
+processes' hubs. "Reach the layer" is all a publisher can promise: on a sharded layer, two groups
+on different Redis servers reach a hub over two connections, in whatever order those deliver.
 """
 
 from __future__ import annotations
