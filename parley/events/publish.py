@@ -175,8 +175,9 @@ def publish_room_frames(frames: dict[int, dict[str, Any]]) -> None:
     """``publish_room_frame`` for several rooms at once (each frame to every socket following its
     room), as one event that every hub reads. It is sent after everything published before it
     and before everything after, so it neither overtakes nor is overtaken by those rooms' other
-    events. A process of an earlier Parley, not in ``ROOMS_GROUP``, does not get it (a rolling
-    deploy: see the README)."""
+    events (except between the shards of a sharded layer, which keep no order between them). A
+    process of an earlier Parley, not in ``ROOMS_GROUP``, does not get it (a rolling deploy: see
+    the README)."""
     if len(frames) == 1:
         [(room_id, frame)] = frames.items()
         publish_room_frame(room_id, frame)
