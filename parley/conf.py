@@ -223,6 +223,9 @@ KEYS: dict[str, Key] = {
     "GAP_WAIT": Key(0.25, SECONDS),
     # How often each process checks its rooms' stored heads.
     "SWEEP_INTERVAL": Key(1.0, SECONDS),
+    # Most groups a process's publisher sends to at once on a layer that cannot pipeline its sends
+    # (every layer but redis+pubsub, whose sends go as one Redis pipeline a batch).
+    "PUBLISH_CONCURRENCY": Key(32, POSITIVE),
     # Rate limits, per identity and socket (send, subscribe, history), per API caller and per
     # client address (handshakes).
     "SEND_RATE": Key("10/20", parse_rate),

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parley.events import publish as events
 from parley.wire import frames
@@ -216,6 +216,26 @@ class RoomFrame(RoomEvent):
         return [self.frame, *({**self.frame, **own} for own in personal.values())]
 
 
+class RoomsFrame(BaseModel):
+    """One room's frame in a ``rooms.frames`` event."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    room_id: int
+    frame: dict[str, Any]
+
+
+class RoomsFrames(Event):
+    type: Literal[events.ROOMS_FRAMES]
+    frames_by_room: list[RoomsFrame] = Field(alias="frames")
+
+    def group(self) -> str:
+        return events.ROOMS_GROUP
+
+    def frames(self) -> list[Frame]:
+        return [entry.frame for entry in self.frames_by_room]
+
+
 class RoomKick(RoomEvent):
     type: Literal[events.ROOM_KICK]
     user_id: int
@@ -295,13 +315,13 @@ class CheckedPublish:
     ``conftest.py`` fixture fails the test with them at its end) and the event is sent as is.
     """
 
-    def __init__(self, publish: Callable[[str, dict[str, Any]], None]) -> None:
+    def __init__(self, publish: Callable[..., None]) -> None:
         self.publish = publish
         self.mismatches: list[str] = []
 
-    def __call__(self, group: str, event: dict[str, Any]) -> None:
+    def __call__(self, group: str, event: dict[str, Any], **options: Any) -> None:
         try:
             check_event(group, event)
         except FrameMismatch as mismatch:
             self.mismatches.append(str(mismatch))
-        self.publish(group, event)
+        self.publish(group, event, **options)

@@ -349,6 +349,7 @@ PARLEY = {
     "PRESENCE_TTL": env.float("PARLEY_PRESENCE_TTL", default=45.0),
     "GAP_WAIT": env.float("PARLEY_GAP_WAIT", default=0.25),
     "SWEEP_INTERVAL": env.float("PARLEY_SWEEP_INTERVAL", default=1.0),
+    "PUBLISH_CONCURRENCY": env.int("PARLEY_PUBLISH_CONCURRENCY", default=32),
     # Rate limits "rate/burst" ("0": off), shared by all processes through Redis when REDIS_URL is set.
     "SEND_RATE": env.str("PARLEY_SEND_RATE", default="10/20"),
     "SUBSCRIBE_RATE": env.str("PARLEY_SUBSCRIBE_RATE", default="5/30"),

@@ -36,6 +36,13 @@ class LoopHandoff(Generic[Item]):
         else:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
 
+    def ready(self, most: int) -> list[Item]:
+        """Up to ``most`` more items already queued, without waiting (call it on the loop)."""
+        items: list[Item] = []
+        while len(items) < most and not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
     def usable(self) -> bool:
         """Whether the loop can still take items (a closed loop's queue would never drain)."""
         return not self.loop.is_closed()

@@ -17,8 +17,8 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
 from parley.events.handoff import LoopHandoff
+from parley.events.pipelining import BATCH_MOST, Outgoing, Pipeline
 from parley.monitoring.metrics import MESSAGES_STORED
-from parley.monitoring.outages import CHANNEL_LAYER
 from parley.wire.serializers import message_data
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ ROOM_MESSAGE = "room.message"
 USER_NOTIFICATION = "user.notification"
 USER_UNREAD = "user.unread"
 ROOM_FRAME = "room.frame"
+# Frames for many rooms in one event, to every hub (ROOMS_GROUP): a burst of presence changes (a
+# thousand sockets closing) is one event for each other process to read rather than one a room.
+ROOMS_FRAMES = "rooms.frames"
 ROOM_KICK = "room.kick"
 # Its own type, not room.kick with a list: a process of the previous version ignores unknown types.
 ROOM_CLOSED = "room.closed"
@@ -37,6 +40,8 @@ USER_SIGNED_OUT = "user.signed_out"
 # Every hub joins this group: any process may hold a socket or a cached lookup of any token, so
 # revocations and sign-outs (log-out, new password, deactivation, deletion) go to all of them.
 TOKENS_GROUP = "parley.tokens"
+# Every hub joins this group too, for ROOMS_FRAMES.
+ROOMS_GROUP = "parley.rooms"
 
 
 def room_group(room_id: int) -> str:
@@ -50,20 +55,22 @@ def user_group(user_id: int) -> str:
 
 
 class Publisher:
-    """Sends a server process's events to the layer from its event loop, one at a time, in order.
+    """Sends a server process's events to the layer from its event loop, in batches, in order.
 
-    Events come from any thread without waiting (``LoopHandoff``) and keep their order, so the
-    hubs rarely see one room's seqs out of order.
+    Events come from any thread without waiting (``LoopHandoff``). What queues up while one batch
+    is on its way to the layer goes as the next (``parley.events.pipelining``): each group's
+    events keep their order, so the hubs rarely see one room's seqs out of order.
     """
 
     def __init__(self, layer: BaseChannelLayer) -> None:
-        self.layer = layer
-        self.handoff: LoopHandoff[tuple[str, dict[str, Any]]] = LoopHandoff(self._send_forever)
+        self.pipeline = Pipeline(layer)
+        self.handoff: LoopHandoff[Outgoing] = LoopHandoff(self._send_forever)
 
-    async def _send_forever(self, next_event: Callable[[], Awaitable[tuple[str, dict[str, Any]]]]) -> None:
+    async def _send_forever(self, next_event: Callable[[], Awaitable[Outgoing]]) -> None:
         while True:
-            group, event = await next_event()
-            await _send(self.layer, group, event)
+            batch = [await next_event()]
+            batch += self.handoff.ready(BATCH_MOST - 1)
+            await self.pipeline.send(batch)
 
 
 _publisher: Publisher | None = None
@@ -75,31 +82,23 @@ def start_publisher(layer: BaseChannelLayer) -> None:
     _publisher = Publisher(layer)
 
 
-def publish(group: str, event: dict[str, Any]) -> None:
+def publish(group: str, event: dict[str, Any], *, alone: bool = False) -> None:
     """Send ``event`` to every hub in ``group``. Call it only after commit (see ``*_on_commit``).
 
     Inside a server process the event is handed to the process's ``Publisher``; elsewhere (a
     management command, a worker without sockets) it is sent before returning. A failure to
     publish is logged, not raised: the data is already stored, and subscribers that missed the
-    event get it through replay or the hubs' gap repair.
+    event get it through replay or the hubs' gap repair. ``alone``: sent after every event
+    published before it and before every later one, whatever their groups (``Outgoing``).
     """
+    outgoing = Outgoing(group, event, alone)
     publisher = _publisher
     if publisher is not None and publisher.handoff.usable():
-        publisher.handoff.submit((group, event))
+        publisher.handoff.submit(outgoing)
         return
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(_send)(layer, group, event)
-
-
-async def _send(layer: BaseChannelLayer, group: str, event: dict[str, Any]) -> None:
-    """One group send; a failure is recorded (and logged once per outage), never raised."""
-    try:
-        await layer.group_send(group, event)
-    except Exception:
-        CHANNEL_LAYER.failed()
-    else:
-        CHANNEL_LAYER.recovered()
+        async_to_sync(Pipeline(layer).send)([outgoing])
 
 
 def publish_message_on_commit(message: Message, *, attachments: list[dict[str, Any]] | None = None) -> None:
@@ -170,6 +169,22 @@ def publish_room_frame(
     sockets. A frame lost with the layer is not repaired: clients re-read state on resubscribe."""
     event = {"type": ROOM_FRAME, "room_id": room_id, "frame": frame, "exclude": exclude, "personal": personal}
     publish(room_group(room_id), event)
+
+
+def publish_room_frames(frames: dict[int, dict[str, Any]]) -> None:
+    """``publish_room_frame`` for several rooms at once (each frame to every socket following its
+    room), as one event that every hub reads. It is sent after everything published before it
+    and before everything after, so it neither overtakes nor is overtaken by those rooms' other
+    events (except between the shards of a sharded layer, which keep no order between them). A
+    process of an earlier Parley, not in ``ROOMS_GROUP``, does not get it (a rolling deploy: see
+    the README)."""
+    if len(frames) == 1:
+        [(room_id, frame)] = frames.items()
+        publish_room_frame(room_id, frame)
+        return
+    entries = [{"room_id": room_id, "frame": frame} for room_id, frame in frames.items()]
+    event = {"type": ROOMS_FRAMES, "frames": entries}
+    publish(ROOMS_GROUP, event, alone=True)
 
 
 def publish_room_frame_on_commit(

@@ -23,8 +23,10 @@ pytestmark = [pytest.mark.e2e]
 PREFIX = "parley"  # CHANNEL_LAYER_PREFIX's default
 GROUPS = f"{PREFIX}:group:*"
 ROOM_GROUPS = f"{PREFIX}:group:parley.room.*"
-# The one group a hub keeps for as long as its process runs: token revocations reach every process.
+# The groups a hub keeps for as long as its process runs: token revocations and frames for many
+# rooms at once (a burst of departures) reach every process.
 TOKENS_GROUP = f"{PREFIX}:group:parley.tokens"
+ROOMS_GROUP = f"{PREFIX}:group:parley.rooms"
 CLAIM_KEY = b"parley-e2e-claim"
 
 
@@ -94,15 +96,15 @@ async def test_the_last_socket_out_of_a_room_takes_the_hub_out_of_its_group(
         assert changed == {room_a: {hub_channel}}
 
         await second.close()  # the last socket, closed without unsubscribing
-        expected = {TOKENS_GROUP: {hub_channel}}
+        expected = {TOKENS_GROUP: {hub_channel}, ROOMS_GROUP: {hub_channel}}
         groups = settle(lambda: group_members(client, GROUPS), lambda state: state == expected)
         assert groups == expected, f"groups left in Redis after every socket closed: {groups}"
 
-        # What is left is the process-wide group and channels_redis' own message queues of
-        # channels, all with an expiry (group_expiry for the group; the hub re-joins before it).
+        # What is left is the process-wide groups and channels_redis' own message queues of
+        # channels, all with an expiry (group_expiry for the groups; the hub re-joins before it).
         leftovers = {key: client.ttl(key) for key in client.scan_iter() if key != CLAIM_KEY}
         assert all(ttl > 0 for ttl in leftovers.values()), f"keys that never expire: {leftovers}"
-        assert not [key for key in leftovers if b"room" in key], leftovers
+        assert not [key for key in leftovers if b"room." in key], leftovers  # no room's group
     finally:
         client.close()
         server.stop()

@@ -5,7 +5,7 @@ make in Redis at the same moment. With redis-py's default pool (at most 100 conn
 beyond) a burst of 150 failed with "Too many connections", logged tracebacks and a false Redis
 outage, and left presence stale on the other processes for up to ``PARLEY_PRESENCE_TTL``. Parley's
 pools wait for a connection instead (``parley.redis_urls``): the log stays clean and another
-process shows the right people within a second.
+process shows the right people within a second, and its sockets hear everyone leave within two.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ SOCKETS = 1000
 ROOMS = 50
 OPENING_AT_ONCE = 100
 WITHIN = 1.0  # the crowd's claims are gone from Redis (what every process answers from) this soon
-# The frames announcing the departures (one a room per batch of releases) follow; on a loaded
-# two-core machine, a few seconds.
-ANNOUNCED_WITHIN = 15.0
+# The frames announcing the departures follow: one rooms.frames event a batch of releases, which
+# the crowded process's publisher sends with whatever else queued meanwhile. 0.3-0.9 s on a
+# two-core machine at load 5-9 (1.1-2.3 s with an event a room, each waiting for the one before).
+ANNOUNCED_WITHIN = 2.0
+WAIT = 15.0  # how long the test waits for the claims and the frames at most, to say how late they were
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +82,12 @@ async def test_a_thousand_sockets_closing_at_once_leave_a_clean_log_and_presence
         closed_at = time.monotonic()
         for socket in sockets:
             socket.transport.abort()  # no close handshake: the network went away
-        leaving = asyncio.create_task(people_leave(watcher, SOCKETS, within=ANNOUNCED_WITHIN))
+        leaving = asyncio.create_task(people_leave(watcher, SOCKETS, within=WAIT))
         cleared_after = await claims_cleared(redis_url, remaining=ROOMS, since=closed_at)  # the watcher's
-        views = await presence_seen_by_newcomers(other, connect)
+        # The newcomers come once the departures are heard: fifty of them connecting at once to the
+        # same process, from the same two cores, would otherwise time their own handshakes too.
         left, all_gone_after = await leaving
+        views = await presence_seen_by_newcomers(other, connect)
         await watcher.close()
         log = crowded.output()
         print(
@@ -95,7 +99,8 @@ async def test_a_thousand_sockets_closing_at_once_leave_a_clean_log_and_presence
         for view in views:
             assert view["type"] == "presence"
             assert sorted(person["name"] for person in view["online"]) == ["newcomer", "watcher"], view
-        assert len(left) == SOCKETS, f"{len(left)} of {SOCKETS} departures announced within {ANNOUNCED_WITHIN} s"
+        assert len(left) == SOCKETS, f"{len(left)} of {SOCKETS} departures announced within {WAIT} s"
+        assert all_gone_after <= ANNOUNCED_WITHIN, f"all departures announced after {all_gone_after:.2f} s"
         assert cleared_after <= WITHIN, f"the crowd's presence claims were gone only after {cleared_after:.2f} s"
         assert not error_lines(log), error_lines(log)[:5]
         assert traceback_count(log) == 0, log[-3000:]
@@ -112,7 +117,7 @@ async def claims_cleared(redis_url: str, remaining: int, since: float) -> float:
     process answers a subscribe with from then on (the newcomers' views check that it does)."""
     client = aredis.Redis.from_url(redis_url)
     try:
-        async with asyncio.timeout(ANNOUNCED_WITHIN):
+        async with asyncio.timeout(WAIT):
             while True:
                 keys = [key async for key in client.scan_iter(match="parley:presence:*")]
                 live = sum([await client.zcount(key, time.time(), "+inf") for key in keys])

@@ -41,8 +41,9 @@ pytestmark = [pytest.mark.e2e]
 READERS = 8
 SENDERS = 4
 WINDOW = 4
-# Ten sends a second per sender: each process publishes one event after another, so with 20 ms
-# to Redis it publishes at most about fifty a second, and a faster flood would measure its queue.
+# Ten sends a second per sender, as in the runs the README's earlier figures come from (then each
+# process published one event after another, at most about fifty a second with 20 ms to Redis; its
+# publisher now sends what queues up meanwhile as one pipeline, parley.events.pipelining).
 INTERVAL = 0.1
 DELAY_MS = 20
 STEADY = 4.0  # seconds of traffic before the cut, for the latency figure
@@ -92,7 +93,7 @@ async def test_a_partitioned_host_loses_and_doubles_nothing_and_rejoins(
         "DATABASE_URL": database_url,
         # The layer the README recommends for production; RedisChannelLayer pays several round
         # trips per event received and per group send, so 20 ms to Redis caps each process at
-        # about a dozen events a second (measured: 86 ms a group_send, 85 ms a receive).
+        # about a dozen events a second a room (measured: 86 ms a group_send, 85 ms a receive).
         "CHANNEL_LAYER_URL": redis_url.replace("redis://", "redis+pubsub://"),
         "REDIS_URL": redis_url,
         "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": str(STALE_TRANSACTION),

@@ -15,6 +15,7 @@ from parley.events.publish import (
     ROOM_FRAME,
     ROOM_KICK,
     ROOM_MESSAGE,
+    ROOMS_FRAMES,
     TOKEN_REVOKED,
     USER_FRAME,
     USER_NOTIFICATION,
@@ -87,7 +88,7 @@ async def test_duplicate_events_are_delivered_once(ws, make_room):
 
 def test_each_event_the_hub_follows_goes_to_the_method_named_after_its_type():
     # As Channels names a consumer's handlers: "room.message" -> Hub.room_message.
-    kinds = [ROOM_MESSAGE, ROOM_FRAME, ROOM_KICK, ROOM_CLOSED, USER_NOTIFICATION, USER_UNREAD, USER_FRAME]
+    kinds = [ROOM_MESSAGE, ROOM_FRAME, ROOMS_FRAMES, ROOM_KICK, ROOM_CLOSED, USER_NOTIFICATION, USER_UNREAD, USER_FRAME]
     kinds += [TOKEN_REVOKED, USER_SIGNED_OUT]
     assert set(HANDLERS) == set(kinds)
     for kind in kinds:

@@ -4,6 +4,10 @@ come and go (a person with several tabs is one person), ``typing`` to the others
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import sync_to_async
+
+from parley.events.publish import publish_room_frames
+from parley.realtime.hub import presence_diff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,6 +47,35 @@ async def test_people_arrive_once_and_leave_with_their_last_socket(ws, alice, bo
     await first_tab.disconnect()
     left = {"type": "presence_diff", "room": "lobby", "joined": [], "left": [person(bob)]}
     assert await alices.receive_json_from(timeout=3) == left
+
+
+async def test_who_leaves_several_rooms_at_once_is_announced_in_each(ws, alice, bob, lobby, make_room):
+    await sync_to_async(make_room)("annex")
+    alices = await ws(user=alice, ambient=True)
+    bobs = await ws(user=bob, ambient=True)
+    for room in ("lobby", "annex"):
+        await subscribe(alices, room)
+        await subscribe(bobs, room)
+        assert (await alices.receive_json_from(timeout=3))["joined"] == [person(bob)]
+    await bobs.disconnect()
+    diffs = [await alices.receive_json_from(timeout=3) for _ in range(2)]
+    assert sorted(diffs, key=lambda diff: diff["room"]) == [
+        {"type": "presence_diff", "room": room, "joined": [], "left": [person(bob)]} for room in ("annex", "lobby")
+    ]
+
+
+async def test_frames_for_several_rooms_go_as_one_event_to_each_rooms_sockets(ws, alice, lobby, make_room):
+    annex = await sync_to_async(make_room)("annex")
+    alices = await ws(user=alice, ambient=True)
+    await subscribe(alices, "lobby")
+    outsider = await ws(user=alice, ambient=True)
+    await subscribe(outsider, "annex")
+    guest = {"id": None, "name": "guest-1", "guest": True}
+    lobbys, annexs = presence_diff("lobby", left=[guest]), presence_diff("annex", joined=[guest])
+    publish_room_frames({lobby.pk: lobbys, annex.pk: annexs})
+    assert await alices.receive_json_from(timeout=3) == lobbys
+    assert await outsider.receive_json_from(timeout=3) == annexs
+    assert await alices.receive_nothing(timeout=0.3)  # the annex's frame is not for lobby's sockets
 
 
 async def test_guests_are_people_too(ws, alice, lobby):

@@ -29,6 +29,8 @@ from parley.events.publish import (
     ROOM_FRAME,
     ROOM_KICK,
     ROOM_MESSAGE,
+    ROOMS_FRAMES,
+    ROOMS_GROUP,
     TOKEN_REVOKED,
     TOKENS_GROUP,
     USER_FRAME,
@@ -36,6 +38,7 @@ from parley.events.publish import (
     USER_SIGNED_OUT,
     USER_UNREAD,
     publish_room_frame,
+    publish_room_frames,
     room_group,
     start_publisher,
     user_group,
@@ -139,11 +142,16 @@ class Hub:
         self._leaving.setdefault(room_id, (slug, []))[1].append(person)
 
     def _announce_departures(self, room_id: int | None = None) -> None:
-        """Publish the waiting departures of one room, or of every room."""
-        for room in list(self._leaving) if room_id is None else [room_id]:
-            waiting = self._leaving.pop(room, None)
+        """Publish the waiting departures of one room, or of every room (in one event for them all:
+        the other processes read one event for a burst, not one a room)."""
+        if room_id is not None:
+            waiting = self._leaving.pop(room_id, None)
             if waiting is not None:
-                publish_room_frame(room, presence_diff(waiting[0], left=waiting[1]))
+                publish_room_frame(room_id, presence_diff(waiting[0], left=waiting[1]))
+            return
+        leaving, self._leaving = self._leaving, {}
+        if leaving:
+            publish_room_frames({room: presence_diff(slug, left=people) for room, (slug, people) in leaving.items()})
 
     async def present(self, room_id: int) -> list[Person]:
         """Everyone following the room, on any process (each person once)."""
@@ -230,6 +238,7 @@ class Hub:
                 self.channel = await self.layer.new_channel("parley.hub.")
                 self.presence.hub_id = self.channel
                 await self._join(TOKENS_GROUP)
+                await self._join(ROOMS_GROUP)
                 loop = asyncio.get_running_loop()
                 start_publisher(self.layer)
                 self._reader = loop.create_task(self._read_forever())
@@ -287,7 +296,7 @@ class Hub:
         for room_id, person in await self.presence.expired(list(self.feeds)):
             feed = self.feeds.get(room_id)
             if feed is not None:
-                publish_room_frame(room_id, presence_diff(feed.slug, left=[person]))
+                self._depart_later(room_id, feed.slug, person)
 
     async def _sweep_rooms(self) -> None:
         heads = await db_call(room_heads)(room_ids=list(self.feeds))
@@ -324,6 +333,7 @@ class Hub:
                 for user_id in list(self.users):
                     await self.layer.group_add(user_group(user_id), self.channel)
                 await self.layer.group_add(TOKENS_GROUP, self.channel)
+                await self.layer.group_add(ROOMS_GROUP, self.channel)
         except Exception:
             CHANNEL_LAYER.failed()
         else:
@@ -351,6 +361,14 @@ class Hub:
         feed = self.feeds.get(event["room_id"])
         if feed is not None:
             feed.broadcast(event["frame"], event.get("exclude"), event.get("personal"))
+
+    def rooms_frames(self, event: dict[str, Any]) -> None:
+        """Called for ``rooms.frames``: frames for several rooms (a burst of departures), each to
+        its room's sockets here, if this process follows the room."""
+        for entry in event["frames"]:
+            feed = self.feeds.get(entry["room_id"])
+            if feed is not None:
+                feed.broadcast(entry["frame"])
 
     def room_kick(self, event: dict[str, Any]) -> None:
         """Called for ``room.kick``: take the room away from one user's sockets."""
@@ -405,6 +423,7 @@ HANDLERS: dict[str, Callable[[Hub, dict[str, Any]], None]] = {
     for kind in (
         ROOM_MESSAGE,
         ROOM_FRAME,
+        ROOMS_FRAMES,
         ROOM_KICK,
         ROOM_CLOSED,
         USER_NOTIFICATION,
