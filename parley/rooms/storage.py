@@ -68,6 +68,16 @@ def room_take_next_seq(*, pk: int | None = None, slug: str | None = None, author
     return rooms[0] if rooms else None
 
 
+def room_give_back_seq(pk: int) -> None:
+    """Take back the seq ``room_take_next_seq`` last counted in room ``pk``, in a transaction that
+    keeps going after a post it refused or found repeated (a group commit): the room is still
+    locked by that transaction, so no other seq was counted since and the seqs stay gapless."""
+    quote = connection.ops.quote_name
+    sql = f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('last_seq')} - 1 WHERE {quote('id')} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk])
+
+
 def message_insert_unless_repeated(message: Message, *, member: bool = False) -> bool:
     """Insert ``message`` and set its id; False, inserting nothing, when its sender already
     stored a message with its ``client_id`` in the room (a retried send). With ``member``, its
