@@ -15,6 +15,10 @@ are what to quote. Each figure is the median of ``--repeat`` runs.
     python -m bench.run --compression none   # only clients that offer no compression
     python -m bench.run --scenarios ingest   # messages stored and acknowledged per second
     python -m bench.run --scenarios ingest --profile var/profiles   # ... with a py-spy profile
+
+One module, longer than most, on purpose: it is the table's recipe, each scenario a function
+that starts its servers, runs its load (``bench.loadgen``) and returns its row, read top to bottom
+in the order the table prints.
 """
 
 from __future__ import annotations

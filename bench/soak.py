@@ -28,6 +28,10 @@ All must be zero. The script prints a paragraph and a JSON line, and exits 1 if 
     python -m bench.soak --clients 500 --minutes 10 --rooms 10
     python -m bench.soak --clients 100 --minutes 1 --kill-every 20
     python -m bench.soak --database-url postgres://postgres@127.0.0.1:5432/parley_soak
+
+One module, longer than most, on purpose: the clients' logs and the check against the database
+are two halves of one definition (what counts as lost, duplicated or out of order), kept side by
+side so neither can drift from the other.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Protocol v1 at ``/ws/`` against a real Daphne process on SQLite, over real sockets."""
+"""Protocol v1 at ``/ws/`` against a real Daphne process on SQLite, over real sockets.
+
+One module, longer than most, on purpose: it walks docs/protocol.md section by section against
+servers started once for the module, which a split would start again for each file.
+"""
 
 from __future__ import annotations
 

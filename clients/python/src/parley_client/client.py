@@ -6,6 +6,10 @@ resubscribes each room with ``since`` = the last seq it delivered, fills any gap
 drops the seqs it has already delivered, and resends every unacknowledged ``send`` with the same
 ``client_id`` (the server stores a retry at most once). A socket closed with 4401 (the token is
 unknown or revoked) ends the client instead of reconnecting.
+
+One module, longer than most, on purpose: ``ParleyClient`` is one state machine (the socket, its
+reconnect loop, each room's last seq and the unacknowledged sends) on one event loop, and split
+across modules its parts would only pass that state back and forth.
 """
 
 from __future__ import annotations
