@@ -5,7 +5,8 @@ and the bare limit server) and Parley's protocol v1 (``/ws/``: subscribe, send, 
 the same measurement runs against all three. Every body carries the send time, and each receiver
 records its delivery latency. With ``--compression deflate`` every socket offers
 ``permessage-deflate`` as browsers do (the server decides whether to accept it; each summary says
-whether it did); by default no socket offers it.
+whether it did); by default no socket offers it. ``--mode ingest`` is the ingest scenario: one
+sender in each of ``--rooms`` rooms, each sending its next message when the last is acknowledged.
 
     python bench/loadgen.py --url ws://127.0.0.1:8000 --protocol v1 --room bench \
         --receivers 1000 --messages 200 --rate 20
@@ -283,6 +284,80 @@ async def run_rooms(
     }
 
 
+class Sender:
+    """One socket in the ingest scenario: alone in its room, sending its next message as soon as
+    the last one is acknowledged."""
+
+    def __init__(self, ws: ClientConnection, room: str) -> None:
+        self.ws = ws
+        self.room = room
+
+    async def send_until(self, deadline: float, acks: list[float], refusals: list[str]) -> None:
+        """Send, wait for the answer, repeat until ``deadline`` (``time.monotonic``)."""
+        while time.monotonic() < deadline:
+            client_id = uuid.uuid4().hex
+            sent = time.monotonic_ns()
+            frame = {"type": "send", "room": self.room, "body": f"{MARK}{client_id}", "client_id": client_id}
+            await self.ws.send(json.dumps(frame))
+            while True:
+                answer = json.loads(await self.ws.recv())
+                if answer["type"] == "ack" and answer["client_id"] == client_id:
+                    acks.append((time.monotonic_ns() - sent) / 1e6)
+                    break
+                if answer["type"] == "error":
+                    refusals.append(answer.get("code", "?"))
+                    break
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_ingest(
+    base_url: str,
+    rooms: list[str],
+    seconds: float,
+    server_pid: int,
+    headers: dict[str, str],
+    compression: str | None,
+) -> dict[str, float | int | None]:
+    """One sender per room, each subscribed to its room and sending its next message when the
+    last is acknowledged, for ``seconds``: messages stored and acknowledged per second, the ack
+    latency, and (with ``server_pid``) the server's CPU time per message."""
+    proto = Protocol("v1", base_url, "", headers, compression)
+    senders = []
+    for room in rooms:
+        ws = await connection(proto).__aenter__()
+        await ws.send(json.dumps({"type": "subscribe", "room": room}))
+        while json.loads(await ws.recv())["type"] != "subscribed":
+            pass
+        senders.append(Sender(ws, room))
+    acks: list[float] = []
+    refusals: list[str] = []
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+    start = time.monotonic()
+    await asyncio.gather(*(sender.send_until(start + seconds, acks, refusals) for sender in senders))
+    elapsed = time.monotonic() - start
+    cpu = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
+    await asyncio.gather(*(sender.ws.close() for sender in senders), return_exceptions=True)
+    ordered = sorted(acks)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None  # noqa: E731
+    return {
+        "senders": len(senders),
+        "seconds": round(elapsed, 2),
+        "acked": len(acks),
+        "refused": len(refusals),
+        "msgs_per_s": round(len(acks) / elapsed, 1),
+        "ack_p50_ms": pick(0.5),
+        "ack_p99_ms": pick(0.99),
+        "server_cpu_ms_per_msg": round(1000 * cpu / len(acks), 3) if acks and server_pid else None,
+        "server_cores": round(cpu / elapsed, 2),
+    }
+
+
 def rss_kb(pid: int) -> int:
     """A process's resident set size, in KiB."""
     for line in open(f"/proc/{pid}/status"):  # noqa: SIM115 (a tiny procfs read)
@@ -378,8 +453,10 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=30.0)
     parser.add_argument("--rooms", type=int, default=0, help="many-rooms mode: this many rooms bench-0…")
     parser.add_argument("--seconds", type=float, default=20.0, help="many-rooms mode: how long to send")
-    parser.add_argument("--mode", choices=["room", "idle", "connect"], default="room")
-    parser.add_argument("--server-pid", type=int, default=0, help="idle mode: the server whose RSS to read")
+    parser.add_argument("--mode", choices=["room", "idle", "connect", "ingest"], default="room")
+    parser.add_argument(
+        "--server-pid", type=int, default=0, help="idle and ingest modes: the server whose RSS or CPU to read"
+    )
     parser.add_argument(
         "--compression", choices=["none", "deflate"], default="none", help="deflate: offer permessage-deflate"
     )
@@ -422,6 +499,9 @@ async def measure(
         summary = await run_idle(
             args.url, args.protocol, args.room, args.receivers, args.server_pid, headers, compression
         )
+    elif args.mode == "ingest":
+        rooms = [f"{args.room}-{i}" for i in range(args.rooms)]
+        summary = await run_ingest(args.url, rooms, args.seconds, args.server_pid, headers, compression)
     elif args.mode == "connect":
         summary = await run_connect(args.url, args.room, args.receivers, headers, compression)
     elif args.rooms:

@@ -13,6 +13,8 @@ are what to quote. Each figure is the median of ``--repeat`` runs.
     python -m bench.run --quick         # one repetition, smaller loads
     python -m bench.run --scenarios layers   # the fan-out room on each channel layer
     python -m bench.run --compression none   # only clients that offer no compression
+    python -m bench.run --scenarios ingest   # messages stored and acknowledged per second
+    python -m bench.run --scenarios ingest --profile var/profiles   # ... with a py-spy profile
 
 One module, longer than most, on purpose: it is the table's recipe, each scenario a function
 that starts its servers, runs its load (``bench.loadgen``) and returns its row, read top to bottom
@@ -51,7 +53,9 @@ from tests.servers import (
 LIMIT_SERVER = SHARED_TOOLS / "ws_limit_server.py"
 TUTORIAL_APP = SHARED_TOOLS / "tutorial-chat"
 PEERS = REPO / "bench" / "peers"
-REDIS_DB = "9"  # the benchmark's own Redis database index, flushed before and after
+# The benchmark's own Redis database index, flushed before and after (``--redis-db``: another
+# index, so that two runs at once, or a run beside the tests, do not flush each other's).
+REDIS_DB = "9"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 # The benchmark's own names in the layer: RabbitMQ's default vhost is shared with the test runs.
 LAYER_PREFIX = "parley-bench"
@@ -262,6 +266,7 @@ def parley(
 
 
 def flush_redis() -> None:
+    """Empty the benchmark's Redis database."""
     subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], capture_output=True, check=False)
 
 
@@ -623,6 +628,86 @@ def layers(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
     return rows
 
 
+INGEST_ROOMS = 50
+
+
+def ingest(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
+    """Messages one process stores and acknowledges per second: ``INGEST_ROOMS`` senders, each
+    alone in its room and subscribed to it, each sending its next message as soon as the last is
+    acknowledged, for ``--ingest-seconds``. On PostgreSQL (a database of the run's own) with each
+    Redis layer, on SQLite with the Redis layer, and on PostgreSQL with the in-memory layer. With
+    ``--profile DIR``, py-spy records the server during each variant's first run."""
+    seconds = 5.0 if args.quick else args.ingest_seconds
+    redis = f"redis://127.0.0.1:6379/{REDIS_DB}"
+    variants = {
+        "pg-redis": ("PostgreSQL, redis://", "postgres", redis),
+        "pg-pubsub": ("PostgreSQL, redis+pubsub://", "postgres", f"redis+pubsub://127.0.0.1:6379/{REDIS_DB}"),
+        "sqlite-redis": ("SQLite, redis://", "sqlite", redis),
+        "pg-memory": ("PostgreSQL, memory://", "postgres", "memory://"),
+    }
+    rows = []
+    for key, (label, database, layer_url) in variants.items():
+        if args.ingest_variants and key not in args.ingest_variants:
+            continue
+        with contextlib.ExitStack() as stack:
+            database_url = stack.enter_context(postgres_database()) if database == "postgres" else None
+            target = stack.enter_context(
+                parley(
+                    workdir,
+                    layer_url=layer_url,
+                    database_url=database_url,
+                    rooms=INGEST_ROOMS,
+                    layer_prefix=LAYER_PREFIX,
+                )
+            )
+            options = ["--mode", "ingest", "--rooms", str(INGEST_ROOMS), "--seconds", str(seconds)]
+            options += ["--server-pid", str(target.pid)]
+            runs = []
+            for attempt_number in range(args.repeat):
+                profile = None
+                if args.profile and attempt_number == 0:
+                    profile = stack.enter_context(py_spy(target.pid, args.profile, label, seconds))
+                runs.append(loadgen_with(target, *options))
+                if profile is not None:
+                    profile.wait(timeout=seconds + 60)
+                print(f"   ingest, {label}: {runs[-1]}", flush=True)
+        figure = {
+            key: statistics.median(run[key] for run in runs)
+            for key in ("msgs_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_ms_per_msg", "server_cores")
+        }
+        refused = max(run["refused"] for run in runs)
+        rows.append([
+            f"ingest: {INGEST_ROOMS} senders in {INGEST_ROOMS} rooms, next send on ack", f"Parley, {label}",
+            f"{figure['msgs_per_s']:,.0f} msg/s; "
+            f"ack p50 {figure['ack_p50_ms']:.0f} ms, p99 {figure['ack_p99_ms']:.0f} ms; "
+            f"{figure['server_cpu_ms_per_msg']:.2f} ms server CPU/msg ({figure['server_cores']:.2f} cores); "
+            f"refused {refused}",
+            "",
+        ])  # fmt: skip
+    return rows
+
+
+@contextmanager
+def py_spy(pid: int, directory: Path, label: str, seconds: float) -> Iterator[subprocess.Popen[bytes]]:
+    """py-spy recording process ``pid`` for ``seconds`` into ``directory`` (a flame graph and
+    the raw stacks, which ``python -m bench.profile`` sums up)."""
+    exe = Path(sys.executable).parent / "py-spy"
+    if not exe.exists():
+        raise RuntimeError(f"--profile needs py-spy: {Path(sys.executable).parent / 'pip'} install py-spy")
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "ingest-" + "-".join("".join(c if c.isalnum() else " " for c in label.lower()).split())
+    command = [str(exe), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250", "--nonblocking"]
+    with (directory / f"{name}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [*command, "--format", "raw", "--output", str(directory / f"{name}.txt")], stdout=log, stderr=log
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+
+
 def print_table(rows: list[list[str]]) -> None:
     header = ["scenario", "server", "figure", "ratio"]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
@@ -634,11 +719,12 @@ def print_table(rows: list[list[str]]) -> None:
 
 
 def main() -> None:
+    global REDIS_DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads, one repetition")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--scenarios", default="fanout,rooms,two,idle", help="comma-separated: fanout, rooms, two, idle, layers"
+        "--scenarios", default="fanout,rooms,two,idle", help="comma-separated: fanout, rooms, two, idle, layers, ingest"
     )
     parser.add_argument("--receivers", type=int, help="sockets in the fan-out room (default 1000; 200 with --quick)")
     parser.add_argument(
@@ -646,7 +732,19 @@ def main() -> None:
         default="none,deflate",
         help="comma-separated client modes for fanout, two and idle: none, deflate (offered as browsers do)",
     )
+    parser.add_argument(
+        "--redis-db", default=REDIS_DB, help=f"the Redis database index the run uses and flushes (default {REDIS_DB})"
+    )
+    parser.add_argument("--ingest-seconds", type=float, default=15.0, help="ingest: how long each run sends")
+    parser.add_argument(
+        "--ingest-variants",
+        default="",
+        help="ingest: comma-separated variants to run (default all): pg-redis, pg-pubsub, sqlite-redis, pg-memory",
+    )
+    parser.add_argument("--profile", type=Path, help="ingest: record the server with py-spy into this directory")
     args = parser.parse_args()
+    REDIS_DB = args.redis_db
+    args.ingest_variants = [word for word in args.ingest_variants.split(",") if word]
     if args.quick:
         args.repeat = 1
     args.compression = [mode for mode in args.compression.split(",") if mode]
@@ -668,6 +766,8 @@ def main() -> None:
             rows += sockets_and_handshakes(args, Path(tmp), comparison)
         if "layers" in args.scenarios:
             rows += layers(args, Path(tmp))
+        if "ingest" in args.scenarios:
+            rows += ingest(args, Path(tmp))
     flush_redis()
     print(
         f"\nmedians of {args.repeat} run(s); {time.monotonic() - started:.0f} s; load generator on the same machine\n"

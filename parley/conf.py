@@ -311,7 +311,8 @@ KEYS: dict[str, Key] = {
 def _layer_tasks_mode() -> str:
     """The default of TASKS: a worker reads the tasks channel only on a Redis layer."""
     backend = str(getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND", ""))
-    return "worker" if backend.startswith("channels_redis.") else "inline"
+    redis = backend.startswith(("channels_redis.", "parley.realtime.redis_layer."))
+    return "worker" if redis else "inline"
 
 
 class ParleySettings:

@@ -189,14 +189,15 @@ def _channel_layer_from_url(url: str, prefix: str) -> dict[str, object]:
         return {"BACKEND": "parley.realtime.layers.ThrottledInMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}
     if parts.scheme in ("redis", "rediss", "redis+sentinel", "rediss+sentinel"):
         config = {"hosts": _redis_hosts(url), "prefix": prefix, "capacity": 10_000}
-        return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
+        # channels_redis's layer, with group sends batched into pipelines (parley.realtime.redis_layer).
+        return {"BACKEND": "parley.realtime.redis_layer.BatchingRedisChannelLayer", "CONFIG": config}
     if parts.scheme in ("redis+pubsub", "rediss+pubsub", "redis+pubsub+sentinel", "rediss+pubsub+sentinel"):
         # Redis pub/sub channels ignore the database index, so deployments sharing a Redis would
         # hear each other's rooms (found by tests/e2e/test_cross_process.py): the index (of the
         # first shard) goes into the prefix by default.
         hosts = _redis_hosts(url.replace("+pubsub", ""))
         config = {"hosts": hosts, "prefix": f"{prefix}.db{_database_of(hosts[0])}"}
-        return {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}
+        return {"BACKEND": "parley.realtime.redis_layer.BatchingRedisPubSubChannelLayer", "CONFIG": config}
     if parts.scheme in ("amqp", "amqps"):
         config = {"host": url, "groups_exchange": f"{prefix}.groups"}
         return {"BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer", "CONFIG": config}

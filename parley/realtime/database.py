@@ -46,6 +46,11 @@ def _pooled() -> bool:
     return parley_settings.DB_THREADS > 1 and "postgresql" in engine
 
 
+def db_calls_at_once() -> int:
+    """How many ``db_call`` calls run at the same time: the pool's threads on PostgreSQL, else one."""
+    return int(parley_settings.DB_THREADS) if _pooled() else 1
+
+
 def db_call(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """``func`` as a coroutine function that runs it in a database thread.
 

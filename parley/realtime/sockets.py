@@ -32,8 +32,10 @@ from parley.realtime.hub import (
     get_hub,
 )
 from parley.realtime.ratelimit import Kind, RateLimited, SocketLimits
+from parley.realtime.sends import group_commit
 from parley.realtime.uvicorn_compat import transport_writer
 from parley.rooms.access import RoomAccessError
+from parley.rooms.group_commit import Send
 from parley.rooms.models import Room
 from parley.rooms.selectors import Replay, messages_replay_for_reader, room_for_reader
 from parley.rooms.services import (
@@ -277,10 +279,19 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         task.add_done_callback(self._background.discard)
 
     async def post(self, slug: str, body: str, client_id: str, extras: PostExtras = NO_EXTRAS) -> PostResult:
-        """Store a message from this connection's identity (a reply, with files, as ``extras`` says)."""
-        result: PostResult = await db_call(message_send)(
-            slug=slug, sender=self.known_identity, body=body, client_id=client_id, extras=extras
-        )
+        """Store a message from this connection's identity (a reply, with files, as ``extras`` says).
+
+        A plain message is committed together with the others the process's sockets send
+        meanwhile (``parley.realtime.sends``); a reply or a message with files, alone."""
+        result: PostResult
+        if extras == NO_EXTRAS:
+            result = await group_commit().submit(
+                Send(slug=slug, sender=self.known_identity, body=body, client_id=client_id)
+            )
+        else:
+            result = await db_call(message_send)(
+                slug=slug, sender=self.known_identity, body=body, client_id=client_id, extras=extras
+            )
         DATABASE.recovered()
         return result
 

@@ -85,14 +85,24 @@ def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: 
 
     A refused or repeated post raises or rolls back, which also gives the seq back: seqs stay
     gapless. Every statement here is on the path of every message, so there are few: with the
-    transaction's BEGIN and COMMIT, a post costs five round trips to the database. A reply or a
+    transaction's BEGIN and COMMIT, a post costs four round trips to PostgreSQL. A reply or a
     message with files costs a few more, and only those.
     """
+    message = message_checked(room, sender=sender, body=body, client_id=client_id, reply_to=extras.reply_to)
+    result = message_store(message, sender=sender, attachments=extras.attachments)
+    if not result.created:
+        transaction.set_rollback(True)  # gives the seq back
+    return result
+
+
+def message_checked(room: Room, *, sender: Identity, body: str, client_id: str, reply_to: int | None = None) -> Message:
+    """The message ``sender`` posts in ``room``, locked with its seq counted, not yet stored; raises
+    ``RoomAccessError``, having written nothing, when ``sender`` may not post it."""
     if sender.user is not None and not getattr(room, AUTHOR_ACTIVE, True):
         # Deactivated (or deleted) since the connection signed in: its sockets are being closed.
         raise RoomAccessError("forbidden", "This account is deactivated; nothing was stored.")
     check_can_post(room=room, identity=sender)
-    message = Message(
+    return Message(
         room=room,
         seq=room.last_seq,
         author=sender.user,
@@ -101,18 +111,25 @@ def _post_in_locked_room(room: Room, *, sender: Identity, body: str, client_id: 
         body=body,
         client_id=client_id,
         created_at=timezone.now(),
-        reply_to=None if extras.reply_to is None else _thread_original(room, extras.reply_to),
-        has_attachments=bool(extras.attachments),
+        reply_to=None if reply_to is None else _thread_original(room, reply_to),
     )
-    if not message_insert_unless_repeated(message):
-        first = _message_by_client_id(room=room, sender=sender, client_id=client_id)
-        transaction.set_rollback(True)  # gives the seq back
-        return PostResult(message=first, created=False)
+
+
+def message_store(message: Message, *, sender: Identity, attachments: tuple[int, ...] = ()) -> PostResult:
+    """Store ``message`` from ``message_checked``, attach ``attachments``, and publish it after
+    commit; or, when its sender stored its ``client_id`` in the room before, store nothing and
+    return that first message (``created`` False: the caller gives the seq back)."""
+    room = message.room
+    message.has_attachments = bool(attachments)
+    # Posting in a public room makes a signed-in sender a member, in the insert's own round trip.
+    member = sender.user is not None and not room.is_private
+    if not message_insert_unless_repeated(message, member=member):
+        return PostResult(
+            message=_message_by_client_id(room=room, sender=sender, client_id=message.client_id), created=False
+        )
     attached: list[dict[str, Any]] | None = None
-    if extras.attachments:
-        attached = attachments_data(attachments_attach(message=message, sender=sender, ids=list(extras.attachments)))
-    if sender.user is not None and not room.is_private:
-        Membership.objects.get_or_create(room=room, user=sender.user)
+    if attachments:
+        attached = attachments_data(attachments_attach(message=message, sender=sender, ids=list(attachments)))
     publish_message_on_commit(message, attachments=attached)
     if message.reply_to is not None:
         _thread_count_add(room, original=message.reply_to, reply=message.seq)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from parley.accounts.identity import guest_identity, user_identity
 from parley.rooms.access import RoomAccessError
@@ -64,6 +66,30 @@ def test_posting_in_a_public_room_makes_the_sender_a_member(make_user, make_room
     room = make_room("general")
     message_post(room=room, sender=user_identity(alice), body="hi", client_id="c")
     assert Membership.objects.filter(room=room, user=alice, role=Membership.Role.MEMBER).exists()
+
+
+def test_posting_again_after_leaving_joins_again_and_keeps_an_owners_role(make_user, make_room):
+    alice, owner = make_user("alice"), make_user("owner")
+    room = make_room("general")
+    Membership.objects.create(room=room, user=owner, role=Membership.Role.OWNER)
+    message_post(room=room, sender=user_identity(alice), body="hi", client_id="c1")
+    Membership.objects.filter(room=room, user=alice).delete()
+    message_post(room=room, sender=user_identity(alice), body="back", client_id="c2")
+    message_post(room=room, sender=user_identity(owner), body="hi", client_id="c3")
+    assert Membership.objects.get(room=room, user=alice).role == Membership.Role.MEMBER
+    assert Membership.objects.get(room=room, user=owner).role == Membership.Role.OWNER
+
+
+def test_a_post_is_two_statements_on_postgresql(make_user, make_room):
+    """The seq, then the message with the membership (the transaction's BEGIN and COMMIT, here the
+    test's savepoint, are not counted); SQLite takes the membership in a statement of its own."""
+    alice = user_identity(make_user("alice"))
+    room = make_room("general")
+    with CaptureQueriesContext(connection) as captured:
+        message_post(room=room, sender=alice, body="hi", client_id="c")
+    statements = [query["sql"] for query in captured if "SAVEPOINT" not in query["sql"]]
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 3), statements
+    assert Membership.objects.filter(room=room, user=alice.user).exists()
 
 
 def test_only_members_post_in_a_private_room_and_others_see_not_found(make_user, make_room):

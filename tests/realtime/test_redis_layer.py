@@ -1,0 +1,62 @@
+"""Parley's Redis layers batch group sends into pipelines and still deliver each send, in order,
+to every member, against a real Redis (a database of the test's own)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from parley.realtime.redis_layer import BatchingRedisChannelLayer, BatchingRedisPubSubChannelLayer
+from tests.e2e.conftest import claim_empty_redis_db, flush_redis_dbs
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    claimed: list[int] = []
+    yield f"redis://127.0.0.1:6379/{claim_empty_redis_db(claimed)}"
+    flush_redis_dbs(claimed)
+
+
+@pytest.mark.parametrize("layer_class", [BatchingRedisChannelLayer, BatchingRedisPubSubChannelLayer])
+async def test_group_sends_made_together_reach_every_member_in_order(redis_url, layer_class):
+    layer = layer_class(hosts=[redis_url], prefix="parley-test-batch", capacity=1000)
+    channels = [await layer.new_channel() for _ in range(2)]
+    for channel in channels:
+        await layer.group_add("room.1", channel)
+        await layer.group_add("room.2", channel)
+    await asyncio.sleep(0.1)  # the pub/sub layer subscribes in the background
+    await asyncio.gather(*(layer.group_send(f"room.{1 + n % 2}", {"type": "m", "n": n}) for n in range(50)))
+    for channel in channels:
+        received = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(50)]
+        assert received == list(range(50))
+    await layer.flush()
+
+
+async def test_group_sends_made_together_are_written_as_one_batch(redis_url, monkeypatch):
+    layer = BatchingRedisChannelLayer(hosts=[redis_url], prefix="parley-test-batch", capacity=1000)
+    channel = await layer.new_channel()
+    await layer.group_add("room.1", channel)
+    pipelines = []
+    original = layer._write_batch
+
+    async def counted(sends):
+        pipelines.append(len(sends))
+        await original(sends)
+
+    monkeypatch.setattr(layer, "_write_batch", counted)
+    await asyncio.gather(*(layer.group_send("room.1", {"type": "m", "n": n}) for n in range(20)))
+    # All twenty were waiting when the writer started: one batch, two pipelined round trips.
+    assert pipelines == [20]
+    assert [(await layer.receive(channel))["n"] for _ in range(20)] == list(range(20))
+    await layer.flush()
+
+
+async def test_a_failed_batch_raises_in_every_send_of_it():
+    layer = BatchingRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="parley-test-batch")
+    results = await asyncio.gather(
+        *(layer.group_send("room.1", {"type": "m"}) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, redis.ConnectionError) for result in results), results
