@@ -151,6 +151,7 @@ export async function createSite({ rooms = [], users = [], env = {} } = {}) {
     PARLEY_GUESTS: "1",
     CHANNEL_LAYER_URL: "memory://",
     DATABASE_URL: `sqlite:///${join(dir, "parley.sqlite3")}`,
+    DJANGO_MEDIA_ROOT: join(dir, "media"), // uploads stay in the site's folder
     PYTHONUNBUFFERED: "1",
     // The example project first, then this checkout (ahead of any other install of parley).
     PYTHONPATH: [join(REPO, "example"), REPO, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
