@@ -1,0 +1,76 @@
+// The files a message carries: images as their thumbnails, laid out at their final size before
+// they load (the width and height come with the message), and other files as a link with their
+// name and size. A click opens the file itself, which Parley serves only to the room's readers.
+
+const THUMBNAIL_SIZE = 320; // px: the server's thumbnails fit in this square (parley/rooms/uploads.py)
+const UNITS = ["bytes", "KB", "MB", "GB"];
+
+/** A size in bytes as people read it: "512 bytes", "1.4 MB". */
+export function formatSize(bytes) {
+  let size = bytes;
+  let unit = 0;
+  while (size >= 1024 && unit < UNITS.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  const shown = unit === 0 || size >= 10 ? Math.round(size) : Math.round(size * 10) / 10;
+  return `${shown} ${UNITS[unit]}`;
+}
+
+/** The size a thumbnail of a `width` by `height` image is drawn at: the thumbnail's own size. */
+export function thumbnailSize(width, height) {
+  const scale = Math.min(1, THUMBNAIL_SIZE / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+function imageLink(file) {
+  const link = document.createElement("a");
+  link.className = "attachment-image";
+  link.href = file.url;
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.title = `${file.name} (${formatSize(file.size)}, ${file.width} × ${file.height})`;
+  const image = document.createElement("img");
+  image.src = file.thumbnail_url;
+  // Set before it loads, so the conversation does not jump when it does.
+  const { width, height } = thumbnailSize(file.width, file.height);
+  image.width = width;
+  image.height = height;
+  image.alt = file.name;
+  image.loading = "lazy";
+  image.decoding = "async";
+  link.append(image);
+  return link;
+}
+
+function fileLink(file) {
+  const link = document.createElement("a");
+  link.className = "attachment-file";
+  link.href = file.url;
+  link.setAttribute("download", file.name);
+  const icon = document.createElement("span");
+  icon.className = "attachment-icon";
+  icon.setAttribute("aria-hidden", "true");
+  icon.textContent = "📄";
+  const name = document.createElement("span");
+  name.className = "attachment-name";
+  name.textContent = file.name;
+  const size = document.createElement("span");
+  size.className = "attachment-size";
+  size.textContent = formatSize(file.size);
+  link.append(icon, name, size);
+  return link;
+}
+
+/** A list of a message's files, as links to them. */
+export function attachmentList(attachments) {
+  const list = document.createElement("ul");
+  list.className = "attachments";
+  for (const file of attachments) {
+    const item = document.createElement("li");
+    item.dataset.attachment = String(file.id);
+    item.append(file.thumbnail_url && file.width && file.height ? imageLink(file) : fileLink(file));
+    list.append(item);
+  }
+  return list;
+}
