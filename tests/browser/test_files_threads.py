@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.pages import PASSWORD, WAIT_MS, Parley, log_in, message, open_room, send
+from tests.browser.pages import PASSWORD, WAIT_MS, Parley, log_in, message, open_room, png, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -67,13 +67,6 @@ message_post(room=room, sender=user_identity(alice), body="two drawings", client
              extras=PostExtras(attachments=tuple(item.pk for item in stored)))
 print(json.dumps([item["url"] for item in attachments_data(stored)]))
 """
-
-
-def png(width: int, height: int) -> bytes:
-    image = Image.new("RGB", (width, height), (79, 70, 229))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def signed_in(parley: Parley, username: str, room: str) -> Page:
@@ -282,3 +275,41 @@ def test_a_reply_opens_its_thread_and_the_count_moves_live_elsewhere(parley: Par
     alice.locator("#thread-body").press("Escape")
     expect(alice_panel).to_be_hidden()
     expect(count).to_be_focused()
+
+
+def test_the_export_links_download_the_room_and_your_data(parley: Parley) -> None:
+    parley.manage(
+        "shell",
+        "-c",
+        "from parley.accounts.services import user_get_or_create\n"
+        "from parley.rooms.services import membership_join, room_create\n"
+        f"alice = user_get_or_create(username='alice', password={PASSWORD!r})\n"
+        f"bob = user_get_or_create(username='bob', password={PASSWORD!r})\n"
+        "room = room_create(slug='general', creator=alice)\n"
+        "membership_join(room=room, user=bob, role='moderator')\n",
+    )
+    alice = signed_in(parley, "alice", "general")
+    send(alice, "for the record")
+    expect(message(alice, "for the record")).to_have_attribute("data-seq", "1")
+
+    alice.goto("/chat/general/settings/")
+    with alice.expect_download() as room_download:
+        alice.get_by_role("link", name="Download this room's history").click()
+    archive = json.loads(room_download.value.path().read_text())
+    assert [each["body"] for each in archive["messages"]] == ["for the record"]
+
+    alice.goto("/")
+    with alice.expect_download() as my_download:
+        alice.get_by_role("link", name="Download your data").click()
+    mine = json.loads(my_download.value.path().read_text())
+    assert mine["account"]["username"] == "alice"
+
+    # A moderator who is not an owner sees the settings page without the room's export.
+    bob = parley.new_page()
+    log_in(bob, "bob")
+    bob.goto("/chat/general/settings/")
+    expect(bob.get_by_role("heading", name="Members")).to_be_visible()
+    expect(bob.get_by_role("link", name="Download this room's history")).to_have_count(0)
+    expect(bob.get_by_role("link", name="Download your data")).to_have_count(0)
+    bob.goto("/")
+    expect(bob.get_by_role("link", name="Download your data")).to_be_visible()

@@ -2,37 +2,14 @@
 // send() with attachments and replyTo, the `thread` event, and history({thread}).
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import WebSocket from "ws";
+import { test } from "node:test";
 
-import { ParleyClient, ParleyError } from "../src/index.js";
-import { createSite, waitFor } from "./support/site.js";
+import { ParleyError } from "../src/index.js";
+import { record, siteForTests, waitFor } from "./support/site.js";
 
 const TIMEOUT = 30000;
-let site;
-const clients = [];
-
-function client(user, options = {}) {
-  const made = new ParleyClient(site.url, { token: site.token(user), WebSocket, ...options });
-  clients.push(made);
-  return made;
-}
-
-function record(parley, event) {
-  const values = [];
-  parley.on(event, (value) => values.push(value));
-  return values;
-}
-
-before(async () => {
-  site = await createSite({ rooms: ["files", "threads", { slug: "secret", private: true }], users: ["alice", "bob"] });
-  await site.start();
-});
-
-after(async () => {
-  await Promise.all(clients.map((made) => made.close()));
-  await site?.destroy();
-});
+const fixture = siteForTests({ rooms: ["files", "threads", { slug: "secret", private: true }], users: ["alice", "bob"] });
+const client = fixture.client;
 
 test("an upload resolves with its record, and a message carries it", { timeout: TIMEOUT }, async () => {
   const alice = client("alice");

@@ -23,6 +23,17 @@ export function thumbnailSize(width, height) {
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
+/** A file's name and size as two spans, `${kind}-name` and `${kind}-size`. */
+export function nameAndSize(file, kind) {
+  const name = document.createElement("span");
+  name.className = `${kind}-name`;
+  name.textContent = file.name;
+  const size = document.createElement("span");
+  size.className = `${kind}-size`;
+  size.textContent = formatSize(file.size);
+  return [name, size];
+}
+
 function imageLink(file) {
   const link = document.createElement("a");
   link.className = "attachment-image";
@@ -52,13 +63,7 @@ function fileLink(file) {
   icon.className = "attachment-icon";
   icon.setAttribute("aria-hidden", "true");
   icon.textContent = "📄";
-  const name = document.createElement("span");
-  name.className = "attachment-name";
-  name.textContent = file.name;
-  const size = document.createElement("span");
-  size.className = "attachment-size";
-  size.textContent = formatSize(file.size);
-  link.append(icon, name, size);
+  link.append(icon, ...nameAndSize(file, "attachment"));
   return link;
 }
 

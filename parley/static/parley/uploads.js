@@ -3,7 +3,7 @@
 // and waits in the tray under the composer; the message takes the ids of those that made it. A
 // refusal stays in the tray as the server's sentence (too big: which limit, and the number).
 
-import { formatSize } from "./files.js";
+import { nameAndSize } from "./files.js";
 
 /**
  * The composer's uploads for `room`. `input` is the composer's textarea (a message of files alone
@@ -24,12 +24,6 @@ export function composerUploads({ client, room, csrfToken, input, dropTarget }) 
   function entryElement(file) {
     const item = document.createElement("li");
     item.className = "upload uploading";
-    const name = document.createElement("span");
-    name.className = "upload-name";
-    name.textContent = file.name;
-    const size = document.createElement("span");
-    size.className = "upload-size";
-    size.textContent = formatSize(file.size);
     const progress = document.createElement("progress");
     progress.max = 100;
     progress.value = 0;
@@ -40,7 +34,7 @@ export function composerUploads({ client, room, csrfToken, input, dropTarget }) 
     remove.setAttribute("aria-label", `Remove ${file.name}`);
     remove.title = "Remove";
     remove.textContent = "×";
-    item.append(name, size, progress, remove);
+    item.append(...nameAndSize(file, "upload"), progress, remove);
     return item;
   }
 
