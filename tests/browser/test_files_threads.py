@@ -131,6 +131,33 @@ def test_a_refused_upload_shows_the_servers_sentence(parley: Parley) -> None:
     failed.first.get_by_role("button", name=re.compile("^Remove")).click()
     expect(failed).to_have_count(1)
 
+    # Over the limit: the sentence names the limit and the number.
+    big = 10 * 1024 * 1024 + 1
+    alice.locator("#attach-input").set_input_files({"name": "big.txt", "mimeType": "text/plain", "buffer": b"a" * big})
+    expect(alice.locator("#uploads .upload.failed").filter(has_text="big.txt")).to_contain_text(
+        "the limit per file is 10.0 MB (10485760 bytes)", timeout=WAIT_MS
+    )
+
+
+def test_an_image_pasted_into_the_composer_is_attached(parley: Parley) -> None:
+    parley.create_users("alice")
+    parley.manage("createroom", "general")
+    alice = signed_in(parley, "alice", "general")
+    alice.locator("#body").evaluate(
+        """(input, base64) => {
+          const data = new DataTransfer();
+          const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+          data.items.add(new File([bytes], "image.png", { type: "image/png" }));
+          input.dispatchEvent(new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: data }));
+        }""",
+        base64.b64encode(png(50, 40)).decode(),
+    )
+    expect(alice.locator("#uploads .upload.uploaded")).to_have_count(1, timeout=WAIT_MS)
+    send(alice, "a screenshot")
+    thumbnail = message(alice, "a screenshot").locator(".attachment-image img")
+    expect(thumbnail).to_have_attribute("width", "50")
+    expect(thumbnail).to_have_attribute("height", "40")
+
 
 def test_a_private_rooms_pdf_answers_nobody_but_its_readers(parley: Parley) -> None:
     parley.create_users("bob")
