@@ -4,6 +4,7 @@
 
 const THUMBNAIL_SIZE = 320; // px: the server's thumbnails fit in this square (parley/rooms/uploads.py)
 const UNITS = ["bytes", "KB", "MB", "GB"];
+const SVG = "http://www.w3.org/2000/svg";
 
 /** A size in bytes as people read it: "512 bytes", "1.4 MB". */
 export function formatSize(bytes) {
@@ -59,10 +60,17 @@ function fileLink(file) {
   link.className = "attachment-file";
   link.href = file.url;
   link.setAttribute("download", file.name);
-  const icon = document.createElement("span");
-  icon.className = "attachment-icon";
+  const icon = document.createElementNS(SVG, "svg");
+  icon.setAttribute("class", "attachment-icon");
   icon.setAttribute("aria-hidden", "true");
-  icon.textContent = "📄";
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "18");
+  icon.setAttribute("height", "18");
+  for (const d of ["M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z", "M14 3v5h5"]) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    icon.append(path);
+  }
   link.append(icon, ...nameAndSize(file, "attachment"));
   return link;
 }
@@ -71,7 +79,8 @@ function fileLink(file) {
 export function attachmentList(attachments) {
   const list = document.createElement("ul");
   list.className = "attachments";
-  for (const file of attachments) {
+  // In upload order (by id), as history pages list them, whatever order a live frame names them in.
+  for (const file of [...attachments].sort((a, b) => a.id - b.id)) {
     const item = document.createElement("li");
     item.dataset.attachment = String(file.id);
     item.append(file.thumbnail_url && file.width && file.height ? imageLink(file) : fileLink(file));
