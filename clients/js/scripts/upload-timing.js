@@ -1,7 +1,7 @@
 // Median time of client.upload() for files of 10 KB, 1 MB and 8 MB, and of one history({thread}) page of
 // 20 replies, against a real server (Uvicorn, SQLite, rate limits off). Not a test: figures to quote.
 //
-//   PARLEY_PYTHON=../../.venv/bin/python node scripts/upload-timing.js
+//   node scripts/upload-timing.js     (in clients/js; the server runs on the repository's .venv)
 import { createSite } from "../test/support/site.js";
 import { ParleyClient } from "../src/index.js";
 import WebSocket from "ws";
