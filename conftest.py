@@ -258,7 +258,8 @@ def server_factory(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Callable[.
     migrated: set[str] = set()
 
     def start(kind: str = "daphne", **env_overrides: str) -> ServerProcess:
-        env = server_env(**{"DATABASE_URL": default_db, **env_overrides})
+        # Uploads land in the test's own folder, never in the checkout's var/media.
+        env = server_env(**{"DATABASE_URL": default_db, "DJANGO_MEDIA_ROOT": str(tmp_path / "media"), **env_overrides})
         if env["DATABASE_URL"] not in migrated:
             if env["DATABASE_URL"] == default_db:
                 copy_sqlite(migrated_sqlite, default_path)

@@ -1,6 +1,7 @@
 // Types of parley-client's API. The frames' own types are generated: src/frames.d.ts.
 
 import type {
+  AttachmentData,
   Author,
   Error as ErrorFrame,
   FrameEventMap,
@@ -57,6 +58,38 @@ export interface ParleyClientOptions {
   maxInFlight?: number;
   /** Fires `online` when the network is back (default: the browser's window; none on Node): a reconnect waiting out its back-off then goes at once. */
   network?: EventTarget | null;
+  /** The HTTP API's root, for upload() (default: `api/` beside the WebSocket's `ws/`, e.g. https://chat.example.com/chat/api/). */
+  api?: string;
+  /** The XMLHttpRequest upload() uses, for its progress (default: the runtime's; null: use fetch). */
+  XMLHttpRequest?: (new () => XMLHttpRequest) | null;
+  /** The fetch upload() uses where there is no XMLHttpRequest (default: the runtime's). */
+  fetch?: typeof fetch;
+}
+
+/** How far an upload has gone, in bytes. */
+export interface UploadProgress {
+  loaded: number;
+  total: number;
+}
+
+export interface UploadOptions {
+  /** The file's name, for a Blob that has none (a File's own name otherwise). */
+  name?: string;
+  /** Hears the upload's progress (with XMLHttpRequest; with fetch only its end). */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Cancels the upload: the promise rejects with code `closed`. */
+  signal?: AbortSignal;
+  /** Django's CSRF token, sent as X-CSRFToken: needed when a browser's session signs the upload in. */
+  csrfToken?: string;
+}
+
+export interface SendOptions {
+  /** The sender's id for this message (default: a new UUID); a retry with it stores nothing new. */
+  clientId?: string;
+  /** Post it as a reply in the thread of this message (its seq). */
+  replyTo?: number;
+  /** Ids of files uploaded to the room (upload()) to attach. */
+  attachments?: number[];
 }
 
 export interface Subscription {
@@ -105,8 +138,9 @@ export declare class ParleyClient {
   off<E extends keyof ParleyEvents>(event: E, listener: (value: ParleyEvents[E]) => void): void;
   subscribe(room: string, options?: { since?: number }): Promise<Subscription>;
   unsubscribe(room: string): Promise<void>;
-  send(room: string, body: string, options?: { clientId?: string }): Promise<SendAck>;
-  history(room: string, options?: { before?: number; limit?: number }): Promise<MessageData[]>;
+  send(room: string, body: string, options?: SendOptions): Promise<SendAck>;
+  upload(room: string, file: Blob, options?: UploadOptions): Promise<AttachmentData>;
+  history(room: string, options?: { before?: number; limit?: number; thread?: number }): Promise<MessageData[]>;
   edit(room: string, seq: number, body: string): Promise<MessageUpdated>;
   delete(room: string, seq: number): Promise<MessageUpdated>;
   react(room: string, seq: number, emoji: string, on?: boolean): Promise<Reactions>;

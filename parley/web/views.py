@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -114,6 +115,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         # Moderators get a delete button on every message; the server checks again on each delete.
         "moderator": is_moderator(room=readable, identity=identity),
         "lastRead": None if last_read is None else last_read.last_read,
+        # Uploads go to the API with the session, which checks CSRF; the cookie is HttpOnly.
+        "csrfToken": None if identity.is_guest else get_token(request),
     }
     members = room_members_page(room=readable, limit=MEMBERS_SHOWN)
     context = {

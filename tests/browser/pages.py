@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.servers import ServerProcess, manage
@@ -131,3 +133,10 @@ def shown_seqs(page: Page) -> list[int]:
         "items => items.map((item) => Number(item.dataset.seq))"
     )
     return seqs
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of one colour, ``width`` by ``height`` pixels: an image to upload."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (79, 70, 229)).save(out, "PNG")
+    return out.getvalue()

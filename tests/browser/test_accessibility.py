@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import assert_accessible
-from tests.browser.pages import PASSWORD, WAIT_MS, Parley, join_as_guest, log_in, message, open_room, send
+from tests.browser.pages import PASSWORD, WAIT_MS, Parley, join_as_guest, log_in, message, open_room, png, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -118,6 +118,36 @@ def test_the_room_page_with_its_live_parts_open(site: tuple[Parley, int]) -> Non
     expect(alice.locator("#bell-panel")).to_be_visible()
     expect(alice.locator("#bell-list li")).to_have_count(1, timeout=WAIT_MS)
     assert_accessible(alice, "the bell's panel with a mention in it")
+
+
+def test_the_room_page_with_files_and_a_thread(site: tuple[Parley, int]) -> None:
+    parley, _ = site
+    alice = signed_in(parley, "alice")
+    open_room(alice, "general")
+    alice.locator("#attach-input").set_input_files(
+        [
+            {"name": "chart.png", "mimeType": "image/png", "buffer": png(400, 300)},
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"the notes\n"},
+        ]
+    )
+    expect(alice.locator("#uploads .upload.uploaded")).to_have_count(2, timeout=WAIT_MS)
+    assert_accessible(alice, "a room with files waiting to be sent")
+    send(alice, "the chart and the notes")
+    shared = message(alice, "the chart and the notes")
+    expect(shared.locator(".attachment-image img")).to_have_count(1, timeout=WAIT_MS)
+    alice.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shared.locator("img").element_handle())
+    assert_accessible(alice, "a room with a thumbnail and a file")
+
+    shared.hover()
+    shared.get_by_role("button", name="Reply in thread").click()
+    alice.locator("#thread-body").fill("one more thing")
+    alice.locator("#thread-body").press("Enter")
+    expect(alice.locator("#thread-panel .thread-summary")).to_have_text("1 reply", timeout=WAIT_MS)
+    expect(shared.locator(".thread-count")).to_have_text("1 reply")
+    assert_accessible(alice, "a room with its thread panel open")
+    alice.locator("#thread-body").press("Escape")
+    expect(alice.locator("#thread-panel")).to_be_hidden()
+    assert_accessible(alice, "a room with a reply quoting its original")
 
 
 def test_the_room_page_on_a_phone(site: tuple[Parley, int]) -> None:

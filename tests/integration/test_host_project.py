@@ -279,6 +279,16 @@ def test_the_hosts_users_chat_and_get_notified_inside_the_hosts_layout(host: tup
         expect(page.locator("#messages .message .body").last).to_have_text(
             "hello from the host's layout", timeout=WAIT_MS
         )
+        # A file goes up to the API under the host's prefix and comes back as a link beside the pages.
+        page.locator("#attach-input").set_input_files(
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"notes from the host\n"}
+        )
+        expect(page.locator("#uploads .upload.uploaded")).to_have_count(1, timeout=WAIT_MS)
+        page.locator("#body").press("Enter")
+        link = page.locator("#messages .message .attachment-file").last
+        expect(link).to_contain_text("notes.txt", timeout=WAIT_MS)
+        assert (link.get_attribute("href") or "").startswith("/chat/files/")
+        assert page.request.get(f"{base}{link.get_attribute('href')}").body() == b"notes from the host\n"
 
         # The host's own page, with {% parley_bell %} in the host's header; a host view's notify()
         # reaches it live, worded as the host registered the kind (the README's orders/apps.py).

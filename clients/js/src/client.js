@@ -5,6 +5,7 @@
 // A plain ES module with no imports but its own files, so that a page can load it as it is.
 
 import { ParleyError } from "./errors.js";
+import { apiRootFor, uploadFile } from "./upload.js";
 
 const DEFAULTS = {
   minReconnectDelay: 250, // ms: the back-off's base; attempt n waits up to min(max, min * 2^n)
@@ -62,7 +63,7 @@ function checkSeq(name, value, { optional = false } = {}) {
  * of a subscribed room once, in seq order; sends stored once, across reconnects.
  *
  * Events (client.on(name, listener)): message, state, error, retrying, subscribed, unsubscribed,
- * presence, presence_diff, typing, message_updated, reactions, unread, notification,
+ * presence, presence_diff, typing, message_updated, reactions, thread, unread, notification,
  * notifications_unread.
  */
 export class ParleyClient {
@@ -102,7 +103,7 @@ export class ParleyClient {
   /**
    * @param {string} url the WebSocket's address, e.g. "wss://chat.example.com/ws/"
    * @param {object} [options] token, WebSocket, minReconnectDelay, maxReconnectDelay, heartbeat,
-   *   maxFrame, maxInFlight, network
+   *   maxFrame, maxInFlight, network, api (the HTTP API's root, for uploads), XMLHttpRequest, fetch
    */
   constructor(url, options = {}) {
     this.#url = String(url);
@@ -179,16 +180,24 @@ export class ParleyClient {
   /**
    * Post a message. Resolves with {room, seq, id, client_id} once the server has stored it,
    * however many reconnects that takes; a retry never stores it twice (same client_id). Sends are
-   * stored in the order they were made.
+   * stored in the order they were made. `replyTo` (a seq) posts it in that message's thread;
+   * `attachments` are ids of files uploaded to the room (upload()).
    */
-  send(room, body, { clientId } = {}) {
+  send(room, body, { clientId, replyTo, attachments } = {}) {
     try {
       checkRoom(room);
       if (typeof body !== "string" || !body.trim()) throw new ParleyError("invalid", "A message needs some text.");
+      checkSeq("replyTo", replyTo, { optional: true });
+      if (attachments !== undefined && !Array.isArray(attachments)) {
+        throw new ParleyError("invalid", "attachments must be an array of the ids upload() resolved with.");
+      }
+      for (const id of attachments ?? []) checkSeq("an attachment id", id);
     } catch (error) {
       return Promise.reject(error);
     }
     const frame = { type: "send", room, body, client_id: clientId ?? newClientId() };
+    if (replyTo !== undefined && replyTo !== null) frame.reply_to = replyTo;
+    if (attachments?.length) frame.attachments = [...attachments];
     const size = utf8Length(JSON.stringify(frame)) + 64; // room for the ref
     if (size > this.#options.maxFrame) {
       return Promise.reject(new ParleyError("too_large", `This message is too long to send (${size} bytes in a frame).`));
@@ -201,11 +210,46 @@ export class ParleyClient {
     }));
   }
 
-  /** A page of a room's messages before `before` (the newest without it), oldest first. */
-  history(room, { before, limit } = {}) {
+  /**
+   * Upload a file (a Blob or File) to a room, to attach to a message you then send there.
+   * Resolves with the attachment record ({id, name, content_type, size, url, thumbnail_url, width,
+   * height, animated}); rejects with a ParleyError carrying the server's sentence (too_large says
+   * which limit, and the number). `onProgress({loaded, total})` hears the progress where the
+   * runtime has XMLHttpRequest (browsers); `signal` cancels; `csrfToken` is needed with a
+   * browser's session (Django's CSRF token), not with a token.
+   */
+  upload(room, file, { name, onProgress, signal, csrfToken } = {}) {
+    try {
+      checkRoom(room);
+      if (!file || typeof file.size !== "number") throw new ParleyError("invalid", "upload() takes a File or a Blob.");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const headers = {};
+    if (this.#options.token) headers.Authorization = `Bearer ${this.#options.token}`;
+    if (csrfToken) headers["X-CSRFToken"] = csrfToken;
+    const api = this.#options.api ?? apiRootFor(this.#url);
+    return uploadFile({
+      url: `${api}rooms/${encodeURIComponent(room)}/attachments`,
+      file,
+      name,
+      headers,
+      onProgress,
+      signal,
+      XMLHttpRequest: "XMLHttpRequest" in this.#options ? this.#options.XMLHttpRequest : globalThis.XMLHttpRequest,
+      fetch: this.#options.fetch ?? globalThis.fetch?.bind(globalThis),
+    });
+  }
+
+  /**
+   * A page of a room's messages before `before` (the newest without it), oldest first. With
+   * `thread` (a seq): that thread instead, its original first and then its replies.
+   */
+  history(room, { before, limit, thread } = {}) {
     try {
       checkRoom(room);
       checkSeq("before", before, { optional: true });
+      checkSeq("thread", thread, { optional: true });
       if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1 || limit > HISTORY_PAGE)) {
         throw new ParleyError("invalid", `limit must be an integer from 1 to ${HISTORY_PAGE}.`);
       }
@@ -215,6 +259,7 @@ export class ParleyClient {
     const frame = { type: "history", room };
     if (before !== undefined && before !== null) frame.before = before;
     if (limit !== undefined) frame.limit = limit;
+    if (thread !== undefined && thread !== null) frame.thread = thread;
     return this.#request(() => frame).then((page) => page.messages);
   }
 

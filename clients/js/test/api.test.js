@@ -2,41 +2,18 @@
 // deletes, reactions, read markers, presence, typing and notifications.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import WebSocket from "ws";
 
-import { ParleyClient, ParleyError } from "../src/index.js";
-import { createSite, waitFor } from "./support/site.js";
+import { ParleyError } from "../src/index.js";
+import { record, siteForTests, waitFor } from "./support/site.js";
 
 const TIMEOUT = 30000;
-let site;
-const clients = [];
-
-function client(user, options = {}) {
-  const made = new ParleyClient(site.url, { token: site.token(user), WebSocket, ...options });
-  clients.push(made);
-  return made;
-}
-
-// Every value an event brings, to look at later.
-function record(parley, event) {
-  const values = [];
-  parley.on(event, (value) => values.push(value));
-  return values;
-}
-
-before(async () => {
-  site = await createSite({
-    rooms: ["lobby", "edits", "people", { slug: "secret", private: true }],
-    users: ["alice", "bob", { name: "ops", staff: true }],
-  });
-  await site.start();
+const fixture = siteForTests({
+  rooms: ["lobby", "edits", "people", { slug: "secret", private: true }],
+  users: ["alice", "bob", { name: "ops", staff: true }],
 });
-
-after(async () => {
-  await Promise.all(clients.map((made) => made.close()));
-  await site?.destroy();
-});
+const client = fixture.client;
 
 test("the issue's snippet works as written", { timeout: TIMEOUT }, async () => {
   // 45 messages in the lobby first, so that `since: 41` and `before: 42` mean something.
@@ -46,15 +23,15 @@ test("the issue's snippet works as written", { timeout: TIMEOUT }, async () => {
   // The runtime's WebSocket, as a browser or Node 22 has one; on Node 20 the ws package's.
   const runtimeWebSocket = globalThis.WebSocket;
   globalThis.WebSocket = WebSocket;
-  const token = site.token("alice");
-  const url = site.url;
+  const token = fixture.site.token("alice");
+  const url = fixture.site.url;
   const messages = [];
   const states = [];
   try {
     // The snippet, with the package imported by its name and the test's server address.
     const { ParleyClient } = await import("parley-client");
     const client = new ParleyClient(url, { token });
-    clients.push(client);
+    fixture.clients.push(client);
     client.on("message", (m) => messages.push(m));
     client.on("state", (s) => states.push(s));
     const sub = await client.subscribe("lobby", { since: 41 });
@@ -188,9 +165,9 @@ test("notifications: live, replayed after since, and marked read", { timeout: TI
   const live = record(alice, "notification");
   const counts = record(alice, "notifications_unread");
   assert.deepEqual(await alice.notifications(), { unread: 0, truncated: false });
-  const response = await fetch(`http://127.0.0.1:${site.port}/api/publish`, {
+  const response = await fetch(`http://127.0.0.1:${fixture.site.port}/api/publish`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${site.token("ops")}`, "Content-Type": "application/json" },
+    headers: { Authorization: `Bearer ${fixture.site.token("ops")}`, "Content-Type": "application/json" },
     body: JSON.stringify({ users: ["alice"], notification: { kind: "test.note", data: { text: "Hello, alice" } } }),
   });
   assert.equal(response.status, 201, await response.text());

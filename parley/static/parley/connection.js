@@ -5,12 +5,13 @@
 // package's alone.
 
 import { ParleyClient } from "./client/index.js";
-import { socketUrl } from "./config.js";
+import { apiUrl, socketUrl } from "./config.js";
 
 let client = null;
 
-/** The page's ParleyClient, made on first use: no token, so the handshake carries the cookies. */
+/** The page's ParleyClient, made on first use: no token, so the handshake carries the cookies.
+ * Uploads go to the API where the URLconf put it (the socket's path is the host's to choose). */
 export function pageClient() {
-  client ??= new ParleyClient(socketUrl());
+  client ??= new ParleyClient(socketUrl(), { api: new URL(apiUrl(""), location.href).href });
   return client;
 }

@@ -7,6 +7,9 @@
 // as script.
 
 import { pageClient } from "./connection.js";
+import { fullFormat, messageElement, showAttachments } from "./messages.js";
+import { roomThreads } from "./threads.js";
+import { composerUploads } from "./uploads.js";
 
 const config = JSON.parse(document.getElementById("parley-config").textContent);
 const history = JSON.parse(document.getElementById("parley-history").textContent);
@@ -37,12 +40,7 @@ let readTimer = null;
 let readSentAt = 0;
 const READ_EVERY_MS = 1000; // at most one `read` a second
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
-const yearDayFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
 const GROUP_GAP_MS = 5 * 60 * 1000; // consecutive messages closer than this share one header
-const AVATAR_COLOURS = 8;
 // An @mention as the server finds one (parley/mentions/parsing.py): "@" at the start or after a
 // character that cannot be in a name, then a username; a trailing "." ends the sentence. Python's
 // \w is Unicode, so the letters and digits here are too. Only the first MAX_MENTIONS distinct
@@ -65,67 +63,6 @@ function nearBottom() {
 
 function scrollToNewest() {
   log.scrollTop = log.scrollHeight;
-}
-
-// Who wrote a message, as a key: consecutive messages with the same key are grouped.
-function authorKey(author) {
-  return author.guest ? `guest:${author.name}` : `user:${author.id}`;
-}
-
-function colourIndex(key) {
-  let hash = 0;
-  for (const char of key) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
-  return hash % AVATAR_COLOURS;
-}
-
-function dayLabel(date) {
-  const today = new Date();
-  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-  if (date.toDateString() === today.toDateString()) return "Today";
-  if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
-  return date.getFullYear() === today.getFullYear() ? dayFormat.format(date) : yearDayFormat.format(date);
-}
-
-function messageElement(author, body, createdAt, mine) {
-  const item = document.createElement("li");
-  item.className = mine ? "message mine" : "message";
-  const when = createdAt ? new Date(createdAt) : new Date();
-  item.dataset.author = authorKey(author);
-  item.dataset.time = String(when.getTime());
-  item.dataset.day = dayLabel(when); // shown by CSS as a divider above the day's first message
-
-  const avatar = document.createElement("span");
-  avatar.className = `avatar c${colourIndex(item.dataset.author)}${author.guest ? " guest" : ""}`;
-  avatar.setAttribute("aria-hidden", "true");
-  avatar.textContent = (Array.from(author.name.trim())[0] || "?").toUpperCase();
-
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  const name = document.createElement("span");
-  name.className = author.guest ? "author guest" : "author";
-  name.textContent = author.name;
-  meta.append(name);
-  if (author.guest) {
-    const tag = document.createElement("span");
-    tag.className = "tag";
-    tag.textContent = "guest";
-    meta.append(tag);
-  }
-  const time = document.createElement("time");
-  if (createdAt) {
-    time.dateTime = createdAt;
-    time.textContent = timeFormat.format(when);
-    time.title = fullFormat.format(when);
-  } else {
-    time.textContent = "sending…";
-  }
-  meta.append(time);
-  const text = document.createElement("p");
-  text.className = "body";
-  text.textContent = body;
-  if (createdAt) text.title = fullFormat.format(when);
-  item.append(avatar, meta, text);
-  return item;
 }
 
 // Set a stored message's text, with each @mention of the reader in a <mark> (text nodes only,
@@ -306,12 +243,15 @@ client.on("subscribed", (frame) => {
 client.on("message", (message) => {
   if (message.room !== config.room) return;
   if (showMessage(message)) noteArrival(message);
+  threads.arrived(message);
   noteRead();
 });
 
 client.on("unread", handleUnread);
 client.on("message_updated", (frame) => {
-  if (frame.room === config.room) showUpdate(frame);
+  if (frame.room !== config.room) return;
+  showUpdate(frame);
+  threads.updated(frame);
 });
 client.on("reactions", (frame) => {
   if (frame.room === config.room) showReactions(frame.seq, frame.counts, frame.mine);
@@ -377,6 +317,12 @@ function follow() {
 function refused(error) {
   if (error.code !== "closed") showError(error.detail);
 }
+const threads = roomThreads({ client, config, rendered, isMine, refused });
+// Guests have nothing to upload with (the API is for signed-in people): no attach button.
+const uploads = config.me.guest
+  ? null
+  : composerUploads({ client, room: config.room, csrfToken: config.csrfToken, input, dropTarget: document.getElementById("conversation") });
+
 const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏"];
 
 function button(className, label, text) {
@@ -416,7 +362,14 @@ function decorate(item, message) {
   }
   const reactions = document.createElement("div");
   reactions.className = "reactions";
+  if (!message.deleted) {
+    const reply = button("action reply", "Reply in thread", "Reply");
+    reply.addEventListener("click", () => threads.open(threads.threadOf(message), reply));
+    actions.prepend(reply);
+  }
   item.append(actions, reactions);
+  showAttachments(item, message.deleted ? [] : message.attachments);
+  threads.decorate(item, message);
   showUpdate({ seq: message.seq, body: message.body, edited_at: message.edited_at, deleted: message.deleted });
   showReactions(message.seq, message.reactions ?? {}, message.mine ?? []);
 }
@@ -431,6 +384,7 @@ function showUpdate(frame) {
     body.textContent = "message deleted";
     item.querySelector(".message-actions")?.remove();
     item.querySelector(".editor")?.remove();
+    item.querySelector(".attachments")?.remove();
     body.hidden = false;
     showReactions(frame.seq, {}, []);
     return;
@@ -535,8 +489,17 @@ function startEditing(item) {
 
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
-  const body = input.value;
-  if (!body.trim() || roomLost) return;
+  if (roomLost) return;
+  if (uploads?.busy()) {
+    showError("Your files are still uploading: send once their bars are full, or remove them.");
+    return;
+  }
+  const files = uploads?.uploaded() ?? [];
+  // A message needs text: one of files alone says their names.
+  const body = input.value.trim() ? input.value : files.map((file) => file.name).join(", ");
+  if (!body.trim()) return;
+  const attachments = files.map((file) => file.id);
+  uploads?.clear();
   const clientId = newClientId();
   const element = messageElement(config.me, body, null, true);
   element.classList.add("pending");
@@ -549,7 +512,7 @@ composer.addEventListener("submit", (event) => {
   input.style.height = "";
   // Shown at once, pending; the client sends it when it can, again after a drop with the same
   // client_id, until the server has stored it. The stored message itself replaces this element.
-  client.send(config.room, body, { clientId }).then(
+  client.send(config.room, body, { clientId, attachments }).then(
     () => unacked.get(clientId)?.element.classList.add("stored"),
     (error) => {
       const pending = unacked.get(clientId);

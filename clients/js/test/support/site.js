@@ -9,7 +9,10 @@ import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import WebSocket from "ws";
+
+import { ParleyClient } from "../../src/index.js";
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 export const PYTHON = process.env.PARLEY_PYTHON || join(REPO, ".venv", "bin", "python");
@@ -151,6 +154,7 @@ export async function createSite({ rooms = [], users = [], env = {} } = {}) {
     PARLEY_GUESTS: "1",
     CHANNEL_LAYER_URL: "memory://",
     DATABASE_URL: `sqlite:///${join(dir, "parley.sqlite3")}`,
+    DJANGO_MEDIA_ROOT: join(dir, "media"), // uploads stay in the site's folder
     PYTHONUNBUFFERED: "1",
     // The example project first, then this checkout (ahead of any other install of parley).
     PYTHONPATH: [join(REPO, "example"), REPO, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
@@ -173,6 +177,35 @@ export async function waitFor(predicate, what, timeout = 20000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * A site for the tests of one file: created (`createSite(spec)`) and started before them, and
+ * destroyed after them with every client `client(user, options)` made (a token client on ws).
+ */
+export function siteForTests(spec) {
+  const fixture = { site: null, clients: [] };
+  fixture.client = (user, options = {}) => {
+    const made = new ParleyClient(fixture.site.url, { token: fixture.site.token(user), WebSocket, ...options });
+    fixture.clients.push(made);
+    return made;
+  };
+  before(async () => {
+    fixture.site = await createSite(spec);
+    await fixture.site.start();
+  });
+  after(async () => {
+    await Promise.all(fixture.clients.map((made) => made.close()));
+    await fixture.site?.destroy();
+  });
+  return fixture;
+}
+
+/** Every value `event` of a client brings, in an array to look at later. */
+export function record(client, event) {
+  const values = [];
+  client.on(event, (value) => values.push(value));
+  return values;
 }
 
 /** A ws WebSocket class that counts the sockets made with it: {opened, WebSocket}. */
