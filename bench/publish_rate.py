@@ -44,16 +44,22 @@ from channels_redis.pubsub import RedisPubSubChannelLayer  # noqa: E402
 
 import parley  # noqa: E402
 from parley.events import publish as publishing  # noqa: E402
+
+try:  # the layers the example site maps redis:// and redis+pubsub:// to, where the checkout has them
+    from parley.realtime.redis_layer import BatchingRedisChannelLayer as RedisLayer
+    from parley.realtime.redis_layer import BatchingRedisPubSubChannelLayer as PubSubLayer
+except ImportError:  # a checkout from before them: channels_redis's own
+    RedisLayer, PubSubLayer = RedisChannelLayer, RedisPubSubChannelLayer
 from tests.servers import free_port  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # this checkout, whose forwarder runs
-LAYERS = {"redis+pubsub": RedisPubSubChannelLayer, "redis": RedisChannelLayer}
+LAYERS = {"redis+pubsub": PubSubLayer, "redis": RedisLayer}
 
 
 def make_layer(kind: str, url: str, events: int) -> Any:
     if kind == "redis":
-        return RedisChannelLayer(hosts=[url], capacity=events + 10, prefix="bench")
-    return RedisPubSubChannelLayer(hosts=[url], prefix="bench")
+        return RedisLayer(hosts=[url], capacity=events + 10, prefix="bench")
+    return PubSubLayer(hosts=[url], prefix="bench")
 
 
 async def one_run(kind: str, rooms: int, events: int, seconds: float, delayed_url: str, direct_url: str) -> float:

@@ -29,8 +29,9 @@ def parley_host_checks(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         problems.append(
             Error(
                 "CHANNEL_LAYERS has no 'default' layer: Parley's rooms and notifications travel through it.",
-                hint='Set CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", ...}} '
-                '(or "channels.layers.InMemoryChannelLayer" for a single process).',
+                hint="Set CHANNEL_LAYERS = {'default': {'BACKEND': "
+                "'parley.realtime.redis_layer.BatchingRedisPubSubChannelLayer', ...}} "
+                "(or 'channels.layers.InMemoryChannelLayer' for a single process).",
                 id="parley.E002",
             )
         )

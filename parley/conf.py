@@ -223,8 +223,8 @@ KEYS: dict[str, Key] = {
     "GAP_WAIT": Key(0.25, SECONDS),
     # How often each process checks its rooms' stored heads.
     "SWEEP_INTERVAL": Key(1.0, SECONDS),
-    # Most groups a process's publisher sends to at once on a layer that cannot pipeline its sends
-    # (every layer but redis+pubsub, whose sends go as one Redis pipeline a batch).
+    # Most groups a process's publisher sends to at once on a layer that cannot take a batch whole
+    # (every layer but parley.realtime.redis_layer's, which write a batch as one Redis pipeline).
     "PUBLISH_CONCURRENCY": Key(32, POSITIVE),
     # Rate limits, per identity and socket (send, subscribe, history), per API caller and per
     # client address (handshakes).

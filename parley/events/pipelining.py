@@ -6,10 +6,11 @@ Redis 20 ms away that was about 47 events a second on ``redis+pubsub://`` and 11
 (whose ``group_send`` takes four round trips). A ``Pipeline`` sends what has queued up meanwhile
 in one go:
 
-- on ``redis+pubsub://`` (channels_redis' ``RedisPubSubChannelLayer``), the batch's PUBLISH
-  commands go to each Redis shard as one pipeline: one round trip a shard for the whole batch;
-- on any other layer, each group's events are sent one after another, as before, and different
-  groups' at the same time (at most ``PARLEY_PUBLISH_CONCURRENCY`` groups in flight).
+- to a layer that takes a batch (``group_send_many``: Parley's Redis layers,
+  ``parley.realtime.redis_layer``, which write it as one pipeline per Redis shard), the whole
+  batch in one call;
+- to any other layer, each group's events one after another, as before, and different groups' at
+  the same time (at most ``PARLEY_PUBLISH_CONCURRENCY`` groups in flight).
 
 What stays ordered: one group's events (so one room's, one user's) reach the layer in the order
 they were published, and a batch is sent only once the one before it is; an event published with
@@ -23,7 +24,7 @@ on different Redis servers reach a hub over two connections, in whatever order t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +33,9 @@ from channels.layers import BaseChannelLayer
 from parley.conf import parley_settings
 from parley.monitoring.outages import CHANNEL_LAYER
 
-try:  # the layer is optional (the "redis" extra)
-    from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
-except ImportError:  # pragma: no cover - installed in every test environment
-    RedisPubSubChannelLayer = RedisPubSubLoopLayer = RedisSingleShardConnection = None
+# A layer's group_send_many: each (group, event) sent in order, the outcome of each (None, or the
+# exception of an event it could not serialize and left out).
+SendMany = Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[list[Exception | None]]]
 
 # Most events one batch holds: a burst larger than this goes in several batches, so that one
 # batch's pipeline (and the memory it holds) stays bounded.
@@ -57,14 +57,18 @@ class Pipeline:
 
     def __init__(self, layer: BaseChannelLayer) -> None:
         self.layer = layer
-        self._pubsub = _pipelines(layer)
+        # A layer that takes a whole batch in one call (parley.realtime.redis_layer's), or None.
+        self._send_many: SendMany | None = getattr(layer, "group_send_many", None)
 
     async def send(self, batch: list[Outgoing]) -> None:
         """Send ``batch`` (in publishing order); a failure is recorded (``CHANNEL_LAYER``), never raised."""
         for part in _parts(batch):
             try:
-                sent = await (self._publish(part) if self._pubsub else self._group_sends(part))
-            except Exception:  # an event the layer cannot serialize, say: the publisher must go on
+                if self._send_many is not None:
+                    sent = not any(await self._send_many([(out.group, out.event) for out in part]))
+                else:
+                    sent = await self._group_sends(part)
+            except Exception:  # Redis unreachable, say: the publisher must go on
                 sent = False
             if sent:
                 CHANNEL_LAYER.recovered()
@@ -94,50 +98,6 @@ class Pipeline:
         else:
             await asyncio.gather(*(send_group(group, events) for group, events in by_group.items()))
         return failures == 0
-
-    async def _publish(self, part: list[Outgoing]) -> bool:
-        """The part's PUBLISH commands as one pipeline per Redis shard, shards at once."""
-        loop_layer = self.layer._get_layer()  # the layer's state for this event loop
-        by_shard: dict[int, tuple[Any, list[tuple[str, bytes]]]] = {}
-        unsent = 0
-        for outgoing in part:
-            channel = loop_layer._get_group_channel_name(outgoing.group)
-            shard = loop_layer._get_shard(channel)
-            try:
-                message = self.layer.serialize(outgoing.event)
-            except Exception:  # this event only: group_send would have failed on it alone too
-                unsent += 1
-                continue
-            by_shard.setdefault(id(shard), (shard, []))[1].append((channel, message))
-        results = await asyncio.gather(
-            *(_publish_on(shard, messages) for shard, messages in by_shard.values()), return_exceptions=True
-        )
-        return not unsent and not any(isinstance(result, BaseException) for result in results)
-
-
-async def _publish_on(shard: Any, messages: Iterable[tuple[str, bytes]]) -> None:
-    """PUBLISH each message on one shard's connection, in order, in one round trip.
-
-    Under the shard's own lock, as channels_redis' ``publish`` takes it: its subscribe and
-    unsubscribe calls share the client."""
-    async with shard._lock:
-        shard._ensure_redis()
-        pipe = shard._redis.pipeline(transaction=False)
-        for channel, message in messages:
-            pipe.publish(channel, message)
-        await pipe.execute()
-
-
-def _pipelines(layer: BaseChannelLayer) -> bool:
-    """Whether ``layer`` is channels_redis' pub/sub layer with the internals ``_publish`` uses
-    (they are not its public API: a version without them gets the group sends instead)."""
-    return (
-        RedisPubSubChannelLayer is not None
-        and isinstance(layer, RedisPubSubChannelLayer)
-        and all(hasattr(RedisPubSubChannelLayer, name) for name in ("_get_layer", "serialize"))
-        and all(hasattr(RedisPubSubLoopLayer, name) for name in ("_get_shard", "_get_group_channel_name"))
-        and hasattr(RedisSingleShardConnection, "_ensure_redis")
-    )
 
 
 def _parts(batch: list[Outgoing]) -> list[list[Outgoing]]:

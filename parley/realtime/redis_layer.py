@@ -76,14 +76,20 @@ class _Batching:
         loop = asyncio.get_running_loop()
         found = batches.get(loop)
         if found is None:
-            found = batches[loop] = Batches(self._write, most=MOST_PER_BATCH, at_once=_one_at_a_time)
+            found = batches[loop] = Batches(self._write_batch, most=MOST_PER_BATCH, at_once=_one_at_a_time)
         return found
 
-    async def _write(self, sends: list[GroupSend]) -> list[Exception | None]:
-        await self._write_batch(sends)
-        return [None] * len(sends)
+    async def group_send_many(self, sends: list[GroupSend]) -> list[Exception | None]:
+        """Send each ``(group, message)`` of ``sends`` now, as one batch, in order.
 
-    async def _write_batch(self, sends: list[GroupSend]) -> None:
+        The outcome of each: ``None`` once written, or the exception of a message the layer could
+        not serialize (it alone is left out; nothing of the batch is written before every message
+        is serialized). A failure to reach Redis raises. Parley's publisher
+        (``parley.events.pipelining``) hands its batches over here, so that one room's events,
+        published in a burst, go in one round trip too."""
+        return await self._write_batch(sends)
+
+    async def _write_batch(self, sends: list[GroupSend]) -> list[Exception | None]:
         raise NotImplementedError
 
 
@@ -97,8 +103,9 @@ class BatchingRedisChannelLayer(_Batching, RedisChannelLayer):  # type: ignore[m
         assert self.require_valid_group_name(group), "Group name not valid"
         await self._batches().submit((group, message))
 
-    async def _write_batch(self, sends: list[GroupSend]) -> None:
+    async def _write_batch(self, sends: list[GroupSend]) -> list[Exception | None]:
         members = await self._members(sends)
+        outcomes: list[Exception | None] = [None] * len(sends)
         now = time.time()
         # A channel's messages are read lowest score first, and equal scores by their bytes: each
         # message of the batch gets a later score than the one before it (channels_redis's own
@@ -106,8 +113,12 @@ class BatchingRedisChannelLayer(_Batching, RedisChannelLayer):  # type: ignore[m
         score = max(now, self._last_score)
         # One pipeline per shard of the member channels, each delivery script in the order sent.
         pipes: dict[int, tuple[Any, list[str]]] = {}
-        for (group, message), channels in zip(sends, members, strict=True):
-            by_connection, messages, capacities = self._map_channel_keys_to_connection(channels, message)
+        for at, ((group, message), channels) in enumerate(zip(sends, members, strict=True)):
+            try:  # serializes the message
+                by_connection, messages, capacities = self._map_channel_keys_to_connection(channels, message)
+            except Exception as error:  # this message only: the others of the batch still go
+                outcomes[at] = error
+                continue
             for index, keys in by_connection.items():
                 if index not in pipes:
                     pipes[index] = (self.connection(index).pipeline(transaction=False), [])
@@ -122,6 +133,7 @@ class BatchingRedisChannelLayer(_Batching, RedisChannelLayer):  # type: ignore[m
             for over, group in zip(await pipe.execute(), groups, strict=True):
                 if over:
                     logger.info("%s channels over capacity in group %s", over, group)
+        return outcomes
 
     async def _members(self, sends: list[GroupSend]) -> list[list[str]]:
         """Each send's group's member channels, read in one pipeline per shard of the groups
@@ -153,13 +165,19 @@ class BatchingRedisPubSubChannelLayer(_Batching, RedisPubSubChannelLayer):  # ty
         """Publish ``message`` to ``group``, in a batch with the others waiting."""
         await self._batches().submit((group, message))
 
-    async def _write_batch(self, sends: list[GroupSend]) -> None:
+    async def _write_batch(self, sends: list[GroupSend]) -> list[Exception | None]:
         layer = self._get_layer()
+        outcomes: list[Exception | None] = [None] * len(sends)
         by_shard: dict[int, tuple[Any, list[tuple[str, bytes]]]] = {}
-        for group, message in sends:
+        for at, (group, message) in enumerate(sends):
+            try:
+                data = self.serialize(message)
+            except Exception as error:  # this message only: the others of the batch still go
+                outcomes[at] = error
+                continue
             channel = layer._get_group_channel_name(group)
             shard = layer._get_shard(channel)
-            by_shard.setdefault(id(shard), (shard, []))[1].append((channel, self.serialize(message)))
+            by_shard.setdefault(id(shard), (shard, []))[1].append((channel, data))
         for shard, publishes in by_shard.values():
             # The shard's lock, as its own publish takes: its connection is made and replaced under it.
             async with shard._lock:
@@ -168,3 +186,4 @@ class BatchingRedisPubSubChannelLayer(_Batching, RedisPubSubChannelLayer):  # ty
                 for channel, data in publishes:
                     pipe.publish(channel, data)
                 await pipe.execute()
+        return outcomes

@@ -44,13 +44,32 @@ async def test_group_sends_made_together_are_written_as_one_batch(redis_url, mon
 
     async def counted(sends):
         pipelines.append(len(sends))
-        await original(sends)
+        return await original(sends)
 
     monkeypatch.setattr(layer, "_write_batch", counted)
     await asyncio.gather(*(layer.group_send("room.1", {"type": "m", "n": n}) for n in range(20)))
     # All twenty were waiting when the writer started: one batch, two pipelined round trips.
     assert pipelines == [20]
     assert [(await layer.receive(channel))["n"] for _ in range(20)] == list(range(20))
+    await layer.flush()
+
+
+@pytest.mark.parametrize("layer_class", [BatchingRedisChannelLayer, BatchingRedisPubSubChannelLayer])
+async def test_a_batch_handed_over_whole_leaves_out_only_what_cannot_be_serialized(redis_url, layer_class):
+    layer = layer_class(hosts=[redis_url], prefix="parley-test-batch", capacity=1000)
+    channel = await layer.new_channel()
+    await layer.group_add("room.1", channel)
+    await asyncio.sleep(0.1)  # the pub/sub layer subscribes in the background
+    sends = [
+        ("room.1", {"type": "m", "n": 0}),
+        ("room.1", {"type": "m", "n": object()}),
+        ("room.1", {"type": "m", "n": 2}),
+    ]
+    outcomes = await layer.group_send_many(sends)
+    assert outcomes[0] is None
+    assert outcomes[2] is None
+    assert isinstance(outcomes[1], Exception)  # msgpack has no encoding for an object()
+    assert [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(2)] == [0, 2]
     await layer.flush()
 
 
