@@ -55,7 +55,6 @@ def seed_room(*, slug: str, messages: int) -> str:
     says so), and every 100th carries an attachment (the row only: an archive lists files, never
     reads them).
     """
-    from django.db import transaction
     from django.utils import timezone
 
     from parley.accounts.services import token_issue, user_get_or_create
@@ -63,72 +62,73 @@ def seed_room(*, slug: str, messages: int) -> str:
 
     now = timezone.now()
     batch = 5000
-    with transaction.atomic():
-        owner = user_get_or_create(username=f"{slug}-owner")
-        members = [user_get_or_create(username=f"{slug}-member{n}") for n in range(2)]
-        room = Room.objects.create(slug=slug, title=f"A room of {messages:,} messages", last_seq=messages)
-        Membership.objects.create(room=room, user=owner, role=Membership.Role.OWNER)
-        Membership.objects.bulk_create(Membership(room=room, user=member) for member in members)
-        rows = []
-        for seq in range(1, messages + 1):
-            replies = seq + 1 <= messages and (seq + 1) % 20 == 0
-            rows.append(
-                Message(
-                    room=room,
-                    seq=seq,
-                    author=owner,
-                    body="" if seq % 97 == 0 else f"Message {seq}: the shipment for order {seq * 7} left the depot.",
-                    client_id=f"seed-{seq}",
-                    created_at=now,
-                    edited_at=now if seq % 10 == 0 else None,
-                    deleted_at=now if seq % 97 == 0 else None,
-                    reply_to=seq - 1 if seq % 20 == 0 else None,
-                    thread_count=1 if replies else 0,
-                    has_attachments=seq % 100 == 0,
-                )
+    # No transaction around it all: building 100,000 rows between two statements would outlast the
+    # example site's idle-in-transaction timeout on PostgreSQL. Each bulk insert is a transaction.
+    owner = user_get_or_create(username=f"{slug}-owner")
+    members = [user_get_or_create(username=f"{slug}-member{n}") for n in range(2)]
+    room = Room.objects.create(slug=slug, title=f"A room of {messages:,} messages", last_seq=messages)
+    Membership.objects.create(room=room, user=owner, role=Membership.Role.OWNER)
+    Membership.objects.bulk_create(Membership(room=room, user=member) for member in members)
+    rows = []
+    for seq in range(1, messages + 1):
+        replies = seq + 1 <= messages and (seq + 1) % 20 == 0
+        rows.append(
+            Message(
+                room=room,
+                seq=seq,
+                author=owner,
+                body="" if seq % 97 == 0 else f"Message {seq}: the shipment for order {seq * 7} left the depot.",
+                client_id=f"seed-{seq}",
+                created_at=now,
+                edited_at=now if seq % 10 == 0 else None,
+                deleted_at=now if seq % 97 == 0 else None,
+                reply_to=seq - 1 if seq % 20 == 0 else None,
+                thread_count=1 if replies else 0,
+                has_attachments=seq % 100 == 0,
             )
-        Message.objects.bulk_create(rows, batch_size=batch)
-        ids = dict(Message.objects.filter(room=room).values_list("seq", "pk"))
-        MessageEdit.objects.bulk_create(
-            (
-                MessageEdit(
-                    message_id=ids[seq],
-                    action=MessageEdit.Action.DELETE if seq % 97 == 0 else MessageEdit.Action.EDIT,
-                    previous_body=f"Message {seq}, as first written.",
-                    edited_by=owner,
-                    edited_at=now,
-                )
-                for seq in ids
-                if seq % 10 == 0 or seq % 97 == 0
-            ),
-            batch_size=batch,
         )
-        Reaction.objects.bulk_create(
-            (
-                Reaction(message_id=ids[seq], user=member, emoji=emoji)
-                for seq in ids
-                if seq % 5 == 0 and seq % 97
-                for member, emoji in zip(members, ("👍", "🎉"), strict=True)
-            ),
-            batch_size=batch,
-        )
-        Attachment.objects.bulk_create(
-            (
-                Attachment(
-                    room=room,
-                    message_id=ids[seq],
-                    uploader=owner,
-                    name=f"invoice-{seq}.pdf",
-                    content_type="application/pdf",
-                    size=48_213,
-                    file=f"parley/attachments/{room.pk}/seed-{seq}.pdf",
-                )
-                for seq in ids
-                if seq % 100 == 0 and seq % 97
-            ),
-            batch_size=batch,
-        )
-        return token_issue(user=owner, name="bench").secret
+    Message.objects.bulk_create(rows, batch_size=batch)
+    ids = dict(Message.objects.filter(room=room).values_list("seq", "pk"))
+    MessageEdit.objects.bulk_create(
+        (
+            MessageEdit(
+                message_id=ids[seq],
+                action=MessageEdit.Action.DELETE if seq % 97 == 0 else MessageEdit.Action.EDIT,
+                previous_body=f"Message {seq}, as first written.",
+                edited_by=owner,
+                edited_at=now,
+            )
+            for seq in ids
+            if seq % 10 == 0 or seq % 97 == 0
+        ),
+        batch_size=batch,
+    )
+    Reaction.objects.bulk_create(
+        (
+            Reaction(message_id=ids[seq], user=member, emoji=emoji)
+            for seq in ids
+            if seq % 5 == 0 and seq % 97
+            for member, emoji in zip(members, ("👍", "🎉"), strict=True)
+        ),
+        batch_size=batch,
+    )
+    Attachment.objects.bulk_create(
+        (
+            Attachment(
+                room=room,
+                message_id=ids[seq],
+                uploader=owner,
+                name=f"invoice-{seq}.pdf",
+                content_type="application/pdf",
+                size=48_213,
+                file=f"parley/attachments/{room.pk}/seed-{seq}.pdf",
+            )
+            for seq in ids
+            if seq % 100 == 0 and seq % 97
+        ),
+        batch_size=batch,
+    )
+    return token_issue(user=owner, name="bench").secret
 
 
 @dataclass
