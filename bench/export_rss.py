@@ -192,8 +192,9 @@ def _reset_peak(pid: int) -> bool:
     return True
 
 
-def download(port: int, path: str, token: str, into: Path) -> tuple[float, int]:
-    """GET ``path`` with the bearer ``token`` into the file ``into``, reading as it arrives; (seconds, bytes)."""
+def download(port: int, path: str, token: str, into: Path, rate: float = 0) -> tuple[float, int]:
+    """GET ``path`` with the bearer ``token`` into the file ``into``, reading as it arrives (at most
+    ``rate`` bytes a second when given: a client on a slow link); (seconds, bytes)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     started = time.monotonic()
     try:
@@ -206,6 +207,8 @@ def download(port: int, path: str, token: str, into: Path) -> tuple[float, int]:
             while chunk := response.read(CHUNK):
                 out.write(chunk)
                 size += len(chunk)
+                if rate:
+                    time.sleep(max(0.0, started + size / rate - time.monotonic()))
     finally:
         connection.close()
     return time.monotonic() - started, size
@@ -256,7 +259,7 @@ def seeded_site(database: str, sizes: list[int], workdir: Path, extra_env: dict[
         yield Site(env=env, tokens=tokens)
 
 
-def measure(site: Site, kind: str, size: int, person: bool, workdir: Path) -> Download:
+def measure(site: Site, kind: str, size: int, person: bool, workdir: Path, rate: float = 0) -> Download:
     """One fresh server of ``kind``: warm it, then download room ``export-<size>``'s export (or its owner's own)."""
     server = ServerProcess(env=site.env, log=workdir / f"{kind}.log", kind=kind).start()
     assert server.proc is not None
@@ -272,7 +275,7 @@ def measure(site: Site, kind: str, size: int, person: bool, workdir: Path) -> Do
         before = rss_kib(pid)
         sampler.start()
         target = workdir / "export.json"
-        seconds, length = download(server.port, path, site.tokens[size], target)
+        seconds, length = download(server.port, path, site.tokens[size], target, rate)
         peak = sampler.stop()
         after = rss_kib(pid)
     finally:
@@ -307,6 +310,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="fresh servers per figure (the median is printed)")
     parser.add_argument("--person", action="store_true", help="also download the owner's own export (/api/me/export)")
     parser.add_argument(
+        "--read-rate", type=float, default=0, help="MB a second the client reads at (default: as fast as it can)"
+    )
+    parser.add_argument(
         "--server-env", action="append", default=[], metavar="NAME=VALUE", help="an environment variable for the server"
     )
     args = parser.parse_args()
@@ -321,7 +327,7 @@ def main() -> None:
             with seeded_site(database, sizes, workdir, extra_env) as site:
                 # Round by round, every case in turn: a drift in the machine's other load touches all of them.
                 for server, _, (kind, size) in itertools.product(args.servers.split(","), range(args.repeat), cases):
-                    run = measure(site, server, size, kind == "person", workdir)
+                    run = measure(site, server, size, kind == "person", workdir, args.read_rate * 1e6)
                     print(f"   {database}, {server}, {kind} export of {size:,}: {run.line()}", flush=True)
                     results.setdefault((database, server, kind, size), []).append(run)
     print(f"\nmedians of {args.repeat} fresh server(s) each; RSS in MiB, sampled every {SAMPLE_EVERY * 1000:.0f} ms\n")
