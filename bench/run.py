@@ -708,9 +708,10 @@ def py_spy(pid: int, directory: Path, label: str, seconds: float) -> Iterator[su
             proc.terminate()
 
 
-def print_table(rows: list[list[str]]) -> None:
-    header = ["scenario", "server", "figure", "ratio"]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(4)]
+def print_table(rows: list[list[str]], header: list[str] | None = None) -> None:
+    """``rows`` as a Markdown table under ``header`` (the long table's four columns by default)."""
+    header = header or ["scenario", "server", "figure", "ratio"]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"
     print(line)
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -33,7 +33,7 @@ class ParleyConfig(AppConfig):
         from parley.mentions.kind import mention_kind_register
         from parley.mentions.services import MENTION_NOTIFICATIONS, message_mentions_queue
         from parley.readstate.services import direct_unread_publish
-        from parley.realtime.daphne_compat import allow_standard_close_codes
+        from parley.realtime.daphne_compat import allow_standard_close_codes, pace_http_responses
         from parley.rooms.attachments import ORPHANED_UPLOADS
         from parley.rooms.followups import message_edit_followups, message_followups
         from parley.search.indexing import search_index_repair
@@ -45,6 +45,7 @@ class ParleyConfig(AppConfig):
         accounts_signals_connect()
         mention_kind_register()
         allow_standard_close_codes()
+        pace_http_responses()
         tasks_on_requests_start()
         task_kinds_register(WEBHOOK_DELIVERIES, MENTION_NOTIFICATIONS, MENTION_EMAILS, ORPHANED_UPLOADS)
         # In this order: webhook deliveries are stored in the message's transaction; the others

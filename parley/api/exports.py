@@ -2,8 +2,8 @@
 
 Both answer a JSON document streamed as it is read (``parley.exports``): a plain ``GET`` with the
 session, so a page links to it, or with a bearer token. Under an ASGI server the stream is an
-async iterator whose pieces are read in a database thread one at a time: Django would otherwise
-read a synchronous iterator to its end before sending a byte.
+async iterator whose pieces (about ``archive.PIECE_BYTES`` each) are read in a database thread one at a time:
+Django would otherwise read a synchronous iterator to its end before sending a byte.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ninja import Router
 from parley.api.auth import caller, caller_user
 from parley.api.errors import error_responses
 from parley.api.rooms import SlugPath
+from parley.exports import archive
 from parley.exports.people import person_archive
 from parley.exports.rooms import room_archive, room_export_check
 from parley.rooms.selectors import room_for_reader
@@ -27,29 +28,26 @@ from parley.rooms.selectors import room_for_reader
 router = Router(tags=["exports"])
 
 ARCHIVE_TYPE = "application/json; charset=utf-8"
-# Each database read of the async stream takes this many pieces: fewer thread hops, still one batch or so.
-PIECES_PER_READ = 8
 
 
-def _pieces(pieces: Iterator[str]) -> list[str]:
-    taken = []
+def _pieces(pieces: Iterator[bytes]) -> bytes:
+    """The next ``archive.PIECE_BYTES`` or so of the document (b"" at its end): small pieces are taken
+    together, so that a member's name does not cost a trip to the database thread of its own."""
+    taken = bytearray()
     for piece in pieces:
-        taken.append(piece)
-        if len(taken) >= PIECES_PER_READ:
+        taken += piece
+        if len(taken) >= archive.PIECE_BYTES:
             break
-    return taken
+    return bytes(taken)
 
 
-async def _streamed(pieces: Iterator[str]) -> AsyncIterator[bytes]:
-    while True:
-        taken = await sync_to_async(_pieces)(pieces)
-        if not taken:
-            return
-        yield "".join(taken).encode()
+async def _streamed(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
+    while taken := await sync_to_async(_pieces)(pieces):
+        yield taken
 
 
-def _download(request: HttpRequest, pieces: Iterator[str], filename: str) -> StreamingHttpResponse:
-    streamed = _streamed(pieces) if isinstance(request, ASGIRequest) else (piece.encode() for piece in pieces)
+def _download(request: HttpRequest, pieces: Iterator[bytes], filename: str) -> StreamingHttpResponse:
+    streamed = _streamed(pieces) if isinstance(request, ASGIRequest) else pieces
     response = StreamingHttpResponse(streamed, content_type=ARCHIVE_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     response["Cache-Control"] = "private, no-store"

@@ -30,7 +30,7 @@ ARCHIVE_VERSION = 1
 ACCOUNT_FIELDS = ("username", "email", "first_name", "last_name", "date_joined", "last_login", "is_active")
 
 
-def person_archive(*, user: User) -> Iterator[str]:
+def person_archive(*, user: User) -> Iterator[bytes]:
     """``user``'s archive as pieces of one JSON document; rows are read as the pieces are taken."""
     yield from json_object(
         [

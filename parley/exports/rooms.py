@@ -37,7 +37,7 @@ def room_export_check(*, room: Room, identity: Identity) -> None:
         raise RoomAccessError("forbidden", "Only the room's owners and staff can export its history.")
 
 
-def room_archive(*, room: Room) -> Iterator[str]:
+def room_archive(*, room: Room) -> Iterator[bytes]:
     """The room's archive as pieces of one JSON document; rows are read as the pieces are taken."""
     members = Membership.objects.filter(room=room).select_related("user")
     yield from json_object(

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from parley.accounts.users import name_lookup
-from parley.rooms.models import Membership, Message, MessageEdit, Room
+from parley.rooms.models import Attachment, Membership, Message, MessageEdit, Room
+from parley.rooms.services import room_delete
 
 
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -20,6 +25,30 @@ class RoomAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["slug", "title"]
     readonly_fields = ["last_seq", "created_at"]
     inlines = [MembershipInline]
+
+    # Deleting goes through ``room_delete``: messages in batches and files after commit, where
+    # Django's own delete would read a room's every message (and list each on the confirmation page).
+
+    def delete_model(self, request: HttpRequest, obj: Room) -> None:
+        room_delete(room=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        for room in queryset:
+            room_delete(room=room)
+
+    def get_deleted_objects(
+        self, objs: Iterable[Room], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """The confirmation page's summary: the rooms, and how many messages, attachments and
+        memberships go with them, counted, never listed one by one."""
+        rooms = list(objs)
+        counts = {
+            "rooms": len(rooms),
+            "messages": Message.objects.filter(room__in=rooms).count(),
+            "attachments": Attachment.objects.filter(room__in=rooms).count(),
+            "memberships": Membership.objects.filter(room__in=rooms).count(),
+        }
+        return [f"Room: {room.slug}" for room in rooms], counts, set(), []
 
 
 @admin.register(Membership)

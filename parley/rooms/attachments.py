@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -203,12 +204,30 @@ def attachment_for_reader(*, pk: int, identity: Identity | None) -> Attachment:
 
 def attachments_delete_on_commit(*, message: Message) -> None:
     """Delete a message's attachments now and their files once the transaction commits."""
-    attachments = list(Attachment.objects.filter(message=message))
-    if not attachments:
-        return
-    Attachment.objects.filter(pk__in=[attachment.pk for attachment in attachments]).delete()
-    names = [name for attachment in attachments for name in (attachment.file, attachment.thumbnail)]
-    transaction.on_commit(partial(_files_delete, names))
+    _delete_on_commit(Attachment.objects.filter(message=message))
+
+
+def room_attachments_delete_on_commit(*, room: Room) -> int:
+    """Delete every attachment of ``room`` (attached or still waiting) now, ``DELETE_BATCH`` rows at a
+    time, and their files once the transaction commits; how many there were."""
+    return _delete_on_commit(Attachment.objects.filter(room=room))
+
+
+DELETE_BATCH = 1000
+
+
+def _delete_on_commit(rows: QuerySet[Attachment]) -> int:
+    """Delete ``rows`` in batches by key, reading only their file names, and the files after commit.
+
+    The files wait for the commit: a rolled-back delete must find them still there. Only the names
+    are kept until then, never the rows."""
+    deleted, last = 0, 0
+    while batch := list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "file", "thumbnail")[:DELETE_BATCH]):
+        Attachment.objects.filter(pk__in=[pk for pk, _, _ in batch]).delete()
+        transaction.on_commit(partial(_files_delete, [name for _, *names in batch for name in names]))
+        deleted += len(batch)
+        last = batch[-1][0]
+    return deleted
 
 
 def _files_delete(names: list[str]) -> None:

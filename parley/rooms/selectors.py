@@ -113,6 +113,8 @@ def thread_page(
 ) -> list[dict[str, Any]]:
     """A thread: its original (message ``seq``) first, then up to ``limit`` of its replies before
     seq ``before`` (or the newest), oldest first. A reply's seq names its thread's original.
+    Deleted replies are left out (they no longer count in ``thread_count`` either); a deleted
+    original is there, blanked, as in the room's history.
 
     Raises ``RoomAccessError`` (not_found) when the room has no message ``seq``.
     """
@@ -122,7 +124,7 @@ def thread_page(
         raise RoomAccessError("not_found", f"Room {room.slug!r} has no message {seq}.")
     if original.reply_to is not None:
         original = messages.get(seq=original.reply_to)
-    replies = messages.filter(reply_to=original.seq)
+    replies = messages.filter(reply_to=original.seq, deleted_at__isnull=True)
     if before is not None:
         replies = replies.filter(seq__lt=before)
     page = list(replies.order_by("-seq")[:limit])

@@ -13,13 +13,23 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from parley.accounts.identity import Identity
 from parley.accounts.users import User
-from parley.events.publish import publish_message_on_commit, publish_room_frame_on_commit
+from parley.events.publish import (
+    publish_message_on_commit,
+    publish_room_closed_on_commit,
+    publish_room_frame_on_commit,
+)
 from parley.rooms.access import RoomAccessError, check_can_post, room_not_found
-from parley.rooms.attachments import attachments_attach, attachments_data, attachments_delete_on_commit
+from parley.rooms.attachments import (
+    attachments_attach,
+    attachments_data,
+    attachments_delete_on_commit,
+    room_attachments_delete_on_commit,
+)
 from parley.rooms.followups import message_edit_followups, message_followups
 from parley.rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from parley.rooms.selectors import is_moderator, room_get
@@ -132,7 +142,7 @@ def message_store(message: Message, *, sender: Identity, attachments: tuple[int,
         attached = attachments_data(attachments_attach(message=message, sender=sender, ids=list(attachments)))
     publish_message_on_commit(message, attachments=attached)
     if message.reply_to is not None:
-        _thread_count_add(room, original=message.reply_to, reply=message.seq)
+        _thread_count_change(room, original=message.reply_to, by=1, last_reply=message.seq)
     message_followups(message)
     return PostResult(message=message, created=True)
 
@@ -150,14 +160,17 @@ def _thread_original(room: Room, seq: int) -> int:
     return seq if original is None else int(original)
 
 
-def _thread_count_add(room: Room, *, original: int, reply: int) -> None:
-    """Count a new reply on its thread's original and tell the room the new count after commit.
+def _thread_count_change(room: Room, *, original: int, by: int, last_reply: int | None) -> None:
+    """Count a reply in (``by`` 1) or out (-1) of its thread's original and tell the room the new
+    count and newest reply after commit.
 
-    The room's row is locked by the post, so replies to one thread count one at a time.
+    The caller holds the room's row locked (a post does; ``message_delete`` takes it for a reply),
+    so one thread's replies are counted one at a time and the count sent is the count stored.
     """
-    Message.objects.filter(room=room, seq=original).update(thread_count=F("thread_count") + 1)
-    count = Message.objects.filter(room=room, seq=original).values_list("thread_count", flat=True).get()
-    frame = ThreadUpdated(room=room.slug, seq=original, thread_count=count, last_reply=reply)
+    rows = Message.objects.filter(room=room, seq=original)
+    rows.update(thread_count=Greatest(F("thread_count") + by, 0))
+    count = rows.values_list("thread_count", flat=True).get()
+    frame = ThreadUpdated(room=room.slug, seq=original, thread_count=count, last_reply=last_reply)
     publish_room_frame_on_commit(room.pk, published_frame(frame))
 
 
@@ -242,6 +255,40 @@ def room_create(
         raise RoomSlugTaken(f"A room {slug!r} already exists; choose another slug.") from None
     Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
     return room
+
+
+@dataclass(frozen=True)
+class RoomDeleted:
+    """What ``room_delete`` removed: the room's messages and its attachments (whose files go after commit)."""
+
+    messages: int
+    attachments: int
+
+
+# Messages deleted at a time by ``room_delete``: Django's delete reads the rows it cascades from.
+ROOM_DELETE_BATCH = 1000
+
+
+@transaction.atomic
+def room_delete(*, room: Room) -> RoomDeleted:
+    """Delete ``room`` with everything in it, in one transaction: its messages (with their edits,
+    reactions and webhook deliveries) ``ROOM_DELETE_BATCH`` at a time, so that a room of a million
+    messages is never in memory; its attachments, whose files are deleted once the transaction
+    commits; memberships, bans, mutes, read markers, webhooks. Sockets following it are told (a
+    ``forbidden`` error, then ``unsubscribed``). What the admin's delete does too.
+    """
+    locked = Room.objects.select_for_update().filter(pk=room.pk).first()
+    if locked is None:
+        return RoomDeleted(messages=0, attachments=0)
+    attachments = room_attachments_delete_on_commit(room=locked)
+    messages = 0
+    # Seqs run 1..last_seq with no gaps, and the room's lock holds posts off: ranges of seq are batches.
+    for start in range(0, locked.last_seq, ROOM_DELETE_BATCH):
+        batch = Message.objects.filter(room=locked, seq__gt=start, seq__lte=start + ROOM_DELETE_BATCH)
+        messages += batch.delete()[1].get(Message._meta.label, 0)
+    publish_room_closed_on_commit(locked.pk, (), f"#{locked.slug} was deleted.")
+    locked.delete()
+    return RoomDeleted(messages=messages, attachments=attachments)
 
 
 class MembershipError(ParleyError):
@@ -337,8 +384,9 @@ def message_edit(*, room: Room, editor: Identity, seq: int, body: str) -> Messag
 def message_delete(*, room: Room, actor: Identity, seq: int) -> MessageChange:
     """Delete message ``seq``: ``actor``'s own, or any when ``actor`` moderates the room (owner,
     moderator, staff). The message keeps its seq; its body is blanked and moves to its history
-    (for moderators), its reactions are removed, and the room is told after commit. Deleting a
-    deleted message changes nothing.
+    (for moderators), its reactions and files are removed, and the room is told after commit; a
+    deleted reply no longer counts in its thread (a ``thread`` frame says so). Deleting a deleted
+    message changes nothing.
     """
     message = _message_for_change(room=room, actor=actor, seq=seq)
     if not _is_author(message, actor) and not is_moderator(room=room, identity=actor):
@@ -353,7 +401,19 @@ def message_delete(*, room: Room, actor: Identity, seq: int) -> MessageChange:
     message.save(update_fields=["body", "deleted_at", "has_attachments"])
     Reaction.objects.filter(message=message).delete()
     publish_room_frame_on_commit(room.pk, published_frame(message_updated_frame(message)))
+    if message.reply_to is not None:
+        _thread_reply_deleted(room, original=message.reply_to)
     return MessageChange(message=message, changed=True)
+
+
+def _thread_reply_deleted(room: Room, *, original: int) -> None:
+    """A reply of thread ``original`` was deleted: it no longer counts, and the newest reply is
+    the newest one still there (none: ``last_reply`` null)."""
+    # The lock a post takes (``room_take_next_seq``), so a reply posted meanwhile counts after this.
+    Room.objects.select_for_update().filter(pk=room.pk).values_list("pk", flat=True).get()
+    live = Message.objects.filter(room=room, reply_to=original, deleted_at__isnull=True)
+    last_reply = live.order_by("-seq").values_list("seq", flat=True).first()
+    _thread_count_change(room, original=original, by=-1, last_reply=last_reply)
 
 
 def _keep_previous_body(message: Message, action: str, *, by: Identity) -> datetime:

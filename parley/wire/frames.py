@@ -345,12 +345,14 @@ class Reactions(RoomReply):
 
 
 class ThreadUpdated(RoomReply):
-    """A thread has a new reply: the original's new count (to the room; the reply itself comes as a message)."""
+    """A thread's count changed, to the room: a reply was posted (it also comes as a message) or deleted."""
 
     type: Literal["thread"] = "thread"
     seq: int = Field(description="The seq of the thread's original.")
-    thread_count: int = Field(description="How many replies the thread has now.")
-    last_reply: int = Field(description="The seq of the newest reply.")
+    thread_count: int = Field(description="How many replies the thread has now (deleted ones do not count).")
+    last_reply: int | None = Field(
+        description="The seq of the newest reply still there; null when a deletion left the thread without any."
+    )
 
 
 class NotificationData(BaseModel):

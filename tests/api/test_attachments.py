@@ -111,6 +111,10 @@ def test_replies_over_the_api_and_the_thread_page(make_room, make_user, api_as):
     assert [m["body"] for m in thread["replies"]] == ["answer"]
     missing = client.post("/rooms/lobby/messages", {"body": "lost", "reply_to": 7})
     assert missing.status_code == 404
+    # A deleted reply leaves the thread's page and count.
+    assert client.delete("/rooms/lobby/messages/2").status_code == 200
+    thread = client.get("/rooms/lobby/messages/1/thread").json()
+    assert (thread["original"]["thread_count"], thread["replies"]) == (0, [])
 
 
 def test_search_finds_a_message_by_its_files_name(make_room, make_user, api_as):

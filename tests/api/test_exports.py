@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 
 from parley.accounts.identity import user_identity
-from parley.exports import archive
+from parley.exports import archive, rooms
 from parley.rooms.models import Membership
 from parley.rooms.services import message_edit, message_post, reaction_set
 
@@ -75,3 +76,46 @@ def test_a_person_downloads_what_parley_holds_about_them(owned, make_user, api_a
     assert document["memberships"][0]["room"] == "lobby"
     assert len(document["api_tokens"]) == 1
     assert "digest" not in json.dumps(document["api_tokens"])
+
+
+def test_under_asgi_the_archive_is_read_while_it_is_sent_in_bounded_pieces(owned, token_for, monkeypatch):
+    """What keeps a big export's memory flat: under ASGI each piece is sent as it is read, a piece
+    is about PIECE_BYTES (not a batch of rows, nor text at four bytes a character), and the rows
+    are read batch by batch between pieces sent."""
+    alice, room = owned
+    me = user_identity(alice)
+    for n in range(60):
+        message_post(room=room, sender=me, body=f"message {n} 🎉 " + "x" * 200, client_id=f"c{n}")
+    monkeypatch.setattr(archive, "BATCH", 10)
+    monkeypatch.setattr(archive, "PIECE_BYTES", 1024)
+    received: list[bytes] = []
+    received_at_batch: list[int] = []
+    read_batches = rooms.batches
+
+    def counted_batches(*args, **kwargs):
+        for batch in read_batches(*args, **kwargs):
+            received_at_batch.append(len(received))
+            yield batch
+
+    monkeypatch.setattr(rooms, "batches", counted_batches)
+
+    async def download() -> None:
+        response = await AsyncClient().get("/api/rooms/lobby/export", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        assert response.is_async
+        async for piece in response.streaming_content:
+            received.append(piece)
+
+    token = token_for(alice)
+    # async_to_sync runs the view's database work back in this thread, on the test's connection.
+    async_to_sync(download)()
+    document = json.loads(b"".join(received))
+    assert [m["seq"] for m in document["messages"]] == list(range(1, 61))
+    longest = max(len(archive.dumps(message)) for message in document["messages"])
+    assert len(received) > 10
+    # A piece ends once it passes PIECE_BYTES; a read takes small pieces together up to that size too.
+    assert max(len(piece) for piece in received) <= 2 * 1024 + longest + 2
+    # Six batches of ten, each read only once the pieces before it were sent.
+    assert len(received_at_batch) == 6
+    assert received_at_batch == sorted(set(received_at_batch))
+    assert received_at_batch[-1] >= 5

@@ -11,6 +11,7 @@ test, which needs no server, is test_python_frames.py.)
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from parley_client import (
+    AttachmentData,
     ClientClosed,
     ConnectionState,
     Forbidden,
@@ -31,6 +33,7 @@ from parley_client import (
     ParleyClient,
     ParleyError,
     PresenceDiff,
+    ThreadUpdated,
     TooLarge,
     Unauthorized,
 )
@@ -48,8 +51,10 @@ FAST = {"backoff_base": 0.05, "backoff_cap": 0.5}
 WAIT = 30.0
 USERS = ("alice", "bob", "carol", "dave", "erin", "bot")
 ROOMS = (
-    "crash", "offline", "gaps", "errors", "closing", "lobby", "sync", "echo", "limits", "installed",
+    "crash", "offline", "gaps", "errors", "closing", "lobby", "sync", "echo", "limits", "installed", "files",
 )  # fmt: skip
+# The most a file may weigh on the tests' server: a refusal names it.
+MAX_FILE = 50_000
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +64,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> I
     database = directory / "parley.sqlite3"
     copy_sqlite(migrated_sqlite, database)
     # A replay of at most 10 messages: resuming further back goes through `history`.
-    env = server_env(DATABASE_URL=f"sqlite:///{database}", PARLEY_REPLAY_LIMIT="10", **NO_RATE_LIMITS)
+    env = server_env(
+        DATABASE_URL=f"sqlite:///{database}",
+        PARLEY_REPLAY_LIMIT="10",
+        DJANGO_MEDIA_ROOT=str(directory / "media"),
+        PARLEY_ATTACHMENT_MAX_SIZE=str(MAX_FILE),
+        **NO_RATE_LIMITS,
+    )
     rooms = (*(RoomSpec(slug) for slug in ROOMS), RoomSpec("vault", private=True, members=("alice",)))
     users = seed(env, rooms, tuple(UserSpec(name) for name in USERS))
     site = RestartableServer(env=env, users=users, logs=directory, port=free_port())
@@ -250,6 +261,55 @@ async def test_errors_are_typed_exceptions_with_the_server_code_and_sentence(liv
         assert forbidden.value.code == "forbidden"
         # The connection stays usable after errors.
         assert (await client.send("errors", "still here")).seq == ack.seq + 1
+
+
+async def test_files_go_up_over_http_and_into_a_reply_in_a_thread(live, tmp_path: Path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the minutes of the meeting\n")
+    async with ParleyClient(live.url, token=live.token("carol"), **FAST) as carol:
+        assert carol.api_url == f"http://127.0.0.1:{live.port}/api"
+        threads = carol.events(ThreadUpdated)
+        await carol.subscribe("files")
+        question = await carol.send("files", "who has the minutes?")
+        from_path = await carol.upload("files", notes)
+        assert isinstance(from_path, AttachmentData)
+        assert (from_path.name, from_path.content_type, from_path.size) == ("notes.txt", "text/plain", 27)
+        # A file object, named for readers by filename=; streamed in pieces from where it stands.
+        from_file = await carol.upload("files", io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="minutes.pdf")
+        assert from_file.content_type == "application/pdf"
+        reply = await carol.send("files", "here they are", reply_to=question.seq, attachments=[from_path, from_file.id])
+        [original, answer] = await take(carol, 2)
+        assert (answer.seq, answer.reply_to) == (reply.seq, question.seq)
+        assert [file.name for file in answer.attachments] == ["notes.txt", "minutes.pdf"]
+        thread = await asyncio.wait_for(anext(threads), WAIT)
+        assert isinstance(thread, ThreadUpdated)
+        assert (thread.seq, thread.thread_count, thread.last_reply) == (question.seq, 1, reply.seq)
+        page = await carol.history("files", thread=question.seq)
+        assert [(m.seq, m.thread_count) for m in page] == [(question.seq, 1), (reply.seq, 0)]
+        assert original.seq == question.seq
+        # Refusals are typed, with the server's sentence: the limit and the number.
+        with pytest.raises(TooLarge) as too_large:
+            await carol.upload("files", io.BytesIO(b"x" * (MAX_FILE + 1)), filename="big.txt")
+        assert too_large.value.detail.startswith("The file 'big.txt' is ")
+        assert too_large.value.detail.endswith(f"the limit per file is 48.8 KB ({MAX_FILE} bytes).")
+        with pytest.raises(NotFound):
+            await carol.upload("files-nowhere", notes)
+        with pytest.raises(NotFound):  # an upload is attached once
+            await carol.send("files", "again", attachments=[from_path])
+    async with ParleyClient(live.url, name="zed", **FAST) as guest:
+        with pytest.raises(Forbidden):
+            await guest.upload("files", notes)
+
+
+def test_the_sync_wrapper_uploads_and_reads_threads(live, tmp_path: Path):
+    note = tmp_path / "note.txt"
+    note.write_bytes(b"a short note\n")
+    with SyncParleyClient(live.url, token=live.token("dave"), **FAST) as dave:
+        first = dave.send("files", "thread start")
+        uploaded = dave.upload("files", note)
+        dave.send("files", "with a note", reply_to=first.seq, attachments=[uploaded])
+        [original, reply] = dave.history("files", thread=first.seq)
+        assert (original.thread_count, reply.attachments[0].name) == (1, "note.txt")
 
 
 async def _connect_and_subscribe(client: ParleyClient, room: str) -> None:

@@ -13,6 +13,7 @@ from parley.events.publish import (
     publish_room_kick_on_commit,
     publish_user_frame_on_commit,
 )
+from parley.rooms.services import room_delete
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,3 +86,16 @@ async def test_a_kicked_user_loses_the_room_on_every_socket_and_others_keep_it(w
     assert await alices.receive_nothing(timeout=0.3)
     await alices.send_json_to({"type": "ping"})
     assert await alices.receive_json_from(timeout=3) == {"type": "pong"}
+
+
+async def test_a_deleted_room_is_taken_from_every_socket_staff_and_guests_included(ws, alice, make_user, lobby):
+    staff = await sync_to_async(make_user)("boss", staff=True)
+    followers = [await subscribed(ws, lobby, user=alice), await subscribed(ws, lobby, user=staff)]
+    followers.append(await subscribed(ws, lobby, name="zed"))
+    await sync_to_async(room_delete)(room=lobby)
+    for client in followers:
+        error = await client.receive_json_from(timeout=3)
+        assert (error["type"], error["code"], error["detail"]) == ("error", "forbidden", "#lobby was deleted.")
+        assert await client.receive_json_from(timeout=3) == {"type": "unsubscribed", "room": "lobby"}
+        await client.send_json_to({"type": "subscribe", "room": "lobby", "ref": "again"})
+        assert (await client.receive_json_from(timeout=3))["code"] == "not_found"

@@ -72,3 +72,24 @@ async def test_a_reply_with_a_file_reaches_the_room_with_the_threads_new_count(w
     assert error["code"] == "not_found"
     await alices.disconnect()
     await bobs.disconnect()
+
+
+async def test_deleting_replies_sends_the_threads_new_count_and_newest_reply(ws, alice, bob, lobby):
+    alices, bobs = await subscribed(ws, lobby, user=alice), await subscribed(ws, lobby, user=bob)
+    await alices.send_json_to({"type": "send", "room": "lobby", "body": "question", "client_id": "q"})
+    for n in (1, 2):
+        await alices.send_json_to(
+            {"type": "send", "room": "lobby", "body": f"answer {n}", "client_id": f"a{n}", "reply_to": 1}
+        )
+    for count in (1, 2):
+        assert (await next_of(bobs, "thread"))["thread_count"] == count
+    await alices.send_json_to({"type": "delete", "room": "lobby", "seq": 3})
+    assert (await next_of(bobs, "message_updated"))["seq"] == 3
+    thread = {"type": "thread", "room": "lobby", "seq": 1}
+    assert await next_of(bobs, "thread") == {**thread, "thread_count": 1, "last_reply": 2}
+    await alices.send_json_to({"type": "delete", "room": "lobby", "seq": 2})
+    assert await next_of(bobs, "thread") == {**thread, "thread_count": 0, "last_reply": None}
+    await bobs.send_json_to({"type": "history", "room": "lobby", "thread": 1})
+    assert [m["seq"] for m in (await next_of(bobs, "history"))["messages"]] == [1]
+    await alices.disconnect()
+    await bobs.disconnect()

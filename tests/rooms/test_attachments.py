@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
@@ -27,18 +26,7 @@ from parley.tasks.registry import task_kind
 from parley.wire.errors import ParleyError
 from tests.media import GPS_IFD, HTML_WITH_SCRIPT, SVG_WITH_SCRIPT, animated_gif, png_with_gps, upload
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 
 @pytest.fixture
@@ -197,3 +185,23 @@ def test_replies_form_a_thread_counted_on_the_original(alice, lobby):
         message_post(room=lobby, sender=me, body="lost", client_id="c5", extras=PostExtras(reply_to=9))
     lobby.refresh_from_db()
     assert lobby.last_seq == 4
+
+
+def test_a_deleted_reply_leaves_its_thread_count_and_page(alice, lobby):
+    """(The thread frames the room gets: tests/realtime/test_threads_attachments.py.)"""
+    me = user_identity(alice)
+    message_post(room=lobby, sender=me, body="question", client_id="c1")
+    for n in (2, 3):
+        message_post(room=lobby, sender=me, body=f"answer {n}", client_id=f"c{n}", extras=PostExtras(reply_to=1))
+    message_delete(room=lobby, actor=me, seq=3)
+    thread = thread_page(room=lobby, seq=1, before=None, limit=10)
+    assert [(m["seq"], m["thread_count"]) for m in thread] == [(1, 1), (2, 0)]
+    message_delete(room=lobby, actor=me, seq=2)
+    message_delete(room=lobby, actor=me, seq=2)  # deleting twice counts once
+    assert [m["seq"] for m in thread_page(room=lobby, seq=1, before=None, limit=10)] == [1]
+    assert Message.objects.get(room=lobby, seq=1).thread_count == 0
+    # A deleted original stays at the head of its thread, blanked; its replies still count.
+    message_post(room=lobby, sender=me, body="late answer", client_id="c4", extras=PostExtras(reply_to=1))
+    message_delete(room=lobby, actor=me, seq=1)
+    thread = thread_page(room=lobby, seq=4, before=None, limit=10)
+    assert [(m["seq"], m["deleted"], m["thread_count"]) for m in thread] == [(1, True, 1), (4, False, 0)]

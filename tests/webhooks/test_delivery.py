@@ -17,13 +17,15 @@ from django.test import Client
 from django.utils import timezone
 
 from parley.accounts.identity import user_identity
+from parley.rooms.attachments import attachment_upload
 from parley.rooms.models import Room
-from parley.rooms.services import message_post, room_get_or_create
+from parley.rooms.services import PostExtras, message_post, room_get_or_create
 from parley.tasks.queue import tasks_start
-from parley.webhooks.delivery import delivery_run, retry_delay
+from parley.webhooks.delivery import delivery_run, retry_delay, webhook_body
 from parley.webhooks.models import WebhookAttempt, WebhookDelivery
 from parley.webhooks.services import webhook_create
 from parley.webhooks.signing import signature_valid
+from tests.media import upload
 from tests.webhooks.receiver import webhook_receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,3 +179,20 @@ def test_the_admin_shows_each_attempt_of_a_delivery(make_user, fast_retries):
     assert "HTTP 502 Bad Gateway" in page
     assert "502" in page
     assert admin_site.is_registered(WebhookAttempt) is False  # attempts live inside their delivery
+
+
+def test_a_message_with_files_is_delivered_with_them(make_user, fast_retries, tmp_path):
+    fast_retries.MEDIA_ROOT = str(tmp_path)
+    alice, room = setup_room(make_user, "http://127.0.0.1:9/hooks/parley")
+    me = user_identity(alice)
+    report = attachment_upload(room=room, uploader=me, upload=upload("report.pdf", b"%PDF-1.4\n%%EOF\n"))
+    message_post(room=room, sender=me, body="the report", client_id="c", extras=PostExtras(attachments=(report.pk,)))
+    payload = json.loads(webhook_body(WebhookDelivery.objects.select_related("message__room").get()))
+    [file] = payload["message"]["attachments"]
+    assert (file["id"], file["name"], file["content_type"], file["size"]) == (
+        report.pk,
+        "report.pdf",
+        "application/pdf",
+        15,
+    )
+    assert file["url"] == f"/files/{report.pk}/"  # served to readers of the room only, like the page's links

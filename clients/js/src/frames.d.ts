@@ -319,17 +319,17 @@ export interface Subscribed {
   truncated: boolean;
 }
 
-/** A thread has a new reply: the original's new count (to the room; the reply itself comes as a message). */
+/** A thread's count changed, to the room: a reply was posted (it also comes as a message) or deleted. */
 export interface ThreadUpdated {
   type: "thread";
   ref?: string | number | null;
   room: string;
   /** The seq of the thread's original. */
   seq: number;
-  /** How many replies the thread has now. */
+  /** How many replies the thread has now (deleted ones do not count). */
   thread_count: number;
-  /** The seq of the newest reply. */
-  last_reply: number;
+  /** The seq of the newest reply still there; null when a deletion left the thread without any. */
+  last_reply: number | null;
 }
 
 /** Say you are typing in a room you follow; the others get ``typing``. No reply; at most one every 2 s counts. */

@@ -23,6 +23,7 @@ from parley_client.errors import (
 from parley_client.events import ConnectionState, Event, RoomLost
 from parley_client.frames import (
     Ack,
+    AttachmentData,
     Author,
     Message,
     MessageUpdated,
@@ -33,12 +34,14 @@ from parley_client.frames import (
     PresenceDiff,
     Reactions,
     Subscribed,
+    ThreadUpdated,
     TypingNotice,
     Unread,
 )
 
 __all__ = [
     "Ack",
+    "AttachmentData",
     "Author",
     "ClientClosed",
     "ConnectionState",
@@ -62,6 +65,7 @@ __all__ = [
     "Reactions",
     "RoomLost",
     "Subscribed",
+    "ThreadUpdated",
     "TooLarge",
     "TypingNotice",
     "Unauthorized",

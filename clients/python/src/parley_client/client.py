@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -39,6 +39,7 @@ from parley_client.errors import (
 from parley_client.events import ConnectionState, Event, RoomLost, State
 from parley_client.frames import (
     Ack,
+    AttachmentData,
     Error,
     HistoryPage,
     Message,
@@ -51,6 +52,7 @@ from parley_client.frames import (
     Unread,
     Unsubscribed,
 )
+from parley_client.uploads import FileSource, api_url_for, upload_file
 
 logger = logging.getLogger("parley_client")
 
@@ -160,7 +162,8 @@ class ParleyClient:
     (``manage.py issuetoken USERNAME``), sent as ``Authorization: Bearer``; without one the client
     is a guest named ``name`` when the server allows guests. Reconnects wait a random time between
     0 and ``min(backoff_cap, backoff_base * 2**attempt)`` seconds (full jitter), attempt counting
-    from 0 again once a connection works.
+    from 0 again once a connection works. ``api_url`` is the HTTP API's address, for ``upload()``
+    (``http://host/api`` beside ``ws://host/ws/`` unless given).
 
     Use it as an async context manager (``async with ParleyClient(...) as client``), or call
     ``connect()`` and ``close()``.
@@ -177,8 +180,13 @@ class ParleyClient:
         backoff_cap: float = 15.0,
         open_timeout: float = 10.0,
         ping_interval: float | None = 20.0,
+        api_url: str | None = None,
+        upload_timeout: float = 300.0,
     ) -> None:
         self.url = _with_name(url, name)
+        # The HTTP API, for uploads: beside the socket's address unless given.
+        self.api_url = api_url or api_url_for(url)
+        self.upload_timeout = upload_timeout
         self._headers = dict(headers or {})
         if token is not None:
             self._headers["Authorization"] = f"Bearer {token}"
@@ -326,22 +334,66 @@ class ParleyClient:
                     waiter.set_exception(ClientClosed("closed", f"Unsubscribed from {room!r}."))
         await self._request({"type": "unsubscribe", "room": room})
 
-    async def send(self, room: str, body: str, *, client_id: str | None = None) -> Ack:
+    async def send(
+        self,
+        room: str,
+        body: str,
+        *,
+        client_id: str | None = None,
+        reply_to: int | None = None,
+        attachments: Sequence[int | AttachmentData] = (),
+    ) -> Ack:
         """Post ``body`` to ``room``; returns the ``Ack`` (``seq``, ``id``) once it is stored.
 
+        ``reply_to`` (a seq of the room) makes it a reply in that message's thread; ``attachments``
+        are uploads of yours to the room (``upload()``'s results or their ids), not yet attached.
         Sent now if a socket is open, else as soon as one is; resent with the same ``client_id``
         after every reconnect and after ``rate_limited`` (waiting ``retry_after``), until the
         server acknowledges it, so it is stored exactly once."""
         frame = frames.Send(type="send", room=room, body=body, client_id=client_id or uuid.uuid4().hex)
+        if reply_to is not None:
+            frame["reply_to"] = reply_to
+        if attachments:
+            frame["attachments"] = [item.id if isinstance(item, AttachmentData) else item for item in attachments]
         ack: Ack = await self._request(dict(frame), ref=f"send:{frame['client_id']}")
         return ack
 
-    async def history(self, room: str, *, before: int | None = None, limit: int = 50) -> list[Message]:
+    async def upload(self, room: str, file: FileSource, *, filename: str | None = None) -> AttachmentData:
+        """Upload ``file`` (a path, or a binary file open for reading) to ``room`` over the HTTP API,
+        to attach to your next ``send`` there: ``send(room, body, attachments=[uploaded])``.
+
+        Needs a token (guests cannot upload). The file is streamed, not read whole; ``filename``
+        (the path's or the file object's name by default) is what readers see. The server reads
+        the type from the content; a refusal raises the typed ``ParleyError`` with the server's
+        sentence (``TooLarge`` names the limit and the file's size). Not retried: a failed upload
+        stored nothing to attach, so calling again is safe."""
+        self._check_running()
+        return await asyncio.to_thread(
+            upload_file,
+            self.api_url,
+            room,
+            file,
+            filename=filename,
+            headers=self._http_headers(),
+            timeout=self.upload_timeout,
+        )
+
+    def _http_headers(self) -> dict[str, str]:
+        """The headers an HTTP API call carries: the token, and the caller's own headers (no Origin:
+        the API's cookie-less bearer calls need none)."""
+        return {key: value for key, value in self._headers.items() if key.lower() != "origin"}
+
+    async def history(
+        self, room: str, *, before: int | None = None, limit: int = 50, thread: int | None = None
+    ) -> list[Message]:
         """The page of ``room``'s messages before seq ``before`` (the newest without it), oldest
-        first, at most ``limit`` (1 to 100)."""
+        first, at most ``limit`` (1 to 100). With ``thread`` (a seq), the thread of that message
+        instead: its original first, then up to ``limit`` of its replies (deleted ones left out)."""
         frame = frames.History(type="history", room=room, limit=limit)
         if before is not None:
             frame["before"] = before
+        if thread is not None:
+            frame["thread"] = thread
         page: HistoryPage = await self._request(dict(frame))
         return [_message(item) for item in page.messages]
 

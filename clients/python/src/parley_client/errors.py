@@ -86,7 +86,12 @@ ERRORS: dict[str, type[ParleyError]] = {
 
 
 def error_from_frame(frame: Error) -> ParleyError:
-    """The typed exception for an ``error`` frame (``ParleyError`` itself for a code this client
-    does not know yet)."""
-    cls = ERRORS.get(frame.code, ParleyError)
-    return cls(frame.code, frame.detail, retry_after=frame.retry_after)
+    """The typed exception for an ``error`` frame."""
+    return error_of(frame.code, frame.detail, retry_after=frame.retry_after)
+
+
+def error_of(code: str, detail: str, *, retry_after: float | None = None) -> ParleyError:
+    """The typed exception for an error ``code`` (``ParleyError`` itself for a code this client does
+    not know yet), from a frame or an HTTP API answer, which share their codes."""
+    cls = ERRORS.get(code, ParleyError)
+    return cls(code, detail, retry_after=retry_after)

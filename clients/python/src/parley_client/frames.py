@@ -538,17 +538,17 @@ class Reactions:
 
 @dataclass(frozen=True, kw_only=True)
 class ThreadUpdated:
-    """A thread has a new reply: the original's new count (to the room; the reply itself comes as a message)."""
+    """A thread's count changed, to the room: a reply was posted (it also comes as a message) or deleted."""
 
     TYPE: ClassVar[str] = "thread"
     ref: str | int | None = None
     room: str
     # The seq of the thread's original.
     seq: int
-    # How many replies the thread has now.
+    # How many replies the thread has now (deleted ones do not count).
     thread_count: int
-    # The seq of the newest reply.
-    last_reply: int
+    # The seq of the newest reply still there; null when a deletion left the thread without any.
+    last_reply: int | None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ThreadUpdated:

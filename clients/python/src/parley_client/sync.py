@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 from parley_client import client as aio
@@ -24,6 +24,7 @@ from parley_client.errors import ClientClosed
 from parley_client.events import Event
 from parley_client.frames import (
     Ack,
+    AttachmentData,
     Message,
     MessageUpdated,
     NotificationsReplayed,
@@ -31,6 +32,7 @@ from parley_client.frames import (
     Subscribed,
     Unread,
 )
+from parley_client.uploads import FileSource
 
 T = TypeVar("T")
 
@@ -95,13 +97,31 @@ class ParleyClient:
         """Stop following ``room``."""
         self._call(self._client.unsubscribe(room))
 
-    def send(self, room: str, body: str, *, client_id: str | None = None) -> Ack:
-        """Post ``body`` to ``room``; returns once it is stored (resent across reconnects)."""
-        return self._call(self._client.send(room, body, client_id=client_id))
+    def send(
+        self,
+        room: str,
+        body: str,
+        *,
+        client_id: str | None = None,
+        reply_to: int | None = None,
+        attachments: Sequence[int | AttachmentData] = (),
+    ) -> Ack:
+        """Post ``body`` to ``room`` (a reply with ``reply_to``, with ``attachments`` uploaded first);
+        returns once it is stored (resent across reconnects)."""
+        return self._call(
+            self._client.send(room, body, client_id=client_id, reply_to=reply_to, attachments=attachments)
+        )
 
-    def history(self, room: str, *, before: int | None = None, limit: int = 50) -> list[Message]:
-        """A page of ``room``'s messages before ``before``, oldest first."""
-        return self._call(self._client.history(room, before=before, limit=limit))
+    def upload(self, room: str, file: FileSource, *, filename: str | None = None) -> AttachmentData:
+        """Upload ``file`` (a path or a binary file object) to ``room``, to attach to a ``send``."""
+        return self._call(self._client.upload(room, file, filename=filename))
+
+    def history(
+        self, room: str, *, before: int | None = None, limit: int = 50, thread: int | None = None
+    ) -> list[Message]:
+        """A page of ``room``'s messages before ``before``, oldest first; with ``thread``, that
+        message's thread (the original, then its replies)."""
+        return self._call(self._client.history(room, before=before, limit=limit, thread=thread))
 
     def edit(self, room: str, seq: int, body: str) -> MessageUpdated:
         """Replace the body of your own message ``seq``."""
