@@ -13,8 +13,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from parley.events.handoff import LoopHandoff
 from parley.events.pipelining import BATCH_MOST, Outgoing, Pipeline
@@ -96,9 +98,28 @@ def publish(group: str, event: dict[str, Any], *, alone: bool = False) -> None:
     if publisher is not None and publisher.handoff.usable():
         publisher.handoff.submit(outgoing)
         return
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(Pipeline(layer).send)([outgoing])
+    if DEFAULT_CHANNEL_LAYER in channel_layers.configs:
+        async_to_sync(_send_outside_a_server)(outgoing)
+
+
+async def _send_outside_a_server(outgoing: Outgoing) -> None:
+    """Send ``outgoing`` from a process without a publisher (a management command, a worker).
+
+    Each call runs on an event loop of its own (``async_to_sync``), and channels_rabbitmq's layer
+    is bound to the loop that makes it and refuses to be made without one (``manage.py
+    issuetoken`` failed on ``amqp://``): so the layer is made here, for this call, and closed
+    after. The in-memory layer is the exception: it lives in this process, whose other parts
+    (tests, a hub on another thread) read the one instance ``get_channel_layer`` returns."""
+    if issubclass(import_string(channel_layers.configs[DEFAULT_CHANNEL_LAYER]["BACKEND"]), InMemoryChannelLayer):
+        await Pipeline(get_channel_layer()).send([outgoing])
+        return
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    try:
+        await Pipeline(layer).send([outgoing])
+    finally:
+        close = getattr(layer, "close", None) or getattr(layer, "close_pools", None)
+        if close is not None:
+            await close()
 
 
 def publish_message_on_commit(message: Message, *, attachments: list[dict[str, Any]] | None = None) -> None:
