@@ -147,7 +147,8 @@ def attachments_attach(*, message: Message, sender: Identity, ids: list[int]) ->
             f"These files come to {_size(total)}; the limit per message is {_size(limit)} ({limit} bytes).",
         )
     Attachment.objects.filter(pk__in=wanted).update(message=message)
-    attached = [found[pk] for pk in wanted]
+    # In upload order, as every page reads them back: not in the order the send named them.
+    attached = [found[pk] for pk in sorted(wanted)]
     for attachment in attached:
         attachment.message = message
     return attached

@@ -16,6 +16,7 @@ from parley.rooms.attachments import (
     ORPHANED_UPLOADS,
     attachment_orphan_delete,
     attachment_upload,
+    attachments_attach,
     attachments_orphaned,
 )
 from parley.rooms.models import Attachment, Message
@@ -131,6 +132,19 @@ def test_attached_files_are_in_the_message_and_its_pages(alice, lobby, make_user
         message_post(room=lobby, sender=bob, body="mine?", client_id="c2", extras=PostExtras(attachments=(first.pk,)))
     with pytest.raises(ParleyError, match="attached to one message only"):
         message_post(room=lobby, sender=me, body="again", client_id="c3", extras=PostExtras(attachments=(first.pk,)))
+
+
+def test_files_named_in_any_order_are_in_upload_order_live_as_on_every_page(alice, lobby):
+    me = user_identity(alice)
+    first = attachment_upload(room=lobby, uploader=me, upload=upload("a.txt", b"first"))
+    second = attachment_upload(room=lobby, uploader=me, upload=upload("b.txt", b"second"))
+    message = message_post(room=lobby, sender=me, body="files", client_id="c1").message
+    # What the live message frame carries (message_store publishes what attachments_attach returns).
+    live = attachments_attach(message=message, sender=me, ids=[second.pk, first.pk])
+    Message.objects.filter(pk=message.pk).update(has_attachments=True)
+    assert [attachment.name for attachment in live] == ["a.txt", "b.txt"]
+    page = messages_before(room=lobby, before=None, limit=10)
+    assert [f["name"] for f in page[0]["attachments"]] == ["a.txt", "b.txt"]
 
 
 def test_deleting_a_message_deletes_its_files_after_commit(
