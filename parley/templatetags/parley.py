@@ -75,8 +75,11 @@ def bell_state(*, user_id: int) -> dict[str, Any]:
     The bell goes live from here: it asks the socket for everything after the newest id shown, so
     nothing stored between rendering and connecting is missed.
     """
+    unread = notifications_unread_count(user_id=user_id)
     return {
-        "unread": notifications_unread_count(user_id=user_id),
+        "unread": unread,
+        # What the badge shows, and so what the button's accessible name says (the script caps it alike).
+        "badge": "99+" if unread > 99 else str(unread),
         "recent": notifications_page(user_id=user_id, limit=BELL_RECENT),
         "link_origins": link_origins(),
     }

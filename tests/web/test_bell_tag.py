@@ -95,6 +95,21 @@ def test_the_bell_on_a_project_page_has_its_markup_state_assets_and_config(clien
     assert "parley/parley.css" not in html
 
 
+def test_the_bells_accessible_name_says_what_its_badge_shows(client, make_user, host_project):
+    alice = make_user("alice")
+    client.force_login(alice)
+    assert 'aria-label="Notifications" ' in client.get("/shop/").content.decode()
+
+    notify([alice], "greeting", {"text": "One"})
+    assert 'aria-label="Notifications, 1 unread"' in client.get("/shop/").content.decode()
+
+    for _ in range(100):
+        notify([alice], "greeting", {"text": "Many"})
+    html = client.get("/shop/").content.decode()
+    assert 'aria-label="Notifications, 99+ unread"' in html
+    assert 'id="bell-count" >99+</span>' in html
+
+
 def test_the_bell_renders_nothing_for_anyone_not_signed_in(client, host_project):
     html = client.get("/shop/").content.decode()
     assert 'id="bell"' not in html

@@ -79,9 +79,10 @@ function remember(notification, live) {
 }
 
 function setUnread(count) {
+  // The name says what the badge shows (99+ included), so that the visible text is part of it.
   counter.textContent = count > 99 ? "99+" : String(count);
   counter.hidden = count === 0;
-  button.setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
+  button.setAttribute("aria-label", count ? `Notifications, ${counter.textContent} unread` : "Notifications");
   if (count === 0) for (const { element } of shown.values()) element.className = "read";
 }
 
