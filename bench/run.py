@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -667,7 +668,9 @@ def ingest(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
                 profile = None
                 if args.profile and attempt_number == 0:
                     profile = stack.enter_context(py_spy(target.pid, args.profile, label, seconds))
+                repaired_before = messages_repaired(target)
                 runs.append(loadgen_with(target, *options))
+                runs[-1]["repaired"] = messages_repaired(target) - repaired_before
                 if profile is not None:
                     profile.wait(timeout=seconds + 60)
                 print(f"   ingest, {label}: {runs[-1]}", flush=True)
@@ -676,15 +679,27 @@ def ingest(args: argparse.Namespace, workdir: Path) -> list[list[str]]:
             for key in ("msgs_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_ms_per_msg", "server_cores")
         }
         refused = max(run["refused"] for run in runs)
+        repaired = statistics.median(run["repaired"] for run in runs)
         rows.append([
             f"ingest: {INGEST_ROOMS} senders in {INGEST_ROOMS} rooms, next send on ack", f"Parley, {label}",
             f"{figure['msgs_per_s']:,.0f} msg/s; "
             f"ack p50 {figure['ack_p50_ms']:.0f} ms, p99 {figure['ack_p99_ms']:.0f} ms; "
             f"{figure['server_cpu_ms_per_msg']:.2f} ms server CPU/msg ({figure['server_cores']:.2f} cores); "
-            f"refused {refused}",
+            f"refused {refused}; {repaired:,.0f} read again from storage",
             "",
         ])  # fmt: skip
     return rows
+
+
+def messages_repaired(target: Target) -> float:
+    """``parley_messages_repaired_total`` of ``target``'s server (its ``/metrics``, open to
+    loopback): messages its hubs read from storage because the layer had not brought them in time."""
+    url = target.url.replace("ws://", "http://", 1).split("/ws")[0] + "/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("parley_messages_repaired_total")
+    )
 
 
 @contextmanager

@@ -8,6 +8,12 @@ samples. Here the group sends that are waiting while one is in flight go togethe
 costs two pipelined round trips on ``redis://`` (the groups' members for all of its groups, then
 every delivery script, the expiry folded in) and one on ``redis+pubsub://``, whatever its size.
 
+Receiving is batched too, on ``redis://``: channels_redis takes a process's messages one at a time,
+four round trips each, one after another; a hub receives every event of every room its process
+follows on one channel, and under the ingest benchmark it fell more than a second behind (and its
+sweep then read the late events from the database as well). ``receive_single`` here takes
+everything waiting for the process in one round trip.
+
 Each group send still waits until its batch is written and raises what failed it, and sends keep
 the order they were made in (one pipeline per shard, in order), so a caller sees the layer it
 knows, only cheaper.
@@ -25,7 +31,7 @@ import asyncio
 import logging
 import time
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from channels_redis.core import RedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
@@ -60,6 +66,29 @@ for i = 1, count do
 end
 return over_capacity
 """
+
+
+# Takes up to ARGV[1] of the messages waiting in KEYS[1], a process's channel, in one step. As in
+# channels_redis, what a receive took stays in the backup queue KEYS[2] until the process has it:
+# ARGV[2] is 1 when the process has what it took last time (the copies are dropped), 0 when that
+# receive was cancelled while Redis answered (the copies go back in front of the channel, as
+# channels_redis's own receive puts them back).
+RECEIVE_LUA = """
+if ARGV[2] == '0' then
+    local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+    for i = #backed_up, 1, -2 do
+        redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+    end
+end
+redis.call('DEL', KEYS[2])
+local taken = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+for i = 1, #taken, 2 do
+    redis.call('ZADD', KEYS[2], taken[i + 1], taken[i])
+end
+return taken
+"""
+# The most messages one receive takes: a bound on one answer's size.
+MOST_PER_RECEIVE = 500
 
 
 def _one_at_a_time() -> int:
@@ -134,6 +163,50 @@ class BatchingRedisChannelLayer(_Batching, RedisChannelLayer):  # type: ignore[m
                 if over:
                     logger.info("%s channels over capacity in group %s", over, group)
         return outcomes
+
+    async def receive_single(self, channel: str) -> tuple[Any, dict[str, Any]]:
+        """The next message on ``channel``. For this process's own channels (``…!``, which
+        ``receive`` reads through here) every message waiting is taken in one round trip: the
+        first ones go to their channels' buffers, as channels_redis's ``receive`` files the one it
+        is returned, and the last is returned. When nothing waits, channels_redis's blocking
+        receive takes the next one that comes."""
+        if not channel.endswith("!"):
+            return cast(tuple[Any, dict[str, Any]], await super().receive_single(channel))
+        key = self.prefix + channel
+        handed_over: set[str] = self.__dict__.setdefault("_parley_handed_over", set())
+        while True:
+            # channels_redis's per-channel lock: no receive starts while another one's backup
+            # copies are being dealt with.
+            await self.receive_clean_locks.acquire(key)
+            try:
+                previous = "1" if key in handed_over else "0"
+                handed_over.discard(key)  # until this receive's answer is in hand
+                taken = await self.connection(self.consistent_hash(channel)).eval(
+                    # A buffer holds at most the layer's capacity: more would push messages out.
+                    RECEIVE_LUA,
+                    2,
+                    key,
+                    self._backup_channel_name(key),
+                    min(MOST_PER_RECEIVE, self.capacity),
+                    previous,
+                )
+                handed_over.add(key)
+            finally:
+                self.receive_clean_locks.release(key)
+            if not taken:
+                return cast(tuple[Any, dict[str, Any]], await super().receive_single(channel))
+            # Nothing awaits from here to the return: every message taken reaches its buffer.
+            received = [self._unpacked(channel, content) for content in taken[::2]]
+            for message_channels, message in received[:-1]:
+                for message_channel in message_channels if isinstance(message_channels, list) else [message_channels]:
+                    self.receive_buffer[message_channel].put_nowait(message)
+            return received[-1]
+
+    def _unpacked(self, channel: str, content: bytes) -> tuple[str | list[str], dict[str, Any]]:
+        """A message as channels_redis stores it: serialized, with the local channel it is for (or
+        the list of them, for a group send that reached several of the process's channels)."""
+        message: dict[str, Any] = self.deserialize(content)
+        return message.pop("__asgi_channel__", channel), message
 
     async def _members(self, sends: list[GroupSend]) -> list[list[str]]:
         """Each send's group's member channels, read in one pipeline per shard of the groups

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from parley.realtime.redis_layer import BatchingRedisChannelLayer, BatchingRedisPubSubChannelLayer
+from parley.realtime.redis_layer import RECEIVE_LUA, BatchingRedisChannelLayer, BatchingRedisPubSubChannelLayer
 from tests.e2e.conftest import claim_empty_redis_db, flush_redis_dbs
 
 
@@ -79,3 +79,52 @@ async def test_a_failed_batch_raises_in_every_send_of_it():
         *(layer.group_send("room.1", {"type": "m"}) for _ in range(3)), return_exceptions=True
     )
     assert all(isinstance(result, redis.ConnectionError) for result in results), results
+
+
+async def test_a_process_takes_every_message_waiting_for_it_at_once_each_channel_in_order(redis_url):
+    layer = BatchingRedisChannelLayer(hosts=[redis_url], prefix="parley-test-receive", capacity=1000)
+    channels = [await layer.new_channel() for _ in range(3)]
+    for n in range(60):
+        await layer.send(channels[n % 3], {"type": "m", "n": n})
+    process_key = layer.prefix + layer.non_local_name(channels[0])
+    client = redis.Redis.from_url(redis_url)
+    assert client.zcard(process_key) == 60
+
+    first = await asyncio.wait_for(layer.receive(channels[0]), 5)
+    # One receive took all sixty: the others wait in the process's buffers, none in Redis.
+    assert client.zcard(process_key) == 0
+    received = {channel: [] for channel in channels}
+    received[channels[0]].append(first["n"])
+    for channel in channels:
+        while len(received[channel]) < 20:
+            received[channel].append((await asyncio.wait_for(layer.receive(channel), 5))["n"])
+    assert [received[channel] for channel in channels] == [list(range(at, 60, 3)) for at in range(3)]
+
+    # Nothing waiting: the receive waits for the next message and gets it.
+    later = asyncio.ensure_future(layer.receive(channels[1]))
+    await asyncio.sleep(0.2)
+    await layer.send(channels[1], {"type": "m", "n": 60})
+    assert (await asyncio.wait_for(later, 5))["n"] == 60
+    await layer.flush()
+
+
+async def test_messages_taken_by_a_receive_cancelled_while_redis_answered_are_received_again(redis_url):
+    layer = BatchingRedisChannelLayer(hosts=[redis_url], prefix="parley-test-receive", capacity=1000)
+    channel = await layer.new_channel()
+    for n in range(5):
+        await layer.send(channel, {"type": "m", "n": n})
+    process_key = layer.prefix + layer.non_local_name(channel)
+    client = redis.Redis.from_url(redis_url)
+    # What a receive cancelled mid-answer leaves: the messages taken, their copies in the backup
+    # queue, and the process holding none of them.
+    taken = client.eval(RECEIVE_LUA, 2, process_key, process_key + "$inflight", 3, "1")
+    assert len(taken) == 6
+    assert client.zcard(process_key) == 2
+
+    received = [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(5)]
+    assert received == [0, 1, 2, 3, 4]
+    assert client.zcard(process_key + "$inflight") == 5  # until the next receive drops the copies
+    await layer.send(channel, {"type": "m", "n": 5})
+    assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 5
+    assert client.zcard(process_key + "$inflight") == 1
+    await layer.flush()
