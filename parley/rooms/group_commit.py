@@ -12,6 +12,13 @@ lock, in the order the sends arrived (so one room's messages keep their order); 
 answered on its own, its seq given back, while the others are stored. Anything else that goes wrong
 mid-batch rolls the whole batch back, and each send is then tried in a transaction of its own, so
 that one message's failure never fails the others.
+
+On PostgreSQL a batch costs the same few statements whatever its size: one locks its rooms (and
+reads whether its senders are active), one looks for repeats, one sets the rooms' counters and one
+inserts every message (and the memberships posting makes). Statement by statement, two per send,
+a batch's statements took about 3 ms per send on a loaded two-core machine, most of it waiting
+for its turn on the database and the interpreter, not work. SQLite answers in-process, where a
+statement costs little, so there each send keeps its own two.
 """
 
 from __future__ import annotations
@@ -19,12 +26,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from parley.accounts.identity import Identity
 from parley.rooms.access import room_not_found
-from parley.rooms.services import PostResult, message_checked, message_send, message_store
-from parley.rooms.storage import room_give_back_seq, room_take_next_seq
+from parley.rooms.models import Message, Room
+from parley.rooms.services import PostResult, message_checked, message_send, message_store, message_stored
+from parley.rooms.storage import (
+    AUTHOR_ACTIVE,
+    messages_insert,
+    room_give_back_seq,
+    room_take_next_seq,
+    rooms_lock,
+    rooms_set_seqs,
+)
 from parley.wire.errors import ParleyError
 
 
@@ -52,10 +67,12 @@ def message_send_many(*, sends: Sequence[Send]) -> list[Outcome]:
     The rooms are locked in the order of their slugs (a room's own sends keep their order), so
     that two batches committing at once, each waiting for a room the other holds, cannot deadlock.
     """
-    order = sorted(range(len(sends)), key=lambda at: sends[at].slug)
-    outcomes: list[Outcome | None] = [None] * len(sends)
     try:
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                return _store_together(sends)
+            order = sorted(range(len(sends)), key=lambda at: sends[at].slug)
+            outcomes: list[Outcome | None] = [None] * len(sends)
             for at in order:
                 outcomes[at] = _send_in_batch(sends[at])
     except (OperationalError, InterfaceError) as error:
@@ -63,6 +80,77 @@ def message_send_many(*, sends: Sequence[Send]) -> list[Outcome]:
     except Exception:
         return [_send_alone(send) for send in sends]
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+# Who may have stored a message with a given client_id in a room before: a user, or a guest with
+# a guest id (a guest without one is a new sender every time, and its sends are never repeats).
+_SenderKey = tuple[int, str, object, str]
+
+
+def _sender_key(
+    room_id: int, sender: Identity | None, author_id: int | None, guest_id: str, client_id: str
+) -> _SenderKey | None:
+    if sender is not None:
+        author_id, guest_id = sender.user_id, sender.guest_id
+    if author_id is not None:
+        return (room_id, "user", author_id, client_id)
+    return (room_id, "guest", guest_id, client_id) if guest_id else None
+
+
+def _store_together(sends: Sequence[Send]) -> list[Outcome]:
+    """The batch in a few statements (PostgreSQL), each send with what ``_send_in_batch`` would
+    give it: its room's next seq in the order sent, its first message when it repeats one, its
+    refusal when it may not post."""
+    user_ids = sorted({send.sender.user_id for send in sends if send.sender.user_id is not None})
+    rooms, active = rooms_lock(slugs=sorted({send.slug for send in sends}), author_ids=user_ids)
+    stored = _repeats_of(sends, rooms)
+    outcomes: list[Outcome] = []
+    fresh: list[Message] = []
+    members: set[tuple[int, int]] = set()
+    for send in sends:
+        room = rooms.get(send.slug)
+        if room is None:
+            outcomes.append(room_not_found(send.slug))
+            continue
+        setattr(room, AUTHOR_ACTIVE, send.sender.user_id in active)
+        room.last_seq += 1
+        try:
+            message = message_checked(room, sender=send.sender, body=send.body, client_id=send.client_id)
+        except ParleyError as refusal:
+            room.last_seq -= 1
+            outcomes.append(refusal)
+            continue
+        if send.sender.user_id is not None and not room.is_private:
+            members.add((room.pk, send.sender.user_id))  # a repeat joins again, as when stored alone
+        key = _sender_key(room.pk, send.sender, None, "", send.client_id)
+        first = stored.get(key) if key is not None else None
+        if first is not None:
+            room.last_seq -= 1
+            outcomes.append(PostResult(message=first, created=False))
+            continue
+        if key is not None:
+            stored[key] = message
+        fresh.append(message)
+        outcomes.append(PostResult(message=message, created=True))
+    rooms_set_seqs({room.pk: room.last_seq for room in rooms.values()})
+    if fresh:
+        messages_insert(fresh, members=sorted(members))
+    for message in fresh:
+        message_stored(message)
+    return outcomes
+
+
+def _repeats_of(sends: Sequence[Send], rooms: dict[str, Room]) -> dict[_SenderKey, Message]:
+    """The stored messages the sends would repeat, by sender key (their rooms are locked, so no
+    other transaction can store one meanwhile)."""
+    room_ids = [room.pk for room in rooms.values()]
+    client_ids = sorted({send.client_id for send in sends})
+    found: dict[_SenderKey, Message] = {}
+    for message in Message.objects.filter(room_id__in=room_ids, client_id__in=client_ids).select_related("room"):
+        key = _sender_key(message.room_id, None, message.author_id, message.guest_id, message.client_id)
+        if key is not None:
+            found[key] = message
+    return found
 
 
 def _send_in_batch(send: Send) -> Outcome:

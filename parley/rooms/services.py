@@ -140,11 +140,17 @@ def message_store(message: Message, *, sender: Identity, attachments: tuple[int,
     attached: list[dict[str, Any]] | None = None
     if attachments:
         attached = attachments_data(attachments_attach(message=message, sender=sender, ids=list(attachments)))
-    publish_message_on_commit(message, attachments=attached)
-    if message.reply_to is not None:
-        _thread_count_change(room, original=message.reply_to, by=1, last_reply=message.seq)
-    message_followups(message)
+    message_stored(message, attachments=attached)
     return PostResult(message=message, created=True)
+
+
+def message_stored(message: Message, *, attachments: list[dict[str, Any]] | None = None) -> None:
+    """What follows a message's insert in its transaction: its publishing after commit (with its
+    ``attachments`` in wire shape), a reply counted in its thread, and the followups."""
+    publish_message_on_commit(message, attachments=attachments)
+    if message.reply_to is not None:
+        _thread_count_change(message.room, original=message.reply_to, by=1, last_reply=message.seq)
+    message_followups(message)
 
 
 def _thread_original(room: Room, seq: int) -> int:

@@ -2,12 +2,14 @@
 
 ``message_post`` (``parley.rooms.services``) takes the room's next seq and stores the message (and
 makes its signed-in sender a member of a public room) with these; with the transaction's BEGIN
-and COMMIT a post is four round trips to PostgreSQL.
+and COMMIT a post is four round trips to PostgreSQL. A group commit of many sends on PostgreSQL
+(``parley.rooms.group_commit``) uses the statements at the end instead: a few for the whole batch.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
@@ -18,6 +20,7 @@ from parley.rooms.models import Membership, Message, Room
 _ROOM_TABLE = Room._meta.db_table
 _ROOM_COLUMNS = [str(field.column) for field in Room._meta.concrete_fields]
 _MESSAGE_TABLE = Message._meta.db_table
+_MESSAGE_ROOM = str(Message._meta.get_field("room").column)
 # Every column but the id, which the database assigns.
 _MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
 
@@ -126,13 +129,94 @@ _JOINED_AT = Membership._meta.get_field("joined_at")
 
 
 @functools.cache
-def _membership_insert() -> str:
-    """``INSERT`` a member's membership of a room (parameters: room, user, joined at) unless they have one."""
+def _membership_insert(rows: int = 1) -> str:
+    """``INSERT`` members' memberships of rooms (parameters: room, user, joined at, for each of
+    ``rows``) unless they have one."""
     quote = connection.ops.quote_name
     fields = {field.name: field for field in Membership._meta.concrete_fields}
     columns = ", ".join(quote(str(fields[name].column)) for name in ("room", "user", "role", "joined_at"))
     role = Membership.Role.MEMBER.value
+    row = f"(%s, %s, '{role}', %s)"
     return (
-        f"INSERT INTO {quote(Membership._meta.db_table)} ({columns}) VALUES (%s, %s, '{role}', %s) "
-        "ON CONFLICT DO NOTHING"
+        f"INSERT INTO {quote(Membership._meta.db_table)} ({columns}) "
+        f"VALUES {', '.join([row] * rows)} ON CONFLICT DO NOTHING"
     )
+
+
+# Several sends' statements at once: what a group commit on PostgreSQL uses (``parley.rooms.group_commit``).
+
+
+def rooms_lock(*, slugs: list[str], author_ids: list[int]) -> tuple[dict[str, Room], set[int]]:
+    """Lock the rooms named ``slugs`` for posting, in the order of their slugs, and return them by
+    slug with the ids of those of ``author_ids`` who are active users, in one round trip
+    (PostgreSQL).
+
+    Every writer of a room's seq locks its row (``room_take_next_seq`` one room at a time), and a
+    batch takes its rooms in slug order, so two batches that share rooms cannot deadlock.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in _ROOM_COLUMNS)
+    sql = (
+        f"SELECT {columns} FROM {quote(_ROOM_TABLE)} WHERE {quote('slug')} = ANY(%s) "
+        f"ORDER BY {quote('slug')} FOR UPDATE"
+    )
+    rooms = {room.slug: room for room in Room.objects.raw(sql, [slugs])}
+    return rooms, _active_users(author_ids)
+
+
+def _active_users(user_ids: list[int]) -> set[int]:
+    if not user_ids:
+        return set()
+    user_model = get_user_model()
+    try:
+        user_model._meta.get_field("is_active")
+    except FieldDoesNotExist:
+        return set(user_model._default_manager.filter(pk__in=user_ids).values_list("pk", flat=True))
+    return set(user_model._default_manager.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+
+
+def rooms_set_seqs(heads: dict[int, int]) -> None:
+    """Set each locked room's seq counter (room id → its new last seq) in one statement (PostgreSQL)."""
+    if not heads:
+        return
+    quote = connection.ops.quote_name
+    rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(heads))
+    sql = (
+        f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('heads')}.{quote('seq')} "
+        f"FROM (VALUES {rows}) AS {quote('heads')} ({quote('id')}, {quote('seq')}) "
+        f"WHERE {quote(_ROOM_TABLE)}.{quote('id')} = {quote('heads')}.{quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for pair in heads.items() for value in pair])
+
+
+def messages_insert(messages: list[Message], *, members: list[tuple[int, int]]) -> None:
+    """Insert ``messages`` (none of them a repeat: the caller has looked) and set their ids, and
+    make each ``(room id, user id)`` of ``members`` a member of that room unless they are one, in
+    one statement (PostgreSQL).
+
+    A conflict raises: the caller checked for repeats with the rooms locked, so one means the
+    stored messages are out of step with the rooms' counters, which must fail loudly.
+    """
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)
+    row = "(" + ", ".join(["%s"] * len(_MESSAGE_FIELDS)) + ")"
+    values: list[Any] = []
+    for message in messages:
+        values += [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in _MESSAGE_FIELDS]
+    sql = (
+        f"INSERT INTO {quote(_MESSAGE_TABLE)} ({columns}) VALUES {', '.join([row] * len(messages))} "
+        f"RETURNING {quote('id')}, {quote(_MESSAGE_ROOM)}, {quote('seq')}"
+    )
+    if members:
+        joined: list[Any] = []
+        for room_id, user_id in members:
+            joined += [room_id, user_id, _JOINED_AT.get_db_prep_save(messages[0].created_at, connection)]
+        sql = f"WITH {quote('joined')} AS ({_membership_insert(len(members))}) {sql}"
+        values = [*joined, *values]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        ids = {(room_id, seq): pk for pk, room_id, seq in cursor.fetchall()}
+    for message in messages:
+        message.pk = ids[(message.room_id, message.seq)]
+        message._state.adding = False

@@ -127,9 +127,44 @@ def test_an_unreachable_database_answers_every_send_with_its_error(make_user, ma
     def unreachable(**kwargs):
         raise OperationalError("connection refused")
 
+    # The first statement of a batch: SQLite's per send, PostgreSQL's for the whole batch.
     monkeypatch.setattr("parley.rooms.group_commit.room_take_next_seq", unreachable)
+    monkeypatch.setattr("parley.rooms.group_commit.rooms_lock", unreachable)
     outcomes = message_send_many(
         sends=[Send(slug="one", sender=alice, body=b, client_id=b) for b in ("a", "b")],
     )
     assert [type(outcome) for outcome in outcomes] == [OperationalError, OperationalError]
     assert seqs("one") == []
+
+
+def test_guests_repeats_deactivated_senders_and_memberships_in_one_batch(make_user, make_room):
+    alice_user, bob_user = make_user("alice"), make_user("bob")
+    alice, bob = user_identity(alice_user), user_identity(bob_user)
+    guest = guest_identity(guest_id="g1", name="zed")
+    anonymous = guest_identity(guest_id="", name="nobody")
+    make_room("open", guests_allowed=True), make_room("other")
+    earlier = message_send_many(sends=[Send(slug="open", sender=guest, body="hi", client_id="g-1")])[0]
+    type(bob_user).objects.filter(pk=bob_user.pk).update(is_active=False)  # since bob's socket signed in
+
+    outcomes = message_send_many(
+        sends=[
+            Send(slug="open", sender=guest, body="hi again", client_id="g-1"),  # a guest's retry
+            Send(slug="open", sender=anonymous, body="one", client_id="same"),  # no guest id: never a repeat
+            Send(slug="open", sender=anonymous, body="two", client_id="same"),
+            Send(slug="other", sender=bob, body="no", client_id="b-1"),
+            Send(slug="other", sender=alice, body="a", client_id="a-1"),
+            Send(slug="open", sender=alice, body="b", client_id="a-1"),  # the same client_id, another room
+        ]
+    )
+    assert [(o.message.seq, o.created) for o in outcomes if isinstance(o, PostResult)] == [
+        (1, False), (2, True), (3, True), (1, True), (4, True),
+    ]  # fmt: skip
+    assert outcomes[0].message.pk == earlier.message.pk
+    assert isinstance(outcomes[3], RoomAccessError)
+    assert "deactivated" in outcomes[3].detail
+    assert seqs("open") == [(1, "hi"), (2, "one"), (3, "two"), (4, "b")]
+    assert seqs("other") == [(1, "a")]
+    assert sorted(Membership.objects.values_list("room__slug", "user__username")) == [
+        ("open", "alice"), ("other", "alice"),
+    ]  # fmt: skip
+    assert [room.last_seq for room in Room.objects.order_by("slug")] == [4, 1]
