@@ -35,6 +35,7 @@ from parley.rooms.services import PostResult, message_checked, message_send, mes
 from parley.rooms.storage import (
     AUTHOR_ACTIVE,
     messages_insert,
+    messages_sent_before,
     room_give_back_seq,
     room_take_next_seq,
     rooms_lock,
@@ -84,7 +85,7 @@ def message_send_many(*, sends: Sequence[Send]) -> list[Outcome]:
 
 # Who may have stored a message with a given client_id in a room before: a user, or a guest with
 # a guest id (a guest without one is a new sender every time, and its sends are never repeats).
-_SenderKey = tuple[int, str, object, str]
+_SenderKey = tuple[int, str, int | str, str]
 
 
 def _sender_key(
@@ -143,10 +144,18 @@ def _store_together(sends: Sequence[Send]) -> list[Outcome]:
 def _repeats_of(sends: Sequence[Send], rooms: dict[str, Room]) -> dict[_SenderKey, Message]:
     """The stored messages the sends would repeat, by sender key (their rooms are locked, so no
     other transaction can store one meanwhile)."""
-    room_ids = [room.pk for room in rooms.values()]
-    client_ids = sorted({send.client_id for send in sends})
+    keys = [
+        key
+        for send in sends
+        if send.slug in rooms
+        and (key := _sender_key(rooms[send.slug].pk, send.sender, None, "", send.client_id)) is not None
+    ]
+    by_users = [(room_id, int(sender), client_id) for room_id, kind, sender, client_id in keys if kind == "user"]
+    by_guests = [(room_id, str(sender), client_id) for room_id, kind, sender, client_id in keys if kind == "guest"]
+    by_id = {room.pk: room for room in rooms.values()}
     found: dict[_SenderKey, Message] = {}
-    for message in Message.objects.filter(room_id__in=room_ids, client_id__in=client_ids).select_related("room"):
+    for message in messages_sent_before(by_users=by_users, by_guests=by_guests):
+        message.room = by_id[message.room_id]
         key = _sender_key(message.room_id, None, message.author_id, message.guest_id, message.client_id)
         if key is not None:
             found[key] = message

@@ -21,6 +21,8 @@ _ROOM_TABLE = Room._meta.db_table
 _ROOM_COLUMNS = [str(field.column) for field in Room._meta.concrete_fields]
 _MESSAGE_TABLE = Message._meta.db_table
 _MESSAGE_ROOM = str(Message._meta.get_field("room").column)
+_MESSAGE_AUTHOR = str(Message._meta.get_field("author").column)
+_MESSAGE_GUEST = str(Message._meta.get_field("guest_id").column)
 # Every column but the id, which the database assigns.
 _MESSAGE_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
 
@@ -188,6 +190,27 @@ def rooms_set_seqs(heads: dict[int, int]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for pair in heads.items() for value in pair])
+
+
+def messages_sent_before(
+    *, by_users: list[tuple[int, int, str]], by_guests: list[tuple[int, str, str]]
+) -> list[Message]:
+    """The stored messages that have these ``(room id, author id, client_id)`` and ``(room id,
+    guest id, client_id)``, in one round trip.
+
+    Each pair of conditions is one probe of a unique index on its three columns; asking for the
+    rooms and client_ids at large instead read every stored message of the batch's rooms.
+    """
+    if not by_users and not by_guests:
+        return []
+    quote = connection.ops.quote_name
+    room, author, guest = quote(_MESSAGE_ROOM), quote(_MESSAGE_AUTHOR), quote(_MESSAGE_GUEST)
+    client_id = quote("client_id")
+    conditions = [f"({room} = %s AND {author} = %s AND {client_id} = %s)"] * len(by_users)
+    conditions += [f"({room} = %s AND {author} IS NULL AND {guest} = %s AND {client_id} = %s)"] * len(by_guests)
+    columns = ", ".join(quote(str(field.column)) for field in Message._meta.concrete_fields)
+    sql = f"SELECT {columns} FROM {quote(_MESSAGE_TABLE)} WHERE {' OR '.join(conditions)}"
+    return list(Message.objects.raw(sql, [value for key in [*by_users, *by_guests] for value in key]))
 
 
 def messages_insert(messages: list[Message], *, members: list[tuple[int, int]]) -> None:
