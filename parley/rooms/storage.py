@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
+from django.utils import timezone
 
 from parley.rooms.models import Membership, Message, Room
 
@@ -159,37 +160,26 @@ def rooms_lock(*, slugs: list[str], author_ids: list[int]) -> tuple[dict[str, Ro
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in _ROOM_COLUMNS)
     sql = (
-        f"SELECT {columns} FROM {quote(_ROOM_TABLE)} WHERE {quote('slug')} = ANY(%s) "
-        f"ORDER BY {quote('slug')} FOR UPDATE"
+        f"SELECT {columns}, {_active_users_array()} AS {quote('parley_active')} FROM {quote(_ROOM_TABLE)} "
+        f"WHERE {quote('slug')} = ANY(%s) ORDER BY {quote('slug')} FOR UPDATE"
     )
-    rooms = {room.slug: room for room in Room.objects.raw(sql, [slugs])}
-    return rooms, _active_users(author_ids)
+    rooms = {room.slug: room for room in Room.objects.raw(sql, [author_ids, slugs])}
+    active = getattr(next(iter(rooms.values())), "parley_active", []) if rooms else []
+    return rooms, set(active)
 
 
-def _active_users(user_ids: list[int]) -> set[int]:
-    if not user_ids:
-        return set()
+@functools.cache
+def _active_users_array() -> str:
+    """The ids of the users among ``%s`` (an array) who are active, as an array; all of them for a
+    user model without ``is_active``."""
     user_model = get_user_model()
-    try:
-        user_model._meta.get_field("is_active")
-    except FieldDoesNotExist:
-        return set(user_model._default_manager.filter(pk__in=user_ids).values_list("pk", flat=True))
-    return set(user_model._default_manager.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
-
-
-def rooms_set_seqs(heads: dict[int, int]) -> None:
-    """Set each locked room's seq counter (room id → its new last seq) in one statement (PostgreSQL)."""
-    if not heads:
-        return
     quote = connection.ops.quote_name
-    rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(heads))
-    sql = (
-        f"UPDATE {quote(_ROOM_TABLE)} SET {quote('last_seq')} = {quote('heads')}.{quote('seq')} "
-        f"FROM (VALUES {rows}) AS {quote('heads')} ({quote('id')}, {quote('seq')}) "
-        f"WHERE {quote(_ROOM_TABLE)}.{quote('id')} = {quote('heads')}.{quote('id')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for pair in heads.items() for value in pair])
+    table, key = quote(user_model._meta.db_table), quote(str(user_model._meta.pk.column))
+    try:
+        active = f" AND {quote(str(user_model._meta.get_field('is_active').column))}"
+    except FieldDoesNotExist:
+        active = ""
+    return f"ARRAY(SELECT {key} FROM {table} WHERE {key} = ANY(%s){active})"
 
 
 def messages_sent_before(
@@ -213,30 +203,46 @@ def messages_sent_before(
     return list(Message.objects.raw(sql, [value for key in [*by_users, *by_guests] for value in key]))
 
 
-def messages_insert(messages: list[Message], *, members: list[tuple[int, int]]) -> None:
-    """Insert ``messages`` (none of them a repeat: the caller has looked) and set their ids, and
-    make each ``(room id, user id)`` of ``members`` a member of that room unless they are one, in
-    one statement (PostgreSQL).
+def messages_insert(messages: list[Message], *, members: list[tuple[int, int]], heads: dict[int, int]) -> None:
+    """Insert ``messages`` (none of them a repeat: the caller has looked) and set their ids, make
+    each ``(room id, user id)`` of ``members`` a member of that room unless they are one, and set
+    each locked room's seq counter (room id → its new last seq, ``heads``), in one statement
+    (PostgreSQL).
 
     A conflict raises: the caller checked for repeats with the rooms locked, so one means the
     stored messages are out of step with the rooms' counters, which must fail loudly.
     """
     quote = connection.ops.quote_name
+    parts: list[str] = []
+    values: list[Any] = []
+    if heads:
+        rows = ", ".join(["(%s::bigint, %s::bigint)"] * len(heads))
+        table, heads_table, room_id, seq = quote(_ROOM_TABLE), quote("heads"), quote("id"), quote("seq")
+        parts.append(
+            f"{quote('counted')} AS (UPDATE {table} SET {quote('last_seq')} = {heads_table}.{seq} "
+            f"FROM (VALUES {rows}) AS {heads_table} ({room_id}, {seq}) "
+            f"WHERE {table}.{room_id} = {heads_table}.{room_id})"
+        )
+        values += [value for pair in heads.items() for value in pair]
+    if members:
+        parts.append(f"{quote('joined')} AS ({_membership_insert(len(members))})")
+        joined_at = _JOINED_AT.get_db_prep_save(timezone.now(), connection)
+        values += [value for room_id, user_id in members for value in (room_id, user_id, joined_at)]
+    if not messages:
+        if parts:
+            with connection.cursor() as cursor:
+                cursor.execute(f"WITH {', '.join(parts)} SELECT 1", values)
+        return
     columns = ", ".join(quote(str(field.column)) for field in _MESSAGE_FIELDS)
     row = "(" + ", ".join(["%s"] * len(_MESSAGE_FIELDS)) + ")"
-    values: list[Any] = []
     for message in messages:
         values += [field.get_db_prep_save(field.pre_save(message, add=True), connection) for field in _MESSAGE_FIELDS]
     sql = (
         f"INSERT INTO {quote(_MESSAGE_TABLE)} ({columns}) VALUES {', '.join([row] * len(messages))} "
         f"RETURNING {quote('id')}, {quote(_MESSAGE_ROOM)}, {quote('seq')}"
     )
-    if members:
-        joined: list[Any] = []
-        for room_id, user_id in members:
-            joined += [room_id, user_id, _JOINED_AT.get_db_prep_save(messages[0].created_at, connection)]
-        sql = f"WITH {quote('joined')} AS ({_membership_insert(len(members))}) {sql}"
-        values = [*joined, *values]
+    if parts:
+        sql = f"WITH {', '.join(parts)} {sql}"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         ids = {(room_id, seq): pk for pk, room_id, seq in cursor.fetchall()}

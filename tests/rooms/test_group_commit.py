@@ -168,3 +168,16 @@ def test_guests_repeats_deactivated_senders_and_memberships_in_one_batch(make_us
         ("open", "alice"), ("other", "alice"),
     ]  # fmt: skip
     assert [room.last_seq for room in Room.objects.order_by("slug")] == [4, 1]
+
+
+def test_a_batch_of_repeats_only_stores_nothing_and_joins_its_sender_again(make_user, make_room):
+    alice = user_identity(make_user("alice"))
+    make_room("one")
+    first = message_send_many(sends=[Send(slug="one", sender=alice, body="hi", client_id="c1")])[0]
+    Membership.objects.filter(room__slug="one").delete()  # alice left the room since
+
+    outcomes = message_send_many(sends=[Send(slug="one", sender=alice, body="hi", client_id="c1")])
+    assert [(o.message.pk, o.created) for o in outcomes] == [(first.message.pk, False)]
+    assert seqs("one") == [(1, "hi")]
+    assert Room.objects.get(slug="one").last_seq == 1
+    assert Membership.objects.filter(room__slug="one", user__username="alice").exists()
