@@ -424,9 +424,11 @@ async def run_idle(
 
 
 async def run_connect(
-    base_url: str, room: str, count: int, headers: dict[str, str], compression: str | None
-) -> dict[str, float]:
-    """Complete ``count`` authenticated handshakes, 50 at a time; handshakes per second."""
+    base_url: str, room: str, count: int, server_pid: int, headers: dict[str, str], compression: str | None
+) -> dict[str, float | None]:
+    """Complete ``count`` authenticated handshakes, 50 at a time: handshakes per second, and the CPU
+    time the server (with ``server_pid``) and this load generator spent on them, per handshake and
+    as cores (which of the two is near a core shows what bounds the rate)."""
     proto = Protocol("v1", base_url, room, headers, compression)
     semaphore = asyncio.Semaphore(50)
 
@@ -435,10 +437,22 @@ async def run_connect(
             await ws.send('{"type":"ping"}')
             await ws.recv()
 
+    server_before = cpu_seconds(server_pid) if server_pid else 0.0
+    own_before = time.process_time()
     start = time.monotonic()
     await asyncio.gather(*(handshake() for _ in range(count)))
     elapsed = time.monotonic() - start
-    return {"handshakes": count, "seconds": round(elapsed, 2), "handshakes_per_s": round(count / elapsed)}
+    server = cpu_seconds(server_pid) - server_before if server_pid else None
+    own = time.process_time() - own_before
+    return {
+        "handshakes": count,
+        "seconds": round(elapsed, 2),
+        "handshakes_per_s": round(count / elapsed),
+        "server_cpu_ms_per_handshake": round(1000 * server / count, 3) if server is not None else None,
+        "server_cores": round(server / elapsed, 2) if server is not None else None,
+        "loadgen_cpu_ms_per_handshake": round(1000 * own / count, 3),
+        "loadgen_cores": round(own / elapsed, 2),
+    }
 
 
 def main() -> None:
@@ -503,7 +517,7 @@ async def measure(
         rooms = [f"{args.room}-{i}" for i in range(args.rooms)]
         summary = await run_ingest(args.url, rooms, args.seconds, args.server_pid, headers, compression)
     elif args.mode == "connect":
-        summary = await run_connect(args.url, args.room, args.receivers, headers, compression)
+        summary = await run_connect(args.url, args.room, args.receivers, args.server_pid, headers, compression)
     elif args.rooms:
         rooms = [f"{args.room}-{i}" for i in range(args.rooms)]
         per_room = args.receivers // args.rooms

@@ -484,11 +484,19 @@ def sockets_and_handshakes(args: argparse.Namespace, workdir: Path, comparison: 
                             loadgen_mode(target, "connect", handshakes, compression) for _ in range(args.repeat)
                         ]
                         rate = statistics.median(run["handshakes_per_s"] for run in connect_runs)
+                        # What bounds the rate: the server's CPU per handshake (and so its rate on a
+                        # core of its own), and how near a core the server and the load generator ran.
+                        server_ms, server_cores, loadgen_cores = (
+                            statistics.median(run[key] for run in connect_runs)
+                            for key in ("server_cpu_ms_per_handshake", "server_cores", "loadgen_cores")
+                        )
                         rows.append(
                             [
                                 f"connect rate: authenticated handshakes, {clients}",
                                 name,
-                                f"{rate:,.0f} handshakes/s",
+                                f"{rate:,.0f} handshakes/s; server {server_ms:.2f} ms CPU each "
+                                f"({1000 / server_ms:,.0f}/s on a core); cores: server {server_cores:.2f}, "
+                                f"load generator {loadgen_cores:.2f}",
                                 "",
                             ]
                         )
