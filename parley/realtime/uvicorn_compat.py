@@ -12,6 +12,10 @@ per-connection compression state, so such sockets, and every other server, keep 
 ``send``. Whenever the connection is not plainly open and writable — closing, closed, or paused
 by flow control — the writer declines and the caller falls back to ``send``, which knows what to
 do in each of those states.
+
+The writer runs once per socket per live message, so it asks only what tells those states apart
+(three questions rather than five: ``tests/realtime/test_uvicorn_compat.py`` drives a real Uvicorn
+protocol through each state and checks that the writer declines in it).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 from websockets.frames import Frame, Opcode
-from websockets.protocol import State
 
 
 def text_frame(text: str) -> bytes:
@@ -30,23 +33,24 @@ def text_frame(text: str) -> bytes:
 class TransportWriter:
     """Writes ready-made frames to one Uvicorn connection's transport."""
 
-    __slots__ = ("_conn", "_protocol", "_transport")
+    __slots__ = ("_protocol", "_transport", "_writable")
 
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
-        self._conn = protocol.conn
         self._transport = protocol.transport
+        self._writable = protocol.writable
 
     def write(self, frame: bytes) -> bool:
-        """Write ``frame`` now and return True, or return False and write nothing."""
-        protocol = self._protocol
-        if (
-            protocol.close_sent
-            or protocol.disconnected
-            or self._conn.state is not State.OPEN
-            or not protocol.writable.is_set()
-            or self._transport.is_closing()
-        ):
+        """Write ``frame`` now and return True, or return False and write nothing.
+
+        Uvicorn leaves a connection that is no longer open in one of two marks, set in the same
+        callback that ends it: ``close_sent`` when the application sent its close frame (the
+        transport stays open for the client's answer), or a closing transport otherwise (the
+        client's close frame, a protocol error, a missed keepalive, a lost connection, a server
+        shutdown). So those two, and flow control's ``writable``, are all there is to ask: the
+        WebSocket state and ``disconnected`` follow from them.
+        """
+        if self._protocol.close_sent or not self._writable.is_set() or self._transport.is_closing():
             return False
         self._transport.write(frame)
         return True

@@ -187,6 +187,33 @@ async def test_a_run_of_events_reaches_a_subscription_once_each_in_order_whereve
     assert sent == {"behind": [4, 5, 6, 7], "inside": [6, 7], "joining": [5, 6, 7]}
 
 
+async def test_a_live_event_reaches_each_subscription_once_in_its_protocol_wherever_it_stands():
+    """Events one at a time (the live path) to subscriptions behind them in either protocol,
+    ahead of them (given more by a replay), or not live yet."""
+    sent: dict[str, list[str]] = {"v1": [], "tutorial": [], "ahead": [], "joining": []}
+
+    def outbox_for(name):
+        async def send(message):
+            frame = json.loads(message["text"])
+            sent[name].append(frame["message"] if name == "tutorial" else frame["body"])
+
+        return Outbox(send, limit=100_000, on_overflow=lambda: None)
+
+    feed = RoomFeed(room_id=1, slug="lobby")
+    feed.start(3)
+    formats = {"v1": "v1", "tutorial": "tutorial", "ahead": "v1", "joining": "v1"}
+    subscriptions = {name: Subscription(feed, outbox_for(name), fmt) for name, fmt in formats.items()}
+    for name, subscription in subscriptions.items():
+        if name != "joining":
+            subscription.activate(5 if name == "ahead" else 3)
+        feed.subscriptions.add(subscription)
+    for seq in (4, 5, 6):
+        feed.accept(seq, {"room": "lobby", "seq": seq, "body": f"m{seq}"})
+    subscriptions["joining"].activate(4)  # its replay ended at 4: 5 and 6 come from what it held
+    await asyncio.sleep(0.01)
+    assert sent == {"v1": ["m4", "m5", "m6"], "tutorial": ["m4", "m5", "m6"], "ahead": ["m6"], "joining": ["m5", "m6"]}
+
+
 async def test_the_unread_count_goes_out_when_the_sweep_delivered_the_notification_first():
     sent = []
 
