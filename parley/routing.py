@@ -26,13 +26,15 @@ from parley.realtime.auth import websocket_stack
 from parley.realtime.consumers import ParleyConsumer, TutorialChatConsumer
 from parley.tasks.asgi import TasksMiddleware
 from parley.tasks.consumers import TaskConsumer
-from parley.tasks.queue import TASKS_CHANNEL
+from parley.tasks.queue import TASKS_CHANNEL, tasks_start
 
 
 def parley_route(consumer: Any) -> Any:
     """``consumer`` behind everything a Parley socket needs: this process's task runner started,
     then the Origin rule, the handshake limit and the identity (``websocket_stack``)."""
-    return TasksMiddleware(websocket_stack(consumer))
+    # Started by the stack rather than by a ``TasksMiddleware`` around it: a middleware's
+    # coroutine lives as long as the socket (``SocketStack``).
+    return websocket_stack(consumer, on_connect=tasks_start)
 
 
 websocket_urlpatterns = [

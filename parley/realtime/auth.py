@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -117,15 +118,27 @@ class OriginMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
-        origin = header(scope, b"origin")
-        if origin is None:
-            headers = [(key, value) for key, value in scope["headers"] if key != b"cookie"]
-            # What a host's AuthMiddlewareStack already read from the cookie goes with it.
-            scope = {key: value for key, value in scope.items() if key not in SESSION_SCOPE_KEYS}
-            scope["headers"] = headers
-        elif not origin_allowed(scope, origin.decode("latin-1")):
+        screened = origin_screened(scope)
+        if screened is None:
             return await WebsocketDenier()(scope, receive, send)
-        return await self.app(scope, receive, send)
+        return await self.app(screened, receive, send)
+
+
+def origin_screened(scope: Scope) -> Scope | None:
+    """``scope`` as ``OriginMiddleware`` passes it on (without cookies when the client sent no
+    Origin), or None when the origin is one Django would not trust."""
+    origin = header(scope, b"origin")
+    if origin is None:
+        headers = scope["headers"]
+        # Copied only to leave a cookie out: the copy lives as long as the socket.
+        if any(key == b"cookie" for key, _ in headers):
+            headers = [(key, value) for key, value in headers if key != b"cookie"]
+        # What a host's AuthMiddlewareStack already read from the cookie goes with it.
+        scope = {key: value for key, value in scope.items() if key not in SESSION_SCOPE_KEYS}
+        scope["headers"] = headers
+    elif not origin_allowed(scope, origin.decode("latin-1")):
+        return None
+    return scope
 
 
 class IdentityMiddleware:
@@ -140,18 +153,24 @@ class IdentityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
-        scope = dict(scope)
-        scope["parley.identity"], scope["parley.auth_error"] = await self._identify(scope)
-        return await self.app(scope, receive, send)
+        return await self.app(await self.identified(scope), receive, send)
 
-    async def _identify(self, scope: Scope) -> tuple[Identity | None, str]:
+    @classmethod
+    async def identified(cls, scope: Scope) -> Scope:
+        """A copy of ``scope`` with ``parley.identity`` and ``parley.auth_error`` set."""
+        scope = dict(scope)
+        scope["parley.identity"], scope["parley.auth_error"] = await cls._identify(scope)
+        return scope
+
+    @classmethod
+    async def _identify(cls, scope: Scope) -> tuple[Identity | None, str]:
         authorization = header(scope, b"authorization")
         if authorization is not None:
             scheme, _, secret = authorization.decode("latin-1").partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 return None, "The Authorization header must be 'Bearer <token>'."
-            return await self._token_identity(secret.strip())
-        user = await self._session_user(scope)
+            return await cls._token_identity(secret.strip())
+        user = await cls._session_user(scope)
         if user is not None:
             session = scope["session"]
             # The key and hash the session had: logging it out, or a new password, ends this sign-in.
@@ -160,7 +179,7 @@ class IdentityMiddleware:
             )
             return signed_in, ""
         if parley_settings.GUESTS:
-            return await self._guest(scope), ""
+            return await cls._guest(scope), ""
         return None, "Sign in, or connect with 'Authorization: Bearer <token>'."
 
     @staticmethod
@@ -247,15 +266,22 @@ class HandshakeLimitMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
-        address = client_address(scope)
-        if address is not None:
-            decision = await handshake_allowed(address)
-            if not decision.allowed:
-                return await self._refuse(decision, receive, send)
+        decision = await self.refusal(scope)
+        if decision is not None:
+            return await self.refuse(decision, receive, send)
         return await self.app(scope, receive, send)
 
     @staticmethod
-    async def _refuse(decision: RateDecision, receive: Any, send: Any) -> None:
+    async def refusal(scope: Scope) -> RateDecision | None:
+        """The decision refusing this handshake when its address is over the limit, else None."""
+        address = client_address(scope)
+        if address is None:
+            return None
+        decision = await handshake_allowed(address)
+        return None if decision.allowed else decision
+
+    @staticmethod
+    async def refuse(decision: RateDecision, receive: Any, send: Any) -> None:
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
         detail = HANDSHAKE_LIMITED_DETAIL.format(wait=f"{decision.retry_after:.3g}")
@@ -263,6 +289,36 @@ class HandshakeLimitMiddleware:
         await send({"type": "websocket.close", "code": CLOSE_RATE_LIMITED})
 
 
-def websocket_stack(app: ASGIApp) -> ASGIApp:
-    """Origin check → handshakes per address → identity (token, session user or guest) → ``app``."""
-    return OriginMiddleware(HandshakeLimitMiddleware(IdentityMiddleware(app)))
+class SocketStack:
+    """``OriginMiddleware``, ``HandshakeLimitMiddleware`` and ``IdentityMiddleware`` around ``app``,
+    run in one coroutine.
+
+    Each middleware's coroutine, and the scope it was given, stays alive for as long as the
+    socket is open. One coroutine for all of them (and for ``on_connect``, which a fourth would
+    call), holding only the scope ``app`` gets, keeps an idle socket nearly 2 KB smaller.
+    ``on_connect``, when given, is called first on every connection
+    (``parley.routing.parley_route``: start the process's task runner).
+    """
+
+    def __init__(self, app: ASGIApp, on_connect: Callable[[], object] | None = None) -> None:
+        self.app = app
+        self.on_connect = on_connect
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        if self.on_connect is not None:
+            self.on_connect()
+        screened = origin_screened(scope)
+        if screened is None:
+            return await WebsocketDenier()(scope, receive, send)
+        decision = await HandshakeLimitMiddleware.refusal(screened)
+        if decision is not None:
+            return await HandshakeLimitMiddleware.refuse(decision, receive, send)
+        # Rebound, so that this frame holds only the scope ``app`` holds as well.
+        scope = screened = await IdentityMiddleware.identified(screened)
+        return await self.app(scope, receive, send)
+
+
+def websocket_stack(app: ASGIApp, on_connect: Callable[[], object] | None = None) -> ASGIApp:
+    """Origin check → handshakes per address → identity (token, session user or guest) → ``app``
+    (``SocketStack``), after ``on_connect`` when given."""
+    return SocketStack(app, on_connect)

@@ -13,6 +13,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.db import InterfaceError, OperationalError
 
 from parley.accounts.identity import Identity
@@ -33,7 +34,7 @@ from parley.realtime.hub import (
 )
 from parley.realtime.ratelimit import Kind, RateLimited, SocketLimits
 from parley.realtime.sends import group_commit
-from parley.realtime.uvicorn_compat import transport_writer
+from parley.realtime.uvicorn_compat import release_handshake, transport_writer
 from parley.rooms.access import RoomAccessError
 from parley.rooms.group_commit import Send
 from parley.rooms.models import Room
@@ -81,6 +82,9 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     """What both endpoints share: identity, the outbox, hub subscriptions and clean-up."""
 
     channel_layer_alias = NO_CHANNEL_LAYER
+    # No socket joins a channel-layer group (the hub does, once per process): one empty tuple for
+    # all, rather than the empty list Channels gives each consumer when this is None.
+    groups: tuple[str, ...] = ()
 
     identity: Identity | None = None
     outbox: Outbox | None = None
@@ -93,7 +97,31 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     hub: Hub
     subscriptions: dict[str, Subscription]
     # Rooms being joined (replay still being read): None, or why the room was taken away meanwhile.
-    _joining: dict[str, str | None]
+    # Made by a join and dropped when no join is left: most sockets join once, then never again.
+    _joining: dict[str, str | None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Called by the server with a new socket: hand each of its events to ``dispatch``, in
+        order, until the consumer stops.
+
+        Channels' own ``__call__`` awaits every ``receive`` in a task of its own, through
+        ``asyncio.wait``, so that it can wait on the consumer's channel-layer channel at the same
+        time. A Parley socket has no channel (the hub talks to the layer), and those tasks, futures
+        and callbacks are most of what Channels holds for each idle socket: awaiting ``receive``
+        directly handles the same events in the same order. A subclass that configures a channel
+        layer gets Channels' own.
+        """
+        if get_channel_layer(self.channel_layer_alias) is not None:
+            await super().__call__(scope, receive, send)
+            return
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         """Called when the handshake arrives.
@@ -104,7 +132,6 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         then closed.
         """
         self.subscriptions = {}
-        self._joining = {}
         identity = self.scope.get("parley.identity")
         if identity is None:
             await self.accept()
@@ -135,6 +162,8 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         )
         refusal = await self.ready()
         await self.accept()
+        # What the server kept of the handshake is not needed once it is done (uvicorn_compat).
+        release_handshake(self.base_send)
         if refusal is not None:
             self.outbox = None
             await self.close(code=refusal)
@@ -229,13 +258,15 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         # From here a ban, or the room turning private, finds the subscription (see
         # _room_taken_away); the replay's own access check covers what happened before.
         self.subscriptions[key] = subscription
+        if self._joining is None:
+            self._joining = {}
         self._joining[key] = None
         try:
             replay = await db_call(messages_replay_for_reader)(
                 slug=room.slug, reader=identity, since=since, limit=parley_settings.REPLAY_LIMIT
             )
         except BaseException:
-            self._joining.pop(key, None)
+            self._stop_joining(key)
             if self.subscriptions.get(key) is subscription:
                 del self.subscriptions[key]
                 await self.hub.unsubscribe(subscription)
@@ -246,9 +277,16 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         """Finish following ``key``, just before the subscribe is answered: from now on the room
         being taken away is told to the client on its own. Raises ``RoomAccessError`` when it was
         taken away while the socket was joining, so that the subscribe is answered with that."""
-        detail = self._joining.pop(key, None)
+        detail = self._stop_joining(key)
         if detail is not None:
             raise RoomAccessError("forbidden", detail)
+
+    def _stop_joining(self, key: str) -> str | None:
+        joining = self._joining
+        detail = None if joining is None else joining.pop(key, None)
+        if not joining:
+            self._joining = None
+        return detail
 
     async def unfollow(self, key: str) -> None:
         """Leave a room's stream, if this socket follows it."""
@@ -261,7 +299,7 @@ class SocketConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if subscription.feed.room_id == room_id:
                 del self.subscriptions[key]
                 self.in_background(self.hub.unsubscribe(subscription))
-                if key in self._joining:
+                if self._joining is not None and key in self._joining:
                     self._joining[key] = detail  # the subscribe in progress answers with it
                 else:
                     self.room_taken_away(key, detail)

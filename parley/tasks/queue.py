@@ -132,8 +132,9 @@ _current: TaskClient | None = None
 def tasks_start() -> TaskClient:
     """Start this event loop's task client once (inline: its task consumer and sweep) and return it.
 
-    ``parley.tasks.asgi.TasksMiddleware`` calls this for every connection a server takes, so the
-    first request or socket of a server process starts its runner.
+    Parley's socket routes (``parley.routing.parley_route``) and ``parley.tasks.asgi.TasksMiddleware``
+    call this for every connection a server takes, so the first request or socket of a server
+    process starts its runner.
     """
     global _current
     loop = asyncio.get_running_loop()
