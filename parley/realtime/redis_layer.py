@@ -19,7 +19,9 @@ the order they were made in (one pipeline per shard, in order), so a caller sees
 knows, only cheaper.
 
 This reaches into channels_redis's internals (``RedisChannelLayer._group_key``,
-``_map_channel_keys_to_connection``, ``connection``, ``consistent_hash``; the pub/sub layer's
+``_map_channel_keys_to_connection``, ``connection``, ``consistent_hash``, and for receiving
+``receive_buffer``, ``receive_clean_locks``, ``_backup_channel_name`` and the backup queue's
+semantics; the pub/sub layer's
 ``_get_layer``, ``_get_group_channel_name``, ``_get_shard`` and a shard's ``_lock``,
 ``_ensure_redis`` and ``_redis``), which is why ``pyproject.toml`` pins channels-redis to the
 4.3 series these were written against. A new release: check these names, then widen the pin.
