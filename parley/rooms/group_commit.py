@@ -87,11 +87,7 @@ def message_send_many(*, sends: Sequence[Send]) -> list[Outcome]:
 _SenderKey = tuple[int, str, int | str, str]
 
 
-def _sender_key(
-    room_id: int, sender: Identity | None, author_id: int | None, guest_id: str, client_id: str
-) -> _SenderKey | None:
-    if sender is not None:
-        author_id, guest_id = sender.user_id, sender.guest_id
+def _sender_key(room_id: int, author_id: int | None, guest_id: str, client_id: str) -> _SenderKey | None:
     if author_id is not None:
         return (room_id, "user", author_id, client_id)
     return (room_id, "guest", guest_id, client_id) if guest_id else None
@@ -103,11 +99,17 @@ def _store_together(sends: Sequence[Send]) -> list[Outcome]:
     refusal when it may not post."""
     user_ids = sorted({send.sender.user_id for send in sends if send.sender.user_id is not None})
     rooms, active = rooms_lock(slugs=sorted({send.slug for send in sends}), author_ids=user_ids)
-    stored = _repeats_of(sends, rooms)
+    keys = [
+        _sender_key(rooms[send.slug].pk, send.sender.user_id, send.sender.guest_id, send.client_id)
+        if send.slug in rooms
+        else None
+        for send in sends
+    ]
+    stored = _repeats_of([key for key in keys if key is not None], rooms)
     outcomes: list[Outcome] = []
     fresh: list[Message] = []
     members: set[tuple[int, int]] = set()
-    for send in sends:
+    for send, key in zip(sends, keys, strict=True):
         room = rooms.get(send.slug)
         if room is None:
             outcomes.append(room_not_found(send.slug))
@@ -122,7 +124,6 @@ def _store_together(sends: Sequence[Send]) -> list[Outcome]:
             continue
         if send.sender.user_id is not None and not room.is_private:
             members.add((room.pk, send.sender.user_id))  # a repeat joins again, as when stored alone
-        key = _sender_key(room.pk, send.sender, None, "", send.client_id)
         first = stored.get(key) if key is not None else None
         if first is not None:
             room.last_seq -= 1
@@ -139,22 +140,16 @@ def _store_together(sends: Sequence[Send]) -> list[Outcome]:
     return outcomes
 
 
-def _repeats_of(sends: Sequence[Send], rooms: dict[str, Room]) -> dict[_SenderKey, Message]:
-    """The stored messages the sends would repeat, by sender key (their rooms are locked, so no
-    other transaction can store one meanwhile)."""
-    keys = [
-        key
-        for send in sends
-        if send.slug in rooms
-        and (key := _sender_key(rooms[send.slug].pk, send.sender, None, "", send.client_id)) is not None
-    ]
+def _repeats_of(keys: list[_SenderKey], rooms: dict[str, Room]) -> dict[_SenderKey, Message]:
+    """The stored messages with these sender keys (their rooms are locked, so no other
+    transaction can store one meanwhile)."""
     by_users = [(room_id, int(sender), client_id) for room_id, kind, sender, client_id in keys if kind == "user"]
     by_guests = [(room_id, str(sender), client_id) for room_id, kind, sender, client_id in keys if kind == "guest"]
     by_id = {room.pk: room for room in rooms.values()}
     found: dict[_SenderKey, Message] = {}
     for message in messages_sent_before(by_users=by_users, by_guests=by_guests):
         message.room = by_id[message.room_id]
-        key = _sender_key(message.room_id, None, message.author_id, message.guest_id, message.client_id)
+        key = _sender_key(message.room_id, message.author_id, message.guest_id, message.client_id)
         if key is not None:
             found[key] = message
     return found

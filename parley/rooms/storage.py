@@ -33,16 +33,25 @@ AUTHOR_ACTIVE = "author_active"
 
 
 @functools.cache
-def _author_active_column() -> str:
-    """The ``RETURNING`` column that reads the author's ``is_active``, or "" for a user model without one."""
+def _users_active() -> tuple[str, str, str]:
+    """The user model's table, primary key and ``is_active`` column, quoted; "" for the last when
+    the model has no such field (every user then counts as active)."""
     user_model = get_user_model()
-    try:
-        field = user_model._meta.get_field("is_active")
-    except FieldDoesNotExist:
-        return ""
     quote = connection.ops.quote_name
     table, key = quote(user_model._meta.db_table), quote(str(user_model._meta.pk.column))
-    return f", (SELECT {quote(str(field.column))} FROM {table} WHERE {key} = %s) AS {quote(AUTHOR_ACTIVE)}"
+    try:
+        active = quote(str(user_model._meta.get_field("is_active").column))
+    except FieldDoesNotExist:
+        active = ""
+    return table, key, active
+
+
+def _author_active_column() -> str:
+    """The ``RETURNING`` column that reads the author's ``is_active``, or "" for a user model without one."""
+    table, key, active = _users_active()
+    if not active:
+        return ""
+    return f", (SELECT {active} FROM {table} WHERE {key} = %s) AS {connection.ops.quote_name(AUTHOR_ACTIVE)}"
 
 
 def room_take_next_seq(*, pk: int | None = None, slug: str | None = None, author_id: int | None = None) -> Room | None:
@@ -168,18 +177,11 @@ def rooms_lock(*, slugs: list[str], author_ids: list[int]) -> tuple[dict[str, Ro
     return rooms, set(active)
 
 
-@functools.cache
 def _active_users_array() -> str:
     """The ids of the users among ``%s`` (an array) who are active, as an array; all of them for a
     user model without ``is_active``."""
-    user_model = get_user_model()
-    quote = connection.ops.quote_name
-    table, key = quote(user_model._meta.db_table), quote(str(user_model._meta.pk.column))
-    try:
-        active = f" AND {quote(str(user_model._meta.get_field('is_active').column))}"
-    except FieldDoesNotExist:
-        active = ""
-    return f"ARRAY(SELECT {key} FROM {table} WHERE {key} = ANY(%s){active})"
+    table, key, active = _users_active()
+    return f"ARRAY(SELECT {key} FROM {table} WHERE {key} = ANY(%s){f' AND {active}' if active else ''})"
 
 
 def messages_sent_before(
